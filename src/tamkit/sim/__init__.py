@@ -1,0 +1,1 @@
+"""Physics simulator of quantum-dot films and of the microscope that images them."""
