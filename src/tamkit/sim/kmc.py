@@ -1,0 +1,342 @@
+"""Compiled rejection-free kinetic Monte Carlo of carriers hopping between quantum dots.
+
+One realisation: carriers on a periodic lattice of dots (any neighbour table), each dot holding
+up to ``capacity`` carriers. Every carrier carries its own total event rate (hops to its neighbours,
+one cooling step when hot, and its share of the Auger rate of its dot) in a binary sum tree, so an
+event is drawn in O(log n_carriers) time: the BKL / Gillespie direct method without rejections
+[1]_, [2]_.
+
+Events
+------
+- **Hop** i -> j of a cold carrier at the precomputed thermal rate ``rate_thermal[i, k]``
+  (Miller-Abrahams or Marcus, see :mod:`tamkit.sim.landscape`); of a hot carrier at
+  ``hot_rate * exp(-max(0, eps_j - eps_i - E_h) / kT)`` with ``E_h`` its excess energy, so hot
+  carriers hop faster and over barriers that their excess energy pays for. A full dot blocks hops
+  into it.
+- **Cooling step** of a hot carrier at ``cool_rate`` (per step): its excess energy falls by
+  ``e_excess / n_cool_steps``; after ``n_cool_steps`` steps it is cold.
+- **Auger** on a dot holding n >= 2 at total rate ``n^2 (n - 1) auger_coef`` with
+  ``auger_coef = 1 / (4 tau_XX)`` (PHYSICS.md stage 2). The rate is split evenly over the n
+  carriers; the one whose share fires recombines and a uniformly chosen other carrier on the dot
+  takes up the band-gap energy as excess (becomes hot at the top cooling level).
+
+Randomness comes from a ``numpy.random.Generator`` passed in (numba draws from its bit generator),
+so a given seed gives the same trajectory bit for bit on every run, compiled or interpreted.
+
+References
+----------
+.. [1] A. B. Bortz, M. H. Kalos, J. L. Lebowitz, J. Comput. Phys. 17, 10 (1975).
+.. [2] D. T. Gillespie, J. Comput. Phys. 22, 403 (1976).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+#: Number of per-sample accumulators returned by :func:`run_kmc` (see its docstring).
+N_OBSERVABLES = 6
+
+
+@njit(cache=True)
+def _tree_update(tree, n_leaves, leaf, value):
+    """Set a leaf of the binary sum tree and refresh its ancestors (exact sums, no drift)."""
+    pos = n_leaves + leaf
+    tree[pos] = value
+    pos //= 2
+    while pos >= 1:
+        tree[pos] = tree[2 * pos] + tree[2 * pos + 1]
+        pos //= 2
+
+
+@njit(cache=True)
+def _tree_select(tree, n_leaves, u):
+    """Leaf whose cumulative-rate interval holds ``u`` (0 <= u < tree[1]); never a zero leaf."""
+    pos = 1
+    while pos < n_leaves:
+        left = tree[2 * pos]
+        right = tree[2 * pos + 1]
+        # Rounding may leave u just past the last interval: never descend into an empty branch.
+        if (u < left and left > 0.0) or right <= 0.0:
+            pos = 2 * pos
+        else:
+            u -= left
+            pos = 2 * pos + 1
+    return pos - n_leaves
+
+
+@njit(cache=True)
+def _hot_hop_rate(eps, i, j, hot_rate, excess, kT):
+    """Hop rate of a hot carrier: barrier reduced by its excess energy (meV)."""
+    barrier = eps[j] - eps[i] - excess
+    if barrier > 0.0:
+        return hot_rate * math.exp(-barrier / kT)
+    return hot_rate
+
+
+@njit(cache=True)
+def _carrier_rate(c, site, hot, occ, nbr, eps, rate_thermal, capacity, hot_rate, kT,
+                  excess_step, cool_rate, auger_coef, auger_on):
+    """Total event rate (1/fs) of carrier ``c``: hops + cooling + its share of Auger."""
+    i = site[c]
+    h = hot[c]
+    total = 0.0
+    for k in range(nbr.shape[1]):
+        j = nbr[i, k]
+        if occ[j] >= capacity:
+            continue
+        if h > 0:
+            total += _hot_hop_rate(eps, i, j, hot_rate, h * excess_step, kT)
+        else:
+            total += rate_thermal[i, k]
+    if h > 0:
+        total += cool_rate
+    n = occ[i]
+    if auger_on and n >= 2:
+        total += auger_coef * n * (n - 1)
+    return total
+
+
+@njit(cache=True)
+def _refresh_site(i, site_list, occ, tree, n_leaves, site, hot, nbr, eps, rate_thermal,
+                  capacity, hot_rate, kT, excess_step, cool_rate, auger_coef, auger_on):
+    """Recompute the rates of every carrier on dot ``i``."""
+    for m in range(occ[i]):
+        c = site_list[i, m]
+        r = _carrier_rate(c, site, hot, occ, nbr, eps, rate_thermal, capacity, hot_rate, kT,
+                          excess_step, cool_rate, auger_coef, auger_on)
+        _tree_update(tree, n_leaves, c, r)
+
+
+@njit(cache=True)
+def _refresh_neighbourhood(i, site_list, occ, tree, n_leaves, site, hot, nbr, eps,
+                           rate_thermal, capacity, hot_rate, kT, excess_step, cool_rate,
+                           auger_coef, auger_on):
+    """Recompute the carriers next to dot ``i`` (its filling or emptying changed their hops)."""
+    for k in range(nbr.shape[1]):
+        _refresh_site(nbr[i, k], site_list, occ, tree, n_leaves, site, hot, nbr, eps,
+                      rate_thermal, capacity, hot_rate, kT, excess_step, cool_rate,
+                      auger_coef, auger_on)
+
+
+@njit(cache=True)
+def _remove_from_site(i, c, site_list, occ):
+    n = occ[i]
+    for m in range(n):
+        if site_list[i, m] == c:
+            site_list[i, m] = site_list[i, n - 1]
+            site_list[i, n - 1] = -1
+            break
+    occ[i] = n - 1
+
+
+@njit(cache=True)
+def _add_to_site(i, c, site_list, occ):
+    site_list[i, occ[i]] = c
+    occ[i] += 1
+
+
+@njit(cache=True)
+def _record(k, obs, alive, disp, site, hot, eps, n_carriers):
+    """Accumulate the observables of sample ``k`` over the carriers alive now."""
+    for c in range(n_carriers):
+        if not alive[c]:
+            continue
+        dx = disp[c, 0]
+        dy = disp[c, 1]
+        dz = disp[c, 2]
+        per_axis = (dx * dx + dy * dy + dz * dz) / 3.0
+        obs[k, 0] += 1.0
+        obs[k, 1] += per_axis
+        obs[k, 2] += per_axis * per_axis
+        obs[k, 3] += eps[site[c]]
+        if hot[c] > 0:
+            obs[k, 4] += 1.0
+        obs[k, 5] += eps[site[c]] * eps[site[c]]
+
+
+@njit(cache=True)
+def run_kmc(nbr, steps, eps, rate_thermal, occ0, sample_t, capacity, hot_rate, kT, e_excess,
+            n_cool_steps, cool_rate, auger_coef, auger_on, hot_on, rng):
+    """Run one realisation of the hopping / Auger / cooling kinetic Monte Carlo.
+
+    Parameters
+    ----------
+    nbr : int64[n_sites, n_nb]
+        Neighbour table of the periodic lattice.
+    steps : int64[n_nb, 3]
+        Lattice displacement (in pitches) of a hop along each neighbour slot.
+    eps : float64[n_sites]
+        Site energies (meV).
+    rate_thermal : float64[n_sites, n_nb]
+        Rate (1/fs) of a cold carrier's hop along each neighbour slot.
+    occ0 : int64[n_sites]
+        Initial number of carriers on each dot (each <= capacity).
+    sample_t : float64[n_samples]
+        Non-decreasing sample times (fs), >= 0.
+    capacity : int
+        Carriers a dot can hold (8 for PbS: 4 L valleys x 2 spins).
+    hot_rate : float
+        Hop rate (1/fs, per neighbour) of a hot carrier over no barrier.
+    kT : float
+        Thermal energy (meV), > 0.
+    e_excess : float
+        Excess energy (meV) an Auger survivor receives.
+    n_cool_steps : int
+        Number of equal cooling steps from ``e_excess`` to zero.
+    cool_rate : float
+        Rate (1/fs) of one cooling step.
+    auger_coef : float
+        1 / (4 tau_XX) (1/fs).
+    auger_on, hot_on : bool
+        Switch Auger events, and heating of the Auger survivor, on or off.
+    rng : numpy.random.Generator
+        Source of randomness; its state advances.
+
+    Returns
+    -------
+    obs : float64[n_samples, 6]
+        Per sample: number of carriers alive, sum of per-axis squared displacement (pitch^2),
+        sum of its square, sum of site energy (meV), number of hot carriers, sum of squared
+        site energy.
+    counts : int64[3]
+        Hops, Auger events and cooling steps.
+    residence_fs : float64[n_sites]
+        Carrier-time spent on each dot (fs) up to the last sample time.
+    """
+    n_sites = eps.shape[0]
+    n_samples = sample_t.shape[0]
+    n_carriers = 0
+    for i in range(n_sites):
+        n_carriers += occ0[i]
+    obs = np.zeros((n_samples, N_OBSERVABLES))
+    counts = np.zeros(3, dtype=np.int64)
+    residence = np.zeros(n_sites)
+
+    site = np.empty(n_carriers, dtype=np.int64)
+    hot = np.zeros(n_carriers, dtype=np.int64)
+    alive = np.ones(n_carriers, dtype=np.bool_)
+    disp = np.zeros((n_carriers, 3), dtype=np.int64)
+    t_arrival = np.zeros(n_carriers)
+    occ = np.zeros(n_sites, dtype=np.int64)
+    site_list = -np.ones((n_sites, capacity), dtype=np.int64)
+    c = 0
+    for i in range(n_sites):
+        for _ in range(occ0[i]):
+            site[c] = i
+            _add_to_site(i, c, site_list, occ)
+            c += 1
+
+    n_leaves = 1
+    while n_leaves < max(n_carriers, 1):
+        n_leaves *= 2
+    tree = np.zeros(2 * n_leaves)
+    excess_step = e_excess / max(n_cool_steps, 1)
+    for c in range(n_carriers):
+        r = _carrier_rate(c, site, hot, occ, nbr, eps, rate_thermal, capacity, hot_rate, kT,
+                          excess_step, cool_rate, auger_coef, auger_on)
+        _tree_update(tree, n_leaves, c, r)
+
+    t = 0.0
+    k = 0
+    t_end = sample_t[n_samples - 1] if n_samples > 0 else 0.0
+    while k < n_samples:
+        total = tree[1]
+        if total > 0.0:
+            t_next = t - math.log(1.0 - rng.random()) / total
+        else:
+            t_next = math.inf
+        while k < n_samples and sample_t[k] < t_next:
+            _record(k, obs, alive, disp, site, hot, eps, n_carriers)
+            k += 1
+        if k >= n_samples:
+            break
+        t = t_next
+        c = _tree_select(tree, n_leaves, rng.random() * total)
+        i = site[c]
+        h = hot[c]
+        # Choose the channel of carrier c, in the order _carrier_rate sums them.
+        u = rng.random() * tree[n_leaves + c]
+        chosen = -1
+        last_nonzero = -1
+        n_nb = nbr.shape[1]
+        for slot in range(n_nb):
+            j = nbr[i, slot]
+            if occ[j] >= capacity:
+                continue
+            if h > 0:
+                r = _hot_hop_rate(eps, i, j, hot_rate, h * excess_step, kT)
+            else:
+                r = rate_thermal[i, slot]
+            if r > 0.0:
+                last_nonzero = slot
+                if u < r:
+                    chosen = slot
+                    break
+                u -= r
+        if chosen < 0 and h > 0:
+            last_nonzero = n_nb
+            if u < cool_rate:
+                chosen = n_nb
+            else:
+                u -= cool_rate
+        if chosen < 0 and auger_on and occ[i] >= 2:
+            chosen = n_nb + 1
+        if chosen < 0:
+            chosen = last_nonzero  # rounding at the very end of the interval
+
+        if chosen < n_nb:
+            j = nbr[i, chosen]
+            residence[i] += t - t_arrival[c]
+            t_arrival[c] = t
+            was_full_i = occ[i] >= capacity
+            _remove_from_site(i, c, site_list, occ)
+            _add_to_site(j, c, site_list, occ)
+            site[c] = j
+            for a in range(3):
+                disp[c, a] += steps[chosen, a]
+            counts[0] += 1
+            _refresh_site(i, site_list, occ, tree, n_leaves, site, hot, nbr, eps,
+                          rate_thermal, capacity, hot_rate, kT, excess_step, cool_rate,
+                          auger_coef, auger_on)
+            _refresh_site(j, site_list, occ, tree, n_leaves, site, hot, nbr, eps,
+                          rate_thermal, capacity, hot_rate, kT, excess_step, cool_rate,
+                          auger_coef, auger_on)
+            if was_full_i:
+                _refresh_neighbourhood(i, site_list, occ, tree, n_leaves, site, hot, nbr, eps,
+                                       rate_thermal, capacity, hot_rate, kT, excess_step,
+                                       cool_rate, auger_coef, auger_on)
+            if occ[j] >= capacity:
+                _refresh_neighbourhood(j, site_list, occ, tree, n_leaves, site, hot, nbr, eps,
+                                       rate_thermal, capacity, hot_rate, kT, excess_step,
+                                       cool_rate, auger_coef, auger_on)
+        elif chosen == n_nb:
+            hot[c] = h - 1
+            counts[2] += 1
+            _refresh_site(i, site_list, occ, tree, n_leaves, site, hot, nbr, eps,
+                          rate_thermal, capacity, hot_rate, kT, excess_step, cool_rate,
+                          auger_coef, auger_on)
+        else:
+            residence[i] += t - t_arrival[c]
+            was_full_i = occ[i] >= capacity
+            _remove_from_site(i, c, site_list, occ)
+            alive[c] = False
+            _tree_update(tree, n_leaves, c, 0.0)
+            counts[1] += 1
+            if hot_on and occ[i] > 0:
+                survivor = site_list[i, int(rng.random() * occ[i])]
+                hot[survivor] = n_cool_steps
+            _refresh_site(i, site_list, occ, tree, n_leaves, site, hot, nbr, eps,
+                          rate_thermal, capacity, hot_rate, kT, excess_step, cool_rate,
+                          auger_coef, auger_on)
+            if was_full_i:
+                _refresh_neighbourhood(i, site_list, occ, tree, n_leaves, site, hot, nbr, eps,
+                                       rate_thermal, capacity, hot_rate, kT, excess_step,
+                                       cool_rate, auger_coef, auger_on)
+
+    for c in range(n_carriers):
+        if alive[c]:
+            residence[site[c]] += t_end - t_arrival[c]
+    return obs, counts, residence
