@@ -16,7 +16,7 @@ K_B_MEV_PER_K = K_B_EV_PER_K * 1e3
 HBAR_MEV_FS = 658.2119569
 #: Planck constant times speed of light (eV nm): E[eV] = 1239.84198 / lambda[nm].
 HC_EV_NM = 1239.84198
-#: Default lattice temperature (K); the paper's mobility 3.94e3 cm^2/Vs from 102 cm^2/s implies 300 K.
+#: Default lattice temperature (K): the paper's 3.94e3 cm^2/Vs from 102 cm^2/s implies 300 K.
 ROOM_TEMPERATURE_K = 300.0
 
 #: 1 nm^2/fs expressed in cm^2/s: (1e-7 cm)^2 / 1e-15 s = 10 cm^2/s.

@@ -1,0 +1,267 @@
+"""Transport regimes: a continuous piecewise power law fitted to sigma_t^2 (nm^2).
+
+Model (per axis)::
+
+    sigma_t^2 = sigma_0^2 + MSD(t),   MSD(t) = M * (t / b_1)^alpha_1           for t <= b_1,
+                                      continuing with exponent alpha_k between b_(k-1) and b_k.
+
+sigma_0^2 is fitted jointly, so sigma_0 is the t -> 0 intercept of the whole early curve rather
+than one noisy frame. The number of regimes (1 to ``max_regimes``) is chosen by the Bayesian
+information criterion (Schwarz 1978), BIC = chi^2 + p ln n; uncertainties come from a parametric
+bootstrap of the chosen model (noise scaled by sqrt(chi^2_red) when the fit is worse than the
+stated errors).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.optimize import least_squares
+
+MIN_POINTS_PER_REGIME = 3
+MIN_LOG_GAP = np.log(1.5)  # breakpoints at least a factor 1.5 apart in time
+MAX_ALPHA = 3.0
+
+
+@dataclass
+class PiecewiseFit:
+    """A fitted piecewise power law with its bootstrap samples."""
+
+    n_regimes: int
+    sigma0_sq_nm2: float
+    log_msd_anchor: float  # ln MSD at the first breakpoint (or at the anchor time for one regime)
+    alphas: np.ndarray
+    breaks_fs: np.ndarray
+    anchor_fs: float
+    chi2: float
+    n_points: int
+    bic: float
+    t_range_fs: tuple[float, float]
+    bootstrap: np.ndarray = field(default_factory=lambda: np.empty((0, 0)))  # rows of packed params
+
+    @property
+    def n_params(self) -> int:
+        return 2 * self.n_regimes + 1
+
+    @property
+    def chi2_red(self) -> float:
+        dof = self.n_points - self.n_params
+        return self.chi2 / dof if dof > 0 else np.nan
+
+    def msd_nm2(self, delay_fs: np.ndarray) -> np.ndarray:
+        """Model MSD (nm^2) at ``delay_fs``."""
+        return _msd(
+            np.asarray(delay_fs, float),
+            self.log_msd_anchor,
+            self.alphas,
+            self.breaks_fs,
+            self.anchor_fs,
+        )
+
+    def packed(self) -> np.ndarray:
+        return _pack(self.sigma0_sq_nm2, self.log_msd_anchor, self.alphas, self.breaks_fs)
+
+    def unpack(self, p: np.ndarray) -> tuple[float, float, np.ndarray, np.ndarray]:
+        return _unpack(p, self.n_regimes)
+
+
+def _msd(t, log_anchor, alphas, breaks_fs, anchor_fs):
+    log_t = np.log(np.clip(t, 1e-300, None))
+    edges = np.log(breaks_fs)
+    ref = edges[0] if edges.size else np.log(anchor_fs)
+    log_msd = log_anchor + alphas[0] * (log_t - ref)
+    for k in range(1, alphas.size):
+        log_msd = log_msd + (alphas[k] - alphas[k - 1]) * np.clip(log_t - edges[k - 1], 0, None)
+    return np.where(t > 0, np.exp(log_msd), 0.0)
+
+
+def _pack(s0sq, log_anchor, alphas, breaks_fs):
+    log_b = np.log(breaks_fs)
+    gaps = np.diff(log_b)
+    return np.concatenate([[s0sq, log_anchor], alphas, log_b[:1], gaps])
+
+
+def _unpack(p, k):
+    s0sq, log_anchor = p[0], p[1]
+    alphas = np.asarray(p[2 : 2 + k])
+    log_b = np.cumsum(p[2 + k :]) if k > 1 else np.empty(0)
+    return s0sq, log_anchor, alphas, np.exp(log_b)
+
+
+def _residuals(p, k, t, s2, err, anchor_fs):
+    s0sq, log_anchor, alphas, breaks = _unpack(p, k)
+    return (s0sq + _msd(t, log_anchor, alphas, breaks, anchor_fs) - s2) / err
+
+
+def _bounds(k, log_t_pos, s2):
+    lo = [0.0, -30.0] + [0.0] * k
+    hi = [np.inf, 30.0] + [MAX_ALPHA] * k
+    if k > 1:
+        lo += [log_t_pos[0]] + [MIN_LOG_GAP] * (k - 2)
+        hi += [log_t_pos[-1]] + [log_t_pos[-1] - log_t_pos[0]] * (k - 2)
+    return np.array(lo), np.array(hi)
+
+
+def _starts(k, t, s2, anchor_fs):
+    """Starting points: breakpoints on a grid of data times, with enough points per regime."""
+    pos = t[t > 0]
+    log_pos = np.log(pos)
+    s0sq0 = float(np.min(s2[: max(3, len(s2) // 10)]))
+    excess = np.clip(s2 - s0sq0, 1e-6 * max(s0sq0, 1.0), None)
+    if k == 1:
+        log_anchor0 = float(np.log(np.interp(anchor_fs, t, excess)))
+        yield np.array([s0sq0, log_anchor0, 1.0])
+        yield np.array([s0sq0, log_anchor0, 0.5])
+        return
+    m = MIN_POINTS_PER_REGIME
+    if pos.size < k * m:
+        return
+    candidates = np.unique(np.quantile(log_pos[m - 1 : pos.size - m + 1], np.linspace(0, 1, 7)))
+    for combo in itertools.combinations(candidates, k - 1):
+        combo = np.asarray(combo)
+        if np.any(np.diff(combo) < MIN_LOG_GAP):
+            continue
+        counts = np.diff(np.searchsorted(log_pos, np.concatenate([[-np.inf], combo, [np.inf]])))
+        if np.any(counts < m):
+            continue
+        b = np.exp(combo)
+        log_anchor0 = float(np.log(np.interp(b[0], t, excess)))
+        alphas0 = np.linspace(1.0, 0.4, k)
+        yield _pack(s0sq0, log_anchor0, alphas0, b)
+
+
+def _fit_k(k, t, s2, err, anchor_fs, log_t_pos):
+    lo, hi = _bounds(k, log_t_pos, s2)
+    best = None
+    for p0 in _starts(k, t, s2, anchor_fs):
+        p0 = np.clip(p0, lo + 1e-9, hi - 1e-9)
+        try:
+            res = least_squares(
+                _residuals,
+                p0,
+                bounds=(lo, hi),
+                args=(k, t, s2, err, anchor_fs),
+                x_scale="jac",
+                max_nfev=400,
+            )
+        except ValueError:
+            continue
+        if not _regimes_populated(res.x, k, t):
+            continue
+        if best is None or res.cost < best.cost:
+            best = res
+    return best
+
+
+def _regimes_populated(p, k, t):
+    if k == 1:
+        return True
+    _, _, _, breaks = _unpack(p, k)
+    edges = np.concatenate([[0.0], breaks, [np.inf]])
+    counts = np.histogram(t[t > 0], bins=edges)[0]
+    return bool(np.all(counts >= MIN_POINTS_PER_REGIME))
+
+
+def fit_regimes(
+    delay_fs: np.ndarray,
+    sigma_sq_nm2: np.ndarray,
+    sigma_sq_err_nm2: np.ndarray,
+    *,
+    max_regimes: int = 3,
+    n_bootstrap: int = 200,
+    seed: int = 0,
+) -> PiecewiseFit:
+    """Fit sigma_t^2 = sigma_0^2 + piecewise power-law MSD, choosing the number of regimes by BIC.
+
+    Parameters
+    ----------
+    delay_fs : ndarray
+        Delays (fs) of usable frames, t >= 0 (a frame at t = 0 pins sigma_0^2).
+    sigma_sq_nm2, sigma_sq_err_nm2 : ndarray
+        Fitted per-axis variance sigma_t^2 (nm^2) and its standard error.
+    max_regimes : int
+        Largest number of regimes tried (the paper's films show three).
+    n_bootstrap : int
+        Parametric bootstrap replicates for the uncertainties (0 to skip).
+    seed : int
+        Seed of the bootstrap generator.
+
+    Returns
+    -------
+    PiecewiseFit
+    """
+    t = np.asarray(delay_fs, float)
+    s2 = np.asarray(sigma_sq_nm2, float)
+    err = np.asarray(sigma_sq_err_nm2, float)
+    order = np.argsort(t)
+    t, s2, err = t[order], s2[order], err[order]
+    pos = t[t > 0]
+    if pos.size < 2:
+        raise ValueError("need at least two frames after time zero to fit transport regimes")
+    anchor_fs = float(np.exp(np.mean(np.log(pos))))
+    log_t_pos = np.log(pos)
+    fits = []
+    for k in range(1, max_regimes + 1):
+        res = _fit_k(k, t, s2, err, anchor_fs, log_t_pos)
+        if res is None:
+            continue
+        chi2 = 2.0 * res.cost
+        n_par = 2 * k + 1
+        if t.size <= n_par:
+            continue
+        fits.append((chi2 + n_par * np.log(t.size), k, res, chi2))
+    if not fits:
+        raise ValueError("no regime model could be fitted to these frames")
+    bic, k, res, chi2 = min(fits, key=lambda f: f[0])
+    s0sq, log_anchor, alphas, breaks = _unpack(res.x, k)
+    fit = PiecewiseFit(
+        k,
+        float(s0sq),
+        float(log_anchor),
+        alphas,
+        breaks,
+        anchor_fs,
+        float(chi2),
+        int(t.size),
+        float(bic),
+        (float(pos[0]), float(pos[-1])),
+    )
+    if n_bootstrap:
+        fit.bootstrap = _bootstrap(fit, res.x, t, s2, err, n_bootstrap, seed)
+    return fit
+
+
+def _bootstrap(fit, p_best, t, s2, err, n, seed):
+    rng = np.random.default_rng(seed)
+    k = fit.n_regimes
+    model = p_best[0] + fit.msd_nm2(t)
+    scale = np.sqrt(max(1.0, fit.chi2_red if np.isfinite(fit.chi2_red) else 1.0))
+    lo, hi = _bounds(k, np.log(t[t > 0]), s2)
+    samples = []
+    for _ in range(n):
+        s2_star = model + scale * err * rng.standard_normal(t.size)
+        try:
+            res = least_squares(
+                _residuals,
+                np.clip(p_best, lo + 1e-9, hi - 1e-9),
+                bounds=(lo, hi),
+                args=(k, t, s2_star, err, fit.anchor_fs),
+                x_scale="jac",
+                max_nfev=200,
+            )
+        except ValueError:
+            continue
+        samples.append(res.x)
+    return np.asarray(samples)
+
+
+def classify_exponent(alpha: float, alpha_err: float) -> str:
+    """'super-diffusive', 'diffusive' or 'sub-diffusive', by alpha vs 1 at two standard errors."""
+    tol = max(2.0 * alpha_err, 0.05)
+    if alpha > 1.0 + tol:
+        return "super-diffusive"
+    if alpha < 1.0 - tol:
+        return "sub-diffusive"
+    return "diffusive"
