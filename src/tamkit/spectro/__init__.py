@@ -1,0 +1,1 @@
+"""Transient absorption spectroscopy: TA maps, corrections, kinetics, injection, bleach shift."""

@@ -1,0 +1,206 @@
+"""Corrections of TA maps: background before time zero, chirp, and averaging of scans.
+
+The chirp (group-velocity dispersion of the white-light probe) makes time zero depend on the
+probe wavelength. It is modelled as a polynomial t0(lambda) in the normalised wavelength
+x = (lambda - centre) / half_range (:func:`tamkit.spectro.model.chirp_design`). A model-free
+estimate (:func:`estimate_chirp`) starts the global fit, which refines it with the IRF.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import xarray as xr
+from scipy.optimize import least_squares
+
+from tamkit.errors import InputError
+from tamkit.spectro.model import chirp_design
+from tamkit.spectro.tamap import MAP_DIMS, validate_tamap
+
+
+@dataclass
+class ChirpEstimate:
+    """Time zero per wavelength from the rising edges, and a robust polynomial through it (fs)."""
+
+    wavelength_nm: np.ndarray
+    t0_fs: np.ndarray
+    weight: np.ndarray
+    coeffs_fs: np.ndarray
+    center_nm: float
+    half_range_nm: float
+
+    def __call__(self, wavelength_nm) -> np.ndarray:
+        """The polynomial time zero (fs) at the given wavelengths."""
+        x = chirp_design(np.atleast_1d(wavelength_nm), len(self.coeffs_fs) - 1, self.center_nm,
+                         self.half_range_nm)
+        return x @ self.coeffs_fs
+
+    def coefficients_for(self, center_nm: float, half_range_nm: float) -> np.ndarray:
+        """The same polynomial expressed in another normalisation of the wavelength."""
+        if np.isclose(center_nm, self.center_nm) and np.isclose(half_range_nm, self.half_range_nm):
+            return self.coeffs_fs.copy()
+        wl = np.linspace(self.wavelength_nm.min(), self.wavelength_nm.max(), 64)
+        design = chirp_design(wl, len(self.coeffs_fs) - 1, center_nm, half_range_nm)
+        return np.linalg.lstsq(design, self(wl), rcond=None)[0]
+
+
+def estimate_chirp(
+    tamap: xr.DataArray,
+    order: int = 2,
+    window_fs: float = 2000.0,
+    smooth: int = 5,
+) -> ChirpEstimate:
+    """Estimate time zero vs wavelength from the rising edge of the signal.
+
+    At each wavelength (averaged over ``smooth`` neighbours against noise), time zero is where
+    the absolute signal first reaches half its maximum within ``window_fs`` after the global
+    onset: for a step seen through a symmetric IRF that is exactly time zero. A polynomial of
+    degree ``order`` is fitted through these points with a robust (soft-L1) loss weighted by the
+    signal size, so that wavelengths without signal or with a sign change do not pull it.
+
+    Parameters
+    ----------
+    tamap : DataArray (delay, wavelength)
+        The map, not chirp-corrected; delay in fs.
+    order : int
+        Polynomial degree.
+    window_fs : float
+        How far after the global onset (fs) to look for each wavelength's maximum.
+    smooth : int
+        Number of neighbouring wavelengths averaged before finding the edge.
+    """
+    tamap = validate_tamap(tamap)
+    delay = tamap["delay"].values
+    wl = tamap["wavelength"].values
+    y = np.nan_to_num(tamap.values)
+    pre = delay < delay[0] + 0.05 * (delay[-1] - delay[0])
+    pre &= delay < 0
+    if pre.sum() >= 3:
+        y = y - np.median(y[pre], axis=0)
+    if smooth > 1 and wl.size >= smooth:
+        kernel = np.ones(smooth) / smooth
+        y = np.apply_along_axis(lambda r: np.convolve(r, kernel, mode="same"), 1, y)
+    total = np.abs(y).sum(axis=1)
+    onset = delay[int(np.argmax(total >= 0.5 * total.max()))]
+    early = delay <= onset + window_fs
+    a = np.abs(y[early])
+    peak = a.max(axis=0)
+    t0 = np.empty(wl.size)
+    for j in range(wl.size):
+        above = np.flatnonzero(a[:, j] >= 0.5 * peak[j])
+        i = above[0] if above.size else 0
+        if i == 0:
+            t0[j] = delay[0]
+            continue
+        # linear interpolation of the half-maximum crossing between delays i-1 and i
+        lo, hi = a[i - 1, j], a[i, j]
+        frac = (0.5 * peak[j] - lo) / (hi - lo) if hi > lo else 0.0
+        t0[j] = delay[i - 1] + frac * (delay[i] - delay[i - 1])
+    noise = np.median(np.abs(np.diff(y[early], axis=1))) + 1e-300
+    weight = np.clip(peak / noise, 0, None)
+    center = 0.5 * (wl.min() + wl.max())
+    half = max(0.5 * (wl.max() - wl.min()), 1.0)
+    design = chirp_design(wl, order, center, half)
+    w = np.sqrt(weight / weight.max())
+    c0 = np.linalg.lstsq(design * w[:, None], t0 * w, rcond=None)[0]
+    scale = max(float(np.median(np.diff(delay[early]))), 1.0)
+    sol = least_squares(lambda c: (design @ c - t0) * w, c0, loss="soft_l1", f_scale=scale)
+    return ChirpEstimate(wl, t0, weight, sol.x, center, half)
+
+
+def correct_chirp(
+    tamap: xr.DataArray, t0_fs: Callable[[np.ndarray], np.ndarray] | np.ndarray
+) -> xr.DataArray:
+    """Shift each wavelength's trace so that its time zero falls at delay 0.
+
+    Parameters
+    ----------
+    tamap : DataArray (delay, wavelength)
+    t0_fs : callable or ndarray
+        Time zero (fs) per wavelength, or a callable of wavelength (nm), e.g. a
+        :class:`ChirpEstimate` or ``GlobalFit.t0_fs``.
+
+    Returns
+    -------
+    DataArray
+        The map on the same delay grid, linearly interpolated; delays at which some wavelength
+        would need data outside the measured range are dropped rather than extrapolated.
+    """
+    tamap = validate_tamap(tamap)
+    wl = tamap["wavelength"].values
+    t0 = np.asarray(t0_fs(wl) if callable(t0_fs) else t0_fs, dtype=float)
+    if t0.shape != wl.shape:
+        raise InputError(f"{t0.size} time zeros given for {wl.size} wavelengths")
+    delay = tamap["delay"].values
+    out = np.empty(tamap.shape)
+    for j in range(wl.size):
+        out[:, j] = np.interp(delay + t0[j], delay, tamap.values[:, j], left=np.nan, right=np.nan)
+    keep = np.all(np.isfinite(out), axis=1)
+    corrected = tamap.copy(data=out).isel(delay=np.flatnonzero(keep))
+    corrected.attrs["chirp_corrected"] = 1
+    return corrected
+
+
+def subtract_background(
+    tamap: xr.DataArray, before_fs: float = 0.0, min_delays: int = 3
+) -> xr.DataArray:
+    """Subtract the mean spectrum recorded before ``before_fs`` (scatter, pump leakage, offsets).
+
+    Raises :class:`InputError` if fewer than ``min_delays`` spectra precede ``before_fs``.
+    """
+    tamap = validate_tamap(tamap)
+    pre = tamap["delay"].values < before_fs
+    if pre.sum() < min_delays:
+        raise InputError(
+            f"only {int(pre.sum())} spectra before {before_fs:g} fs; need {min_delays} to "
+            "estimate the background"
+        )
+    out = tamap - tamap.isel(delay=np.flatnonzero(pre)).mean("delay")
+    out.attrs = {**tamap.attrs, "background_subtracted": 1}
+    return out
+
+
+def average_scans(
+    scans: Sequence[xr.DataArray] | xr.DataArray, reject_mad: float | None = 5.0
+) -> xr.DataArray:
+    """Average repeated scans of one map, rejecting outliers point by point.
+
+    Parameters
+    ----------
+    scans : sequence of DataArray (delay, wavelength), or one DataArray with a ``scan`` dim
+        Scans on the same delay and wavelength grid.
+    reject_mad : float or None
+        Points further than this many scaled median absolute deviations (1.4826 MAD, the
+        Gaussian standard deviation) from the per-point median are ignored (e.g. a probe
+        flicker in one scan). None keeps every point. Needs at least 3 scans to act.
+
+    Returns
+    -------
+    DataArray
+        The mean map, with ``attrs["n_scans"]``.
+    """
+    if isinstance(scans, xr.DataArray):
+        if "scan" not in scans.dims:
+            raise InputError("a DataArray of scans needs a 'scan' dimension")
+        stacked = scans.transpose("scan", *MAP_DIMS)
+    else:
+        scans = list(scans)
+        if not scans:
+            raise InputError("no scans to average")
+        for s in scans:
+            validate_tamap(s)
+        try:
+            stacked = xr.concat(scans, dim="scan", join="exact")
+        except ValueError:
+            raise InputError("scans must share the same delay and wavelength grids") from None
+    values = stacked.values
+    if reject_mad is not None and values.shape[0] >= 3:
+        med = np.nanmedian(values, axis=0)
+        mad = 1.4826 * np.nanmedian(np.abs(values - med), axis=0)
+        bad = np.abs(values - med) > reject_mad * np.where(mad > 0, mad, np.inf)
+        values = np.where(bad, np.nan, values)
+    mean = stacked.isel(scan=0).copy(data=np.nanmean(values, axis=0))
+    mean.attrs["n_scans"] = int(values.shape[0])
+    return validate_tamap(mean)

@@ -1,0 +1,366 @@
+"""Global analysis of TA maps by variable projection: lifetimes, IRF, chirp and DAS.
+
+The model of a map Y(t, lambda) is a sum of exponentials convolved with a Gaussian instrument
+response, each started at a wavelength-dependent time zero t0(lambda) (the chirp, a polynomial):
+
+    Y(t, lambda) = sum_j DAS_j(lambda) f(t - t0(lambda); k_j, s)  [+ offset, + coherent artifact].
+
+Only the nonlinear parameters (log rates, log IRF width, chirp coefficients) go to the
+optimiser; for given nonlinear parameters the amplitudes (decay-associated spectra) are the
+linear least-squares solution at every wavelength, and the residual is the projection of the
+data onto the orthogonal complement of the basis (Golub & Pereyra, SIAM J. Numer. Anal. 10, 413
+(1973)). The Jacobian is Kaufman's approximation (Kaufman, BIT 15, 49 (1975)), assembled from the
+exact derivatives of the basis in :mod:`tamkit.spectro.model`, so one basis evaluation per
+iteration suffices. Standard errors of the nonlinear parameters come from the projected
+Jacobian at the optimum, which is asymptotically exact (Golub & Pereyra 1973).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import xarray as xr
+from scipy.optimize import least_squares
+
+from tamkit.errors import InputError
+from tamkit.spectro.model import (
+    artifact_basis_and_derivatives,
+    chirp_design,
+    exp_irf_basis_and_derivatives,
+    fwhm_from_sigma,
+    sigma_from_fwhm,
+)
+from tamkit.spectro.tamap import validate_tamap
+
+#: A lifetime shorter than this fraction of the IRF FWHM is not determined by the data.
+BELOW_IRF_FRACTION = 0.5
+#: A lifetime whose relative standard error exceeds this is reported as undetermined.
+MAX_RELATIVE_ERROR = 0.5
+
+
+@dataclass
+class GlobalFit:
+    """Result of :func:`global_fit`. Times in fs, wavelengths in nm.
+
+    ``status`` per component: ``"ok"``; ``"below_irf"`` (faster than half the IRF FWHM: the value
+    is not determined, only bounded above by the IRF); ``"undetermined"`` (relative error above
+    :data:`MAX_RELATIVE_ERROR`); ``"beyond_window"`` (longer than three times the delay range).
+    """
+
+    lifetimes_fs: np.ndarray
+    lifetimes_err_fs: np.ndarray
+    status: list[str]
+    irf_sigma_fs: float
+    irf_sigma_err_fs: float
+    chirp_coeffs_fs: np.ndarray
+    chirp_coeffs_err_fs: np.ndarray
+    chirp_center_nm: float
+    chirp_half_range_nm: float
+    das: xr.DataArray
+    fitted: xr.DataArray
+    residuals: xr.DataArray
+    rss: float
+    n_data: int
+    n_free: int
+    n_evaluations: int
+    fit_time_s: float
+    success: bool
+    message: str
+    offset: bool = False
+    artifact_order: int | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def irf_fwhm_fs(self) -> float:
+        """IRF FWHM (fs)."""
+        return float(fwhm_from_sigma(self.irf_sigma_fs))
+
+    @property
+    def irf_fwhm_err_fs(self) -> float:
+        """Standard error of the IRF FWHM (fs)."""
+        return float(fwhm_from_sigma(self.irf_sigma_err_fs))
+
+    @property
+    def chi2_reduced(self) -> float:
+        """RSS per degree of freedom (an estimate of the noise variance)."""
+        return self.rss / max(self.n_data - self.n_free, 1)
+
+    @property
+    def bic(self) -> float:
+        """Bayesian information criterion n ln(RSS/n) + p ln n (lower is better)."""
+        n = self.n_data
+        return float(n * np.log(self.rss / n) + self.n_free * np.log(n))
+
+    def t0_fs(self, wavelength_nm) -> np.ndarray:
+        """Fitted time zero (fs) at the given wavelengths: the chirp."""
+        x = chirp_design(
+            np.atleast_1d(wavelength_nm),
+            len(self.chirp_coeffs_fs) - 1,
+            self.chirp_center_nm,
+            self.chirp_half_range_nm,
+        )
+        return x @ self.chirp_coeffs_fs
+
+    def lifetimes_ps(self) -> list[dict[str, Any]]:
+        """Lifetimes as ``{value, err, status}`` in ps; value is None where not determined."""
+        out = []
+        for tau, err, st in zip(self.lifetimes_fs, self.lifetimes_err_fs, self.status, strict=True):
+            entry: dict[str, Any] = {"value": tau / 1e3, "err": err / 1e3, "status": st}
+            if st == "below_irf":
+                entry.update(value=None, err=None, upper_bound=0.5 * self.irf_fwhm_fs / 1e3)
+            elif st == "undetermined":
+                entry.update(value=None, err=None, estimate=tau / 1e3)
+            out.append(entry)
+        return out
+
+
+def _initial_lifetimes(delay_fs: np.ndarray, n: int, sigma_fs: float) -> np.ndarray:
+    lo = max(3.0 * sigma_fs, float(np.min(np.diff(delay_fs))) * 3.0)
+    hi = max(float(delay_fs[-1]) / 3.0, 10.0 * lo)
+    return np.geomspace(lo, hi, n)
+
+
+class _Problem:
+    """Variable-projection residual and Kaufman Jacobian for one data set, with a 1-entry cache."""
+
+    def __init__(self, delay_fs, design, y_wt, n_exp, offset, artifact_order, fit_chirp,
+                 fixed_chirp, fit_sigma, fixed_sigma):
+        self.delay = np.ascontiguousarray(delay_fs, dtype=float)
+        self.design = design  # (W, order+1)
+        self.y = y_wt  # (W, T)
+        self.n_exp = n_exp
+        self.offset = offset
+        self.artifact_order = artifact_order
+        self.fit_chirp = fit_chirp
+        self.fixed_chirp = fixed_chirp
+        self.fit_sigma = fit_sigma
+        self.fixed_sigma = fixed_sigma
+        self._key: bytes | None = None
+        self.n_evaluations = 0
+
+    def unpack(self, theta):
+        n = self.n_exp
+        rates = np.exp(theta[:n])
+        i = n
+        if self.fit_sigma:
+            sigma = float(np.exp(theta[i]))
+            i += 1
+        else:
+            sigma = self.fixed_sigma
+        coeffs = theta[i:] if self.fit_chirp else self.fixed_chirp
+        return rates, sigma, np.asarray(coeffs, dtype=float)
+
+    def evaluate(self, theta):
+        key = np.asarray(theta).tobytes()
+        if key == self._key:
+            return
+        self.n_evaluations += 1
+        rates, sigma, coeffs = self.unpack(theta)
+        t0 = self.design @ coeffs
+        all_rates = np.append(rates, 0.0) if self.offset else rates
+        f, d_t0, d_logk, d_logs = exp_irf_basis_and_derivatives(self.delay, t0, all_rates, sigma)
+        if self.artifact_order is not None:
+            fa, da_t0, da_logs = artifact_basis_and_derivatives(
+                self.delay, t0, sigma, self.artifact_order
+            )
+            f = np.concatenate([f, fa], axis=2)
+            d_t0 = np.concatenate([d_t0, da_t0], axis=2)
+            d_logs = np.concatenate([d_logs, da_logs], axis=2)
+        gram = np.einsum("wtj,wtk->wjk", f, f)
+        # a tiny ridge keeps the solve finite when two rates coincide during the search
+        ridge = 1e-12 * np.trace(gram, axis1=1, axis2=2)[:, None, None] + 1e-300
+        gram = gram + ridge * np.eye(gram.shape[1])
+        amp = np.linalg.solve(gram, np.einsum("wtj,wt->wj", f, self.y)[..., None])[..., 0]
+        self.f, self.gram, self.amp = f, gram, amp
+        self.resid = self.y - np.einsum("wtj,wj->wt", f, amp)
+        self.parts = (d_t0, d_logk, d_logs)
+        self._key = key
+
+    def residual(self, theta):
+        self.evaluate(theta)
+        return self.resid.ravel()
+
+    def jacobian(self, theta):
+        self.evaluate(theta)
+        d_t0, d_logk, d_logs = self.parts
+        amp = self.amp
+        cols = [d_logk[:, :, j] * amp[:, j, None] for j in range(self.n_exp)]
+        if self.fit_sigma:
+            cols.append(np.einsum("wtj,wj->wt", d_logs, amp))
+        if self.fit_chirp:
+            dt = np.einsum("wtj,wj->wt", d_t0, amp)
+            cols.extend(dt * self.design[:, i, None] for i in range(self.design.shape[1]))
+        v = np.stack(cols, axis=2)  # (W, T, P)
+        coef = np.linalg.solve(self.gram, np.einsum("wtj,wtp->wjp", self.f, v))
+        proj = v - np.einsum("wtj,wjp->wtp", self.f, coef)
+        return -proj.reshape(-1, proj.shape[2])
+
+
+def global_fit(
+    tamap: xr.DataArray,
+    n_components: int,
+    *,
+    lifetimes_fs=None,
+    irf_fwhm_fs: float = 100.0,
+    fit_irf: bool = True,
+    chirp_order: int = 2,
+    chirp_coeffs_fs=None,
+    fit_chirp: bool = True,
+    offset: bool = False,
+    artifact_order: int | None = None,
+    max_nfev: int = 200,
+) -> GlobalFit:
+    """Fit a TA map globally with IRF-convolved exponentials, a chirp polynomial and DAS.
+
+    Parameters
+    ----------
+    tamap : DataArray (delay, wavelength)
+        Background-corrected map; delay in fs, wavelength in nm. Not chirp-corrected: the chirp is
+        part of the model.
+    n_components : int
+        Number of exponential components (each with a free rate).
+    lifetimes_fs : sequence of float, optional
+        Starting lifetimes (fs); default log-spaced over the delay range.
+    irf_fwhm_fs : float
+        Starting (or, with ``fit_irf=False``, fixed) IRF FWHM (fs).
+    chirp_order : int
+        Degree of the polynomial t0(lambda) in the normalised wavelength.
+    chirp_coeffs_fs : sequence of float, optional
+        Starting (or fixed) chirp coefficients (fs), length ``chirp_order + 1``, in powers of
+        x = (lambda - centre) / half_range; see :func:`tamkit.spectro.model.chirp_design`.
+        Default: from :func:`tamkit.spectro.corrections.estimate_chirp`.
+    fit_chirp : bool
+        Fit the chirp coefficients (else keep them fixed).
+    offset : bool
+        Add a non-decaying component (an IRF-broadened step).
+    artifact_order : int or None
+        Add a coherent artifact: the IRF Gaussian and its derivatives up to this order (0-2).
+    max_nfev : int
+        Maximum number of residual evaluations.
+
+    Returns
+    -------
+    GlobalFit
+        Lifetimes sorted ascending with standard errors and status, IRF, chirp, DAS, fit and
+        residual maps, fit statistics and timing.
+    """
+    from tamkit.spectro.corrections import estimate_chirp
+
+    tamap = validate_tamap(tamap)
+    if n_components < 1:
+        raise InputError("the global fit needs at least one exponential component")
+    if artifact_order is not None and artifact_order not in (0, 1, 2):
+        raise InputError("artifact_order must be 0, 1, 2 or None")
+    delay = tamap["delay"].values.astype(float)
+    wl = tamap["wavelength"].values.astype(float)
+    y = np.ascontiguousarray(tamap.values.T, dtype=float)
+    if not np.all(np.isfinite(y)):
+        raise InputError("the TA map contains NaN or infinite values; remove or fill them first")
+    center = 0.5 * (wl.min() + wl.max())
+    half = max(0.5 * (wl.max() - wl.min()), 1.0)
+    order = chirp_order if wl.size > 1 else 0
+    design = chirp_design(wl, order, center, half)
+    sigma0 = float(sigma_from_fwhm(irf_fwhm_fs))
+    if chirp_coeffs_fs is None:
+        if wl.size > 1:
+            est = estimate_chirp(tamap, order=order)
+            coeffs0 = np.asarray(est.coefficients_for(center, half), dtype=float)
+        else:
+            coeffs0 = np.array([_edge_time_zero(delay, y[0])])
+    else:
+        coeffs0 = np.asarray(chirp_coeffs_fs, dtype=float)
+        if coeffs0.size != order + 1:
+            raise InputError(f"chirp_coeffs_fs needs {order + 1} values, got {coeffs0.size}")
+    taus0 = (
+        _initial_lifetimes(delay, n_components, sigma0)
+        if lifetimes_fs is None
+        else np.asarray(lifetimes_fs, dtype=float)
+    )
+    if taus0.size != n_components or np.any(taus0 <= 0):
+        raise InputError("lifetimes_fs needs n_components positive values")
+    theta0 = list(-np.log(taus0))
+    if fit_irf:
+        theta0.append(np.log(sigma0))
+    if fit_chirp:
+        theta0.extend(coeffs0)
+    problem = _Problem(delay, design, y, n_components, offset, artifact_order, fit_chirp, coeffs0,
+                       fit_irf, sigma0)
+    start = time.perf_counter()
+    sol = least_squares(problem.residual, np.asarray(theta0), jac=problem.jacobian, method="lm",
+                        x_scale="jac", max_nfev=max_nfev)
+    elapsed = time.perf_counter() - start
+    return _collect(tamap, problem, sol, elapsed, center, half, offset, artifact_order)
+
+
+def _edge_time_zero(delay: np.ndarray, trace: np.ndarray) -> float:
+    """Time zero of one trace: the delay of the steepest change (fs)."""
+    grad = np.abs(np.gradient(trace, delay))
+    return float(delay[int(np.argmax(grad))])
+
+
+def _collect(tamap, problem, sol, elapsed, center, half, offset, artifact_order) -> GlobalFit:
+    theta = sol.x
+    problem.evaluate(theta)
+    jac = problem.jacobian(theta)
+    n_w, n_t = problem.y.shape
+    n_lin = problem.f.shape[2]
+    n_free = theta.size + n_w * n_lin
+    rss = float(np.sum(problem.resid**2))
+    n_data = n_w * n_t
+    s2 = rss / max(n_data - n_free, 1)
+    try:
+        cov = np.linalg.inv(jac.T @ jac) * s2
+        err = np.sqrt(np.clip(np.diag(cov), 0, None))
+    except np.linalg.LinAlgError:
+        err = np.full(theta.size, np.nan)
+    n = problem.n_exp
+    rates, sigma, coeffs = problem.unpack(theta)
+    taus = 1.0 / rates
+    taus_err = taus * err[:n]  # d tau = tau d(log k)
+    i = n
+    sigma_err = sigma * err[i] if problem.fit_sigma else 0.0
+    i += int(problem.fit_sigma)
+    coeffs_err = err[i:] if problem.fit_chirp else np.zeros_like(coeffs)
+    order = np.argsort(taus)
+    fwhm = float(fwhm_from_sigma(sigma))
+    delay = problem.delay
+    status = []
+    for k in order:
+        if taus[k] < BELOW_IRF_FRACTION * fwhm:
+            status.append("below_irf")
+        elif not np.isfinite(taus_err[k]) or taus_err[k] > MAX_RELATIVE_ERROR * taus[k]:
+            status.append("undetermined")
+        elif taus[k] > 3.0 * (delay[-1] - delay[0]):
+            status.append("beyond_window")
+        else:
+            status.append("ok")
+    names = [f"tau{j + 1}" for j in range(n)]
+    amp = problem.amp
+    das_vals = amp[:, order].T
+    extra_names = (["offset"] if offset else []) + (
+        [f"artifact{m}" for m in range(artifact_order + 1)] if artifact_order is not None else []
+    )
+    comp = names + extra_names
+    all_vals = np.concatenate([das_vals, amp[:, n:].T], axis=0)
+    lifetimes_coord = np.concatenate([taus[order], np.full(len(extra_names), np.nan)])
+    das = xr.DataArray(
+        all_vals,
+        dims=("component", "wavelength"),
+        coords={"component": comp, "wavelength": tamap["wavelength"].values,
+                "lifetime_fs": ("component", lifetimes_coord)},
+        name="das",
+    )
+    fitted = tamap.copy(data=(problem.y - problem.resid).T)
+    resid = tamap.copy(data=problem.resid.T)
+    return GlobalFit(
+        lifetimes_fs=taus[order], lifetimes_err_fs=taus_err[order], status=status,
+        irf_sigma_fs=sigma, irf_sigma_err_fs=float(sigma_err), chirp_coeffs_fs=coeffs,
+        chirp_coeffs_err_fs=np.asarray(coeffs_err), chirp_center_nm=center,
+        chirp_half_range_nm=half, das=das, fitted=fitted, residuals=resid, rss=rss,
+        n_data=n_data, n_free=n_free, n_evaluations=problem.n_evaluations, fit_time_s=elapsed,
+        success=bool(sol.success), message=str(sol.message), offset=offset,
+        artifact_order=artifact_order,
+    )
