@@ -1,43 +1,157 @@
-"""tamkit's own NetCDF (HDF5) schema: the stack DataArray with its coords and attrs."""
+"""NetCDF-4 / HDF5 stacks: tamkit's own schema, and plain HDF5 files.
+
+tamkit's schema (written by :func:`save_stack`) is a NetCDF-4 file holding one DataArray with
+its coords (``delay`` in fs, ``y``/``x`` in nm, ``chopper`` labels for raw data) and attrs;
+attrs that NetCDF cannot hold (lists, dicts, booleans, None) are stored as ``json:`` text.
+Any NetCDF-4 file with one variable whose dims are ``(delay, y, x)``, optionally preceded by
+``spot``/``run``/``chopper``, is read the same way; its pixel size comes from the ``pixel_nm``
+attr or, failing that, from an evenly spaced ``x`` coordinate with units nm or um.
+
+Plain HDF5 (no NetCDF dimension scales) is accepted as:
+
+* the frames in a top-level dataset named one of :data:`DATA_NAMES`, shaped
+  ``(delay, y, x)`` or raw ``(spot, run, chopper, delay, y, x)``, or with a ``dims`` attr
+  naming its axes (e.g. ``["chopper", "delay", "y", "x"]``);
+* delays in a dataset ``delay_fs`` (or an attr ``delay_fs`` of the frames);
+* the pixel size in an attr ``pixel_nm`` of the frames or the file, or a scalar dataset;
+* for raw data, chopper labels in an attr ``chopper`` (default ``["on", "off"]``).
+"""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
+import h5py
+import numpy as np
 import xarray as xr
 
 from tamkit.errors import InputError
+from tamkit.io._common import Read, decode_attr, encode_attr, file_errors, length_nm
+from tamkit.stack import FRAME_DIMS, RAW_DIMS
 
 SCHEMA = "tamkit.stack/1"
+#: Dataset names a plain HDF5 file may use for its frames, in order of preference.
+DATA_NAMES = ("dT_T", "dtt", "frames", "counts", "data", "stack")
+DELAY_NAMES = ("delay_fs", "delays_fs", "delay")
 
 
 def save_stack(stack: xr.DataArray, path: str | os.PathLike) -> Path:
     """Write a stack (dT/T or raw counts) to NetCDF-4 in tamkit's schema; return the path."""
     path = Path(path)
-    ds = stack.rename(stack.name or "dT_T").to_dataset()
+    name = str(stack.name or "dT_T")
+    ds = stack.rename(name).to_dataset()
     ds.attrs["schema"] = SCHEMA
-    ds.attrs["variable"] = ds_name = str(stack.name or "dT_T")
-    ds[ds_name].attrs = {k: _attr(v) for k, v in stack.attrs.items()}
+    ds.attrs["variable"] = name
+    ds[name].attrs = {k: encode_attr(v) for k, v in stack.attrs.items()}
     ds.to_netcdf(path, engine="h5netcdf")
     return path
 
 
-def _attr(value):
-    return str(value) if isinstance(value, dict | list | tuple | type(None)) else value
+save_netcdf = save_stack
+
+
+def read_hdf(path: Path) -> Read:
+    """Read a NetCDF-4 or plain HDF5 stack (see the module docstring for what is accepted)."""
+    with file_errors(path, "NetCDF/HDF5"):
+        with h5py.File(path, "r") as h5:
+            netcdf = h5.attrs.get("schema") is not None or any(
+                "DIMENSION_LIST" in obj.attrs or "CLASS" in obj.attrs
+                for obj in h5.values()
+                if isinstance(obj, h5py.Dataset)
+            )
+            if not netcdf:
+                return _read_plain_hdf5(h5)
+        return _read_netcdf(path)
 
 
 def load_netcdf(path: str | os.PathLike) -> xr.DataArray:
-    """Read a stack written by :func:`save_stack` (or any NetCDF with one (delay, y, x) array)."""
-    try:
-        with xr.open_dataset(path, engine="h5netcdf") as ds:
-            ds = ds.load()
-    except Exception as exc:  # h5py/xarray raise many types for a corrupt file
-        raise InputError(f"cannot read {path} as NetCDF/HDF5: {exc}") from None
+    """Read a NetCDF-4 stack in tamkit's schema and return it as stored (raw or dT/T)."""
+    path = Path(path)
+    with file_errors(path, "NetCDF/HDF5"):
+        return _read_netcdf(path).to_stack(str(path))
+
+
+def _read_netcdf(path: Path) -> Read:
+    with xr.open_dataset(path, engine="h5netcdf") as ds:
+        ds = ds.load()
     name = ds.attrs.get("variable")
     if name not in ds.data_vars:
-        candidates = [v for v in ds.data_vars if {"delay", "y", "x"} <= set(ds[v].dims)]
+        candidates = [v for v in ds.data_vars if set(FRAME_DIMS) <= set(ds[v].dims)]
         if len(candidates) != 1:
-            raise InputError(f"{path}: no single data variable with dims (delay, y, x)")
+            raise InputError("no single data variable with dims (delay, y, x)")
         name = candidates[0]
-    return ds[name]
+    array = ds[name]
+    extra = [d for d in array.dims if d not in FRAME_DIMS]
+    if not set(extra) <= set(RAW_DIMS):
+        raise InputError(
+            f"variable {name!r} has dims {tuple(array.dims)}; expected (delay, y, x) after "
+            "any of spot, run, chopper"
+        )
+    attrs = {k: decode_attr(v) for k, v in array.attrs.items()}
+    pixel = attrs.get("pixel_nm")
+    if pixel is None and "x" in array.coords:
+        pixel = _pixel_from_coord(array["x"])
+    coords = {d: array[d].values for d in extra if d in array.coords}
+    delay = array["delay"].values if "delay" in array.coords else None
+    return Read(
+        array.values, tuple(array.dims), delay_fs=delay, pixel_nm=pixel, attrs=attrs,
+        coords=coords, name=str(name),
+    )
+
+
+def _pixel_from_coord(coord: xr.DataArray) -> float | None:
+    values = np.asarray(coord.values, dtype=float)
+    if values.size < 2:
+        return None
+    steps = np.diff(values)
+    if not np.allclose(steps, steps[0], rtol=1e-6):
+        return None
+    return length_nm(abs(steps[0]), coord.attrs.get("units", "nm"))
+
+
+def _read_plain_hdf5(h5: h5py.File) -> Read:
+    names = [n for n in DATA_NAMES if isinstance(h5.get(n), h5py.Dataset)]
+    if not names:
+        raise InputError(
+            f"no frames dataset; expected one of {', '.join(DATA_NAMES)} at the top level"
+        )
+    data = h5[names[0]]
+    values = data[()]
+    dims = _plain_dims(data, values.ndim)
+    delay: Any = data.attrs.get("delay_fs")
+    for key in DELAY_NAMES:
+        if delay is None and isinstance(h5.get(key), h5py.Dataset):
+            delay = h5[key][()]
+    pixel = data.attrs.get("pixel_nm", h5.attrs.get("pixel_nm"))
+    if pixel is None and isinstance(h5.get("pixel_nm"), h5py.Dataset):
+        pixel = h5["pixel_nm"][()]
+    coords = {}
+    if "chopper" in dims:
+        labels = data.attrs.get("chopper", ["on", "off"])
+        coords["chopper"] = [x.decode() if isinstance(x, bytes) else str(x) for x in labels]
+    attrs = {
+        k: decode_attr(v)
+        for k, v in data.attrs.items()
+        if k not in ("dims", "delay_fs", "pixel_nm", "chopper")
+    }
+    return Read(values, dims, delay_fs=delay, pixel_nm=pixel, attrs=attrs, coords=coords)
+
+
+def _plain_dims(data: h5py.Dataset, ndim: int) -> tuple[str, ...]:
+    if "dims" in data.attrs:
+        dims = tuple(d.decode() if isinstance(d, bytes) else str(d) for d in data.attrs["dims"])
+        if len(dims) != ndim:
+            raise InputError(
+                f"dataset {data.name!r} has {ndim} dims but its 'dims' attr names {dims}"
+            )
+        return dims
+    if ndim == 3:
+        return FRAME_DIMS
+    if ndim == 6:
+        return RAW_DIMS + FRAME_DIMS
+    raise InputError(
+        f"dataset {data.name!r} is {ndim}D; expected (delay, y, x), raw (spot, run, chopper, "
+        "delay, y, x), or a 'dims' attr naming the axes"
+    )
