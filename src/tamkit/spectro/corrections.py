@@ -2,7 +2,7 @@
 
 The chirp (group-velocity dispersion of the white-light probe) makes time zero depend on the
 probe wavelength. It is modelled as a polynomial t0(lambda) in the normalised wavelength
-x = (lambda - centre) / half_range (:func:`tamkit.spectro.model.chirp_design`). A model-free
+x of the probe frequency (:func:`tamkit.spectro.model.chirp_design`). A model-free
 estimate (:func:`estimate_chirp`) starts the global fit, which refines it with the IRF.
 """
 
@@ -16,7 +16,7 @@ import xarray as xr
 from scipy.optimize import least_squares
 
 from tamkit.errors import InputError
-from tamkit.spectro.model import chirp_design
+from tamkit.spectro.model import chirp_design, chirp_normalisation
 from tamkit.spectro.tamap import MAP_DIMS, validate_tamap
 
 
@@ -28,27 +28,27 @@ class ChirpEstimate:
     t0_fs: np.ndarray
     weight: np.ndarray
     coeffs_fs: np.ndarray
-    center_nm: float
-    half_range_nm: float
+    nu_center_um: float
+    nu_half_um: float
 
     def __call__(self, wavelength_nm) -> np.ndarray:
         """The polynomial time zero (fs) at the given wavelengths."""
-        x = chirp_design(np.atleast_1d(wavelength_nm), len(self.coeffs_fs) - 1, self.center_nm,
-                         self.half_range_nm)
+        x = chirp_design(np.atleast_1d(wavelength_nm), len(self.coeffs_fs) - 1, self.nu_center_um,
+                         self.nu_half_um)
         return x @ self.coeffs_fs
 
-    def coefficients_for(self, center_nm: float, half_range_nm: float) -> np.ndarray:
-        """The same polynomial expressed in another normalisation of the wavelength."""
-        if np.isclose(center_nm, self.center_nm) and np.isclose(half_range_nm, self.half_range_nm):
+    def coefficients_for(self, nu_center_um: float, nu_half_um: float) -> np.ndarray:
+        """The same polynomial expressed in another normalisation of the probe frequency."""
+        if np.isclose(nu_center_um, self.nu_center_um) and np.isclose(nu_half_um, self.nu_half_um):
             return self.coeffs_fs.copy()
         wl = np.linspace(self.wavelength_nm.min(), self.wavelength_nm.max(), 64)
-        design = chirp_design(wl, len(self.coeffs_fs) - 1, center_nm, half_range_nm)
+        design = chirp_design(wl, len(self.coeffs_fs) - 1, nu_center_um, nu_half_um)
         return np.linalg.lstsq(design, self(wl), rcond=None)[0]
 
 
 def estimate_chirp(
     tamap: xr.DataArray,
-    order: int = 2,
+    order: int = 3,
     window_fs: float = 2000.0,
     smooth: int = 5,
 ) -> ChirpEstimate:
@@ -100,8 +100,7 @@ def estimate_chirp(
         t0[j] = delay[i - 1] + frac * (delay[i] - delay[i - 1])
     noise = np.median(np.abs(np.diff(y[early], axis=1))) + 1e-300
     weight = np.clip(peak / noise, 0, None)
-    center = 0.5 * (wl.min() + wl.max())
-    half = max(0.5 * (wl.max() - wl.min()), 1.0)
+    center, half = chirp_normalisation(wl)
     design = chirp_design(wl, order, center, half)
     w = np.sqrt(weight / weight.max())
     c0 = np.linalg.lstsq(design * w[:, None], t0 * w, rcond=None)[0]

@@ -29,6 +29,7 @@ from tamkit.errors import InputError
 from tamkit.spectro.model import (
     artifact_basis_and_derivatives,
     chirp_design,
+    chirp_normalisation,
     exp_irf_basis_and_derivatives,
     fwhm_from_sigma,
     sigma_from_fwhm,
@@ -57,8 +58,8 @@ class GlobalFit:
     irf_sigma_err_fs: float
     chirp_coeffs_fs: np.ndarray
     chirp_coeffs_err_fs: np.ndarray
-    chirp_center_nm: float
-    chirp_half_range_nm: float
+    chirp_nu_center_um: float
+    chirp_nu_half_um: float
     das: xr.DataArray
     fitted: xr.DataArray
     residuals: xr.DataArray
@@ -99,8 +100,8 @@ class GlobalFit:
         x = chirp_design(
             np.atleast_1d(wavelength_nm),
             len(self.chirp_coeffs_fs) - 1,
-            self.chirp_center_nm,
-            self.chirp_half_range_nm,
+            self.chirp_nu_center_um,
+            self.chirp_nu_half_um,
         )
         return x @ self.chirp_coeffs_fs
 
@@ -206,7 +207,7 @@ def global_fit(
     lifetimes_fs=None,
     irf_fwhm_fs: float = 100.0,
     fit_irf: bool = True,
-    chirp_order: int = 2,
+    chirp_order: int = 3,
     chirp_coeffs_fs=None,
     fit_chirp: bool = True,
     offset: bool = False,
@@ -227,10 +228,10 @@ def global_fit(
     irf_fwhm_fs : float
         Starting (or, with ``fit_irf=False``, fixed) IRF FWHM (fs).
     chirp_order : int
-        Degree of the polynomial t0(lambda) in the normalised wavelength.
+        Degree of the polynomial t0 in the normalised probe frequency.
     chirp_coeffs_fs : sequence of float, optional
         Starting (or fixed) chirp coefficients (fs), length ``chirp_order + 1``, in powers of
-        x = (lambda - centre) / half_range; see :func:`tamkit.spectro.model.chirp_design`.
+        the normalised probe frequency; see :func:`tamkit.spectro.model.chirp_design`.
         Default: from :func:`tamkit.spectro.corrections.estimate_chirp`.
     fit_chirp : bool
         Fit the chirp coefficients (else keep them fixed).
@@ -259,8 +260,7 @@ def global_fit(
     y = np.ascontiguousarray(tamap.values.T, dtype=float)
     if not np.all(np.isfinite(y)):
         raise InputError("the TA map contains NaN or infinite values; remove or fill them first")
-    center = 0.5 * (wl.min() + wl.max())
-    half = max(0.5 * (wl.max() - wl.min()), 1.0)
+    center, half = chirp_normalisation(wl)
     order = chirp_order if wl.size > 1 else 0
     design = chirp_design(wl, order, center, half)
     sigma0 = float(sigma_from_fwhm(irf_fwhm_fs))
@@ -358,8 +358,8 @@ def _collect(tamap, problem, sol, elapsed, center, half, offset, artifact_order)
     return GlobalFit(
         lifetimes_fs=taus[order], lifetimes_err_fs=taus_err[order], status=status,
         irf_sigma_fs=sigma, irf_sigma_err_fs=float(sigma_err), chirp_coeffs_fs=coeffs,
-        chirp_coeffs_err_fs=np.asarray(coeffs_err), chirp_center_nm=center,
-        chirp_half_range_nm=half, das=das, fitted=fitted, residuals=resid, rss=rss,
+        chirp_coeffs_err_fs=np.asarray(coeffs_err), chirp_nu_center_um=center,
+        chirp_nu_half_um=half, das=das, fitted=fitted, residuals=resid, rss=rss,
         n_data=n_data, n_free=n_free, n_evaluations=problem.n_evaluations, fit_time_s=elapsed,
         success=bool(sol.success), message=str(sol.message), offset=offset,
         artifact_order=artifact_order,

@@ -129,11 +129,19 @@ def sigma_from_fwhm(fwhm_fs):
     return np.asarray(fwhm_fs) / (2.0 * math.sqrt(2.0 * math.log(2.0)))
 
 
-def chirp_design(wavelength_nm: np.ndarray, order: int, center_nm: float, half_range_nm: float):
-    """Powers of the normalised wavelength x = (lambda - centre) / half_range, shape (n_w, order+1).
+def chirp_normalisation(wavelength_nm) -> tuple[float, float]:
+    """Centre and half range of the probe frequency nu = 1000 / lambda_nm (1/um) of a grid."""
+    nu = 1e3 / np.asarray(wavelength_nm, dtype=float)
+    return float(0.5 * (nu.max() + nu.min())), float(max(0.5 * (nu.max() - nu.min()), 1e-6))
 
-    Time zero vs wavelength is t0(lambda) = sum_i c_i x^i (fs); normalising x to [-1, 1] keeps the
-    coefficients of similar size, which conditions the optimiser.
+
+def chirp_design(wavelength_nm, order: int, nu_center_um: float, nu_half_um: float) -> np.ndarray:
+    """Powers of the normalised probe frequency x = (nu - centre) / half_range, (n_w, order+1).
+
+    Time zero vs wavelength is t0 = sum_i c_i x^i (fs) with nu = 1000 / lambda_nm in 1/um: a
+    Taylor series of the group delay in frequency (group-delay dispersion, third-order
+    dispersion...), which is how dispersion is expanded physically; normalising x to [-1, 1]
+    keeps the coefficients of similar size and conditions the optimiser.
     """
-    x = (np.asarray(wavelength_nm, dtype=float) - center_nm) / half_range_nm
+    x = (1e3 / np.asarray(wavelength_nm, dtype=float) - nu_center_um) / nu_half_um
     return np.vander(x, order + 1, increasing=True)
