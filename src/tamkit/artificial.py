@@ -15,6 +15,7 @@ import numpy as np
 import xarray as xr
 
 from tamkit.constants import cm2_per_s_to_nm2_per_fs
+from tamkit.regimes import piecewise_power_law_msd_nm2
 from tamkit.stack import make_stack, pixel_axis_nm
 
 #: 16 um camera pixel / 288x magnification, the paper's set-up (nm at the sample).
@@ -39,30 +40,20 @@ def log_delays_fs(
     return np.concatenate([baseline[:n_baseline] if n_baseline else [], signal])
 
 
-def piecewise_power_law_msd_nm2(
-    delay_fs: np.ndarray,
-    breaks_fs: tuple[float, ...],
-    alphas: tuple[float, ...],
-    msd_at_first_break_nm2: float,
+def tam_delays_fs(
+    step_fs: float = 20.0,
+    linear_until_fs: float = 1000.0,
+    t_max_fs: float = 1.0e6,
+    n_log: int = 40,
+    n_baseline: int = 5,
+    baseline_start_fs: float = -500.0,
 ) -> np.ndarray:
-    """A continuous piecewise power law MSD(t) (nm^2), zero for t <= 0.
-
-    ``alphas[k]`` is the exponent between ``breaks_fs[k-1]`` and ``breaks_fs[k]``; there is one
-    more exponent than breaks. The curve passes through ``msd_at_first_break_nm2`` at
-    ``breaks_fs[0]``.
-    """
-    if len(alphas) != len(breaks_fs) + 1:
-        raise ValueError("need one more exponent than breakpoints")
-    t = np.asarray(delay_fs, dtype=float)
-    log_t = np.log(np.clip(t, 1e-300, None))
-    edges = np.log(np.asarray(breaks_fs, dtype=float))
-    # log MSD relative to the first break, integrating the slopes segment by segment
-    log_msd = alphas[0] * (log_t - edges[0])
-    for k in range(1, len(alphas)):
-        extra = (alphas[k] - alphas[k - 1]) * np.clip(log_t - edges[k - 1], 0, None)
-        log_msd = log_msd + extra
-    msd = msd_at_first_break_nm2 * np.exp(log_msd)
-    return np.where(t > 0, msd, 0.0)
+    """Delays (fs) as a TAM scan takes them: a few baseline delays, linear steps through the
+    first picosecond (where band-like transport happens), then log-spaced out to ``t_max_fs``."""
+    baseline = np.linspace(baseline_start_fs, baseline_start_fs / n_baseline, n_baseline)
+    linear = np.arange(0.0, linear_until_fs + step_fs / 2, step_fs)
+    log = np.geomspace(linear_until_fs, t_max_fs, n_log + 1)[1:]
+    return np.concatenate([baseline[:n_baseline] if n_baseline else [], linear, log])
 
 
 @dataclass
@@ -156,7 +147,8 @@ def spreading_gaussian_stack(
     Parameters
     ----------
     delay_fs : ndarray, optional
-        Delays (fs). Default :func:`log_delays_fs` (baseline before 0, then 10 fs to 1 ns).
+        Delays (fs). Default :func:`tam_delays_fs` (baseline before 0, 20 fs steps to 1 ps,
+        then log-spaced to 1 ns).
     msd_nm2 : ndarray, optional
         True per-axis MSD (nm^2) at each delay; ignored (set to 0) before time zero.
         Default: the paper-like :class:`BandLikeTruth`.
@@ -194,7 +186,7 @@ def spreading_gaussian_stack(
     """
     rng = np.random.default_rng(seed)
     if delay_fs is None:
-        delay_fs = log_delays_fs()
+        delay_fs = tam_delays_fs()
     delay_fs = np.asarray(delay_fs, dtype=float)
     if msd_nm2 is None:
         msd_nm2 = BandLikeTruth().msd_nm2(delay_fs)
@@ -294,4 +286,35 @@ def raw_acquisition(
         coords={"chopper": ["on", "off"], **{k: stack[k] for k in stack.dims}},
         name="counts",
         attrs={**stack.attrs, "quantity": "counts"},
+    )
+
+
+def fits_table(
+    delay_fs: np.ndarray,
+    msd_nm2: np.ndarray,
+    *,
+    sigma0_nm: float = 141.0,
+    sigma_err_nm: float | np.ndarray = 1.0,
+    seed: int | None = 0,
+) -> xr.Dataset:
+    """A per-frame fit table, as :func:`tamkit.fit_frames` returns it, from known widths.
+
+    Widths are ``sqrt(sigma0^2 + MSD)`` plus Gaussian noise of ``sigma_err_nm``: this tests the
+    transport analysis on its own, without images. Frames before time zero are ``baseline``.
+    """
+    rng = np.random.default_rng(seed)
+    delay_fs = np.asarray(delay_fs, dtype=float)
+    err = np.broadcast_to(np.asarray(sigma_err_nm, dtype=float), delay_fs.shape)
+    sigma = np.sqrt(sigma0_nm**2 + np.where(delay_fs > 0, msd_nm2, 0.0))
+    sigma = sigma + err * rng.standard_normal(delay_fs.size)
+    baseline = delay_fs < 0
+    return xr.Dataset(
+        {
+            "sigma_nm": ("delay", np.where(baseline, np.nan, sigma)),
+            "sigma_err_nm": ("delay", np.where(baseline, np.nan, err)),
+            "status": ("delay", np.where(baseline, "baseline", "ok")),
+            "reason": ("delay", np.where(baseline, "before time zero", "")),
+        },
+        coords={"delay": ("delay", delay_fs, {"units": "fs"})},
+        attrs={"model": "isotropic", "provenance": "tamkit.artificial.fits_table"},
     )

@@ -67,14 +67,35 @@ class PiecewiseFit:
         return _unpack(p, self.n_regimes)
 
 
-def _msd(t, log_anchor, alphas, breaks_fs, anchor_fs):
+def piecewise_power_law_msd_nm2(
+    delay_fs: np.ndarray,
+    breaks_fs: np.ndarray | tuple[float, ...],
+    alphas: np.ndarray | tuple[float, ...],
+    msd_at_anchor_nm2: float,
+    anchor_fs: float | None = None,
+) -> np.ndarray:
+    """A continuous piecewise power law MSD(t) (nm^2), zero for t <= 0.
+
+    ``alphas[k]`` is the exponent between ``breaks_fs[k-1]`` and ``breaks_fs[k]`` (one more
+    exponent than breaks). The curve passes through ``msd_at_anchor_nm2`` at the first break, or
+    at ``anchor_fs`` when there is no break.
+    """
+    alphas = np.asarray(alphas, dtype=float)
+    breaks_fs = np.asarray(breaks_fs, dtype=float)
+    if alphas.size != breaks_fs.size + 1:
+        raise ValueError("need one more exponent than breakpoints")
+    t = np.asarray(delay_fs, dtype=float)
     log_t = np.log(np.clip(t, 1e-300, None))
     edges = np.log(breaks_fs)
     ref = edges[0] if edges.size else np.log(anchor_fs)
-    log_msd = log_anchor + alphas[0] * (log_t - ref)
+    log_msd = np.log(msd_at_anchor_nm2) + alphas[0] * (log_t - ref)
     for k in range(1, alphas.size):
         log_msd = log_msd + (alphas[k] - alphas[k - 1]) * np.clip(log_t - edges[k - 1], 0, None)
     return np.where(t > 0, np.exp(log_msd), 0.0)
+
+
+def _msd(t, log_anchor, alphas, breaks_fs, anchor_fs):
+    return piecewise_power_law_msd_nm2(t, breaks_fs, alphas, np.exp(log_anchor), anchor_fs)
 
 
 def _pack(s0sq, log_anchor, alphas, breaks_fs):
@@ -172,6 +193,7 @@ def fit_regimes(
     max_regimes: int = 3,
     n_bootstrap: int = 200,
     seed: int = 0,
+    criterion: str = "bic",
 ) -> PiecewiseFit:
     """Fit sigma_t^2 = sigma_0^2 + piecewise power-law MSD, choosing the number of regimes by BIC.
 
@@ -211,7 +233,7 @@ def fit_regimes(
         n_par = 2 * k + 1
         if t.size <= n_par:
             continue
-        fits.append((chi2 + n_par * np.log(t.size), k, res, chi2))
+        fits.append((information_criterion(chi2, n_par, t.size, criterion), k, res, chi2))
     if not fits:
         raise ValueError("no regime model could be fitted to these frames")
     bic, k, res, chi2 = min(fits, key=lambda f: f[0])
@@ -255,6 +277,16 @@ def _bootstrap(fit, p_best, t, s2, err, n, seed):
             continue
         samples.append(res.x)
     return np.asarray(samples)
+
+
+def information_criterion(chi2: float, n_params: int, n_points: int, criterion: str) -> float:
+    """BIC = chi^2 + p ln n (Schwarz 1978) or AICc = chi^2 + 2p + 2p(p+1)/(n-p-1) (Hurvich & Tsai
+    1989), for Gaussian errors with known variances (chi^2 = -2 ln L + const)."""
+    if criterion == "bic":
+        return chi2 + n_params * np.log(n_points)
+    if criterion == "aicc":
+        return chi2 + 2 * n_params + 2 * n_params * (n_params + 1) / max(n_points - n_params - 1, 1)
+    raise ValueError(f"unknown model-selection criterion {criterion!r} (use 'bic' or 'aicc')")
 
 
 def classify_exponent(alpha: float, alpha_err: float) -> str:

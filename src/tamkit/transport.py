@@ -17,6 +17,7 @@ from tamkit.constants import ROOM_TEMPERATURE_K, einstein_mobility_cm2_Vs, nm2_p
 from tamkit.errors import InputError
 from tamkit.msd import diffusivity_cm2_s, local_exponent, msd_from_sigma, transport_length_nm
 from tamkit.regimes import PiecewiseFit, classify_exponent, fit_regimes
+from tamkit.regimes import _msd as _model_msd
 
 #: Method used for sigma_0, stated in every result.
 SIGMA0_METHOD = (
@@ -169,7 +170,7 @@ def transport(
     ]:
         frames[name] = ("delay", values, {"units": units})
     regimes = _regimes(model)
-    band = _band_like(model, regimes, pitch_nm, temperature_K)
+    band = _band_like(model, regimes, pitch_nm, temperature_K, warnings)
     if band is not None and not band.ends_within_data:
         warnings.append("the band-like regime does not end within the measured delays")
     anisotropy = _anisotropy(fits, usable, warnings)
@@ -242,44 +243,58 @@ def _is_band_like(model: PiecewiseFit, alpha_err: float) -> bool:
 
 
 def _band_metrics(log_anchor, alphas, breaks, t_range, anchor_fs):
-    """tau (fs), MSD(tau) (nm^2), D_max (nm^2/fs) for one parameter set."""
-    tau = breaks[0] if breaks.size else t_range[1]
-    grid = np.geomspace(t_range[0], tau, 64)
-    from tamkit.regimes import _msd  # the model curve itself
+    """tau (fs), MSD(tau) (nm^2) and D(tau) = MSD(tau) / 2 tau (nm^2/fs) for one parameter set.
 
-    msd_grid = _msd(grid, log_anchor, alphas, breaks, anchor_fs)
-    d_max = float(np.max(msd_grid / (2 * grid)))
-    msd_tau = float(_msd(np.array([tau]), log_anchor, alphas, breaks, anchor_fs)[0])
-    return float(tau), msd_tau, d_max
+    D is taken at tau, where MSD turns sub-linear: for alpha >= 1 that is the maximum of D(t), and
+    it keeps length = sqrt(2 D_max tau) exact as in the paper.
+    """
+    tau = float(breaks[0]) if breaks.size else float(t_range[1])
+    msd_tau = float(_model_msd(np.array([tau]), log_anchor, alphas, breaks, anchor_fs)[0])
+    return tau, msd_tau, msd_tau / (2.0 * tau)
 
 
-def _band_like(model, regimes, pitch_nm, temperature_K) -> BandLike | None:
+#: A band-like regime is reported only when the data determine it: its exponent to better than
+#: this standard error, and its MSD at tau at this many standard errors above zero.
+BAND_MAX_ALPHA_ERR = 0.5
+BAND_MIN_MSD_SIGNIFICANCE = 3.0
+
+
+def _band_like(model, regimes, pitch_nm, temperature_K, warnings) -> BandLike | None:
     if regimes[0].name != "band-like":
         return None
-    tau, msd_tau, d_max = _band_metrics(
-        model.log_msd_anchor, model.alphas, model.breaks_fs, model.t_range_fs, model.anchor_fs
-    )
-    boot = [
-        _band_metrics(la, al, br, model.t_range_fs, model.anchor_fs)
-        for _, la, al, br in _bootstrap_rows(model)
-    ]
+    tau, msd_tau, d_max = _band_metrics(model.log_msd_anchor, model.alphas, model.breaks_fs,
+                                        model.t_range_fs, model.anchor_fs)
+    boot = [_band_metrics(la, al, br, model.t_range_fs, model.anchor_fs)
+            for _, la, al, br in _bootstrap_rows(model)]
     boot = np.asarray(boot) if boot else np.full((0, 3), np.nan)
+    msd_err = _std(boot[:, 1])
+    alpha_err = regimes[0].alpha_err
+    undetermined = (np.isfinite(alpha_err) and alpha_err > BAND_MAX_ALPHA_ERR) or (
+        np.isfinite(msd_err) and msd_tau < BAND_MIN_MSD_SIGNIFICANCE * msd_err
+    )
+    if undetermined:
+        regimes[0].name = classify_exponent(regimes[0].alpha, alpha_err)
+        warnings.append(
+            f"an early fast regime (alpha = {regimes[0].alpha:.2f} ± {alpha_err:.2f}, "
+            f"MSD at its end {msd_tau:.0f} ± {msd_err:.0f} nm^2) is not determined by the data; "
+            "no band-like regime is reported"
+        )
+        return None
     length = float(np.sqrt(msd_tau))
-    length_err = _std(np.sqrt(np.clip(boot[:, 1], 0, None)))
     d_max_cm2 = float(nm2_per_fs_to_cm2_per_s(d_max))
     d_err_cm2 = float(nm2_per_fs_to_cm2_per_s(_std(boot[:, 2])))
     return BandLike(
         tau_fs=tau,
         tau_err_fs=_std(boot[:, 0]),
         length_nm=length,
-        length_err_nm=length_err,
+        length_err_nm=_std(np.sqrt(np.clip(boot[:, 1], 0, None))),
         n_dots=None if pitch_nm is None else length / float(pitch_nm),
         D_max_cm2_s=d_max_cm2,
         D_max_err_cm2_s=d_err_cm2,
         mobility_cm2_Vs=float(einstein_mobility_cm2_Vs(d_max_cm2, temperature_K)),
         mobility_err_cm2_Vs=float(einstein_mobility_cm2_Vs(d_err_cm2, temperature_K)),
         alpha=regimes[0].alpha,
-        alpha_err=regimes[0].alpha_err,
+        alpha_err=alpha_err,
         ends_within_data=model.n_regimes > 1,
     )
 
