@@ -104,7 +104,7 @@ def length_nm(value: Any, unit: Any) -> float | None:
 def as_delay_array(value: Any, source: str) -> np.ndarray:
     """Delays from metadata (list, array or comma/space-separated text) as a float array."""
     if isinstance(value, str):
-        value = value.replace(",", " ").replace(";", " ").split()
+        value = value.strip().strip("[]()").replace(",", " ").replace(";", " ").split()
     try:
         delay_fs = np.asarray(value, dtype=float).ravel()
     except (TypeError, ValueError):

@@ -24,8 +24,11 @@ Metadata, first found wins (the caller's ``delays`` and ``pixel_nm`` override al
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +54,7 @@ _NM_PER_RESOLUTION_UNIT = {2: 2.54e7, 3: 1.0e7}  # TIFF ResolutionUnit: 2 inch, 
 
 def read_tiff(path: Path) -> Read:
     """Read a TIFF stack and its metadata (see the module docstring for the rules)."""
-    with file_errors(path, "TIFF"), tifffile.TiffFile(path) as tf:
+    with file_errors(path, "TIFF"), _quiet_tifffile(), tifffile.TiffFile(path) as tf:
         if not tf.series:
             raise InputError("the TIFF holds no images")
         series = tf.series[0]
@@ -73,6 +76,18 @@ def read_tiff(path: Path) -> Read:
             coords["chopper"] = list(labels)
         attrs = {k: v for k, v in meta.items() if k in ("pump_nm", "probe_nm", "sample")}
         return Read(values, dims, delay_fs=delay_fs, pixel_nm=pixel, attrs=attrs, coords=coords)
+
+
+@contextlib.contextmanager
+def _quiet_tifffile() -> Iterator[None]:
+    """Silence tifffile's logged warnings: a damaged file becomes one InputError, not log noise."""
+    logger = logging.getLogger("tifffile")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def _metadata(tf: tifffile.TiffFile) -> dict[str, Any]:
