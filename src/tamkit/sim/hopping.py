@@ -263,13 +263,16 @@ def simulate_hopping(
     ----------
     film : tamkit.sample.Film
         Supplies pitch_nm, sigma_site_meV, hop_rate_per_fs (nu0 exp(-2 beta (s - s0)), per
-        neighbour), temperature_K, tau_xx_fs, hot_rate_factor and tau_cool_fs.
+        neighbour), temperature_K, tau_xx_fs, hot_rate_factor, tau_cool_fs, and
+        exciton_peak_nm (the Auger survivor's excess energy is the band gap).
     nabs_local : float
         Local mean excitations per dot.
     delay_fs : array
         Delays (fs).
     """
-    excess = getattr(film, "exciton_energy_meV", None)
+    # The Auger survivor takes up the band gap: the film's own exciton peak.
+    peak_nm = getattr(film, "exciton_peak_nm", None)
+    excess = None if peak_nm is None else 1e3 * float(nm_to_ev(peak_nm))
     result = simulate_hopping_physics(
         nabs_local=nabs_local,
         delay_fs=delay_fs,
@@ -280,7 +283,7 @@ def simulate_hopping(
         tau_xx_fs=film.tau_xx_fs,
         hot_rate_factor=film.hot_rate_factor,
         tau_cool_fs=film.tau_cool_fs,
-        excess_energy_meV=DEFAULT_EXCESS_ENERGY_MEV if excess is None else float(excess),
+        excess_energy_meV=DEFAULT_EXCESS_ENERGY_MEV if excess is None else excess,
         n_cool_steps=n_cool_steps,
         rate_model=rate_model,
         reorganisation_meV=reorganisation_meV,
