@@ -22,6 +22,8 @@ from tamkit.stack import FRAME_DIMS, RAW_DIMS, validate_stack
 
 #: MAD-normalised distance above which a run counts as an outlier (3.5 as in Iglewicz & Hoaglin).
 OUTLIER_THRESHOLD = 3.5
+#: Smallest robust scale of the run distances, as a fraction of their median (see outlier_mask).
+RELATIVE_SCALE_FLOOR = 0.05
 #: Scale factor making the median absolute deviation a consistent estimate of a normal sigma.
 MAD_TO_SIGMA = 1.4826
 
@@ -82,7 +84,8 @@ def run_distances(values: np.ndarray) -> np.ndarray:
 
 def outlier_mask(distance: np.ndarray, threshold: float = OUTLIER_THRESHOLD) -> np.ndarray:
     """True for acquisitions whose distance lies more than ``threshold`` robust sigmas above
-    the median distance (robust sigma = 1.4826 MAD; Iglewicz & Hoaglin's modified z-score).
+    the median distance (robust sigma = 1.4826 MAD, Iglewicz & Hoaglin's modified z-score,
+    floored at :data:`RELATIVE_SCALE_FLOOR` of the median distance).
 
     Fewer than three acquisitions cannot outvote one another: none is rejected.
     """
@@ -91,8 +94,11 @@ def outlier_mask(distance: np.ndarray, threshold: float = OUTLIER_THRESHOLD) -> 
         return np.zeros(distance.shape, dtype=bool)
     median = np.nanmedian(distance)
     scale = MAD_TO_SIGMA * np.nanmedian(np.abs(distance - median))
-    # identical runs (noise-free data) give MAD = 0: only a real excess then counts
-    scale = max(scale, 1e-9 * abs(median), np.finfo(float).tiny)
+    # Shot noise puts good runs at nearly equal distances (over ~1e4 pixels they agree to a
+    # few %), so with few runs the MAD can be tiny by chance; flooring the scale at
+    # RELATIVE_SCALE_FLOOR of the median distance keeps a run that is only marginally
+    # noisier (< ~18 % farther at the default threshold) and still rejects glitches.
+    scale = max(scale, RELATIVE_SCALE_FLOOR * abs(median), np.finfo(float).tiny)
     z = (distance - median) / scale
     return np.isnan(z) | (z > threshold)
 
