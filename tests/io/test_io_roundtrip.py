@@ -127,3 +127,17 @@ def test_foreign_netcdf_pixel_from_x_coordinate(tmp_path, dtt_stack):
     da.to_dataset(name="signal").to_netcdf(tmp_path / "foreign.nc", engine="h5netcdf")
     back = io.load_stack(tmp_path / "foreign.nc")
     assert back.attrs["pixel_nm"] == pytest.approx(50.0)
+
+
+@pytest.mark.parametrize("suffix", SUFFIXES)
+def test_preprocessed_stack_with_nan_patch_and_nested_attrs(tmp_path, suffix):
+    stack, _ = artificial.spreading_gaussian_stack(
+        artificial.log_delays_fs(n_signal=8, n_baseline=2), shape=(12, 12), seed=9
+    )
+    raw = artificial.raw_acquisition(stack, n_runs=3, n_spots=1, outlier_runs=((0, 1),))
+    raw[:, :, 1, :, 2:6, 3:7] = 0.0  # chopper "off", dead pixels: no reference, NaN dT/T
+    processed = preprocess(raw)  # attrs: rejected_runs (list of dicts), counts, flags
+    assert processed.attrs["rejected_runs"] == [{"spot": 0, "run": 1}]
+    path = io.save_stack(processed, tmp_path / f"p{suffix}")
+    xr.testing.assert_identical(io.load_stack(path), processed)
+    assert np.isnan(io.load_stack(path).values[:, 2:6, 3:7]).all()
