@@ -5,9 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import xarray as xr
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tamkit import artificial, io
 from tamkit.preprocess import preprocess
+from tamkit.stack import make_stack
 
 SUFFIXES = [".nc", ".h5", ".tif", ".tiff", ".npy", ".npz"]
 
@@ -141,3 +144,25 @@ def test_preprocessed_stack_with_nan_patch_and_nested_attrs(tmp_path, suffix):
     path = io.save_stack(processed, tmp_path / f"p{suffix}")
     xr.testing.assert_identical(io.load_stack(path), processed)
     assert np.isnan(io.load_stack(path).values[:, 2:6, 3:7]).all()
+
+
+@settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    n_delay=st.integers(1, 6),
+    ny=st.integers(5, 9),
+    nx=st.integers(5, 9),
+    first_fs=st.floats(-1e4, 0.0),
+    pixel_nm=st.floats(0.5, 5e3),
+    suffix=st.sampled_from(SUFFIXES),
+    seed=st.integers(0, 2**16),
+)
+def test_any_valid_stack_round_trips(tmp_path, n_delay, ny, nx, first_fs, pixel_nm, suffix, seed):
+    rng = np.random.default_rng(seed)
+    delays = first_fs + np.cumsum(rng.uniform(0.1, 1e3, n_delay))
+    delays[-1] = max(delays[-1], 0.0)  # at least one frame at delay >= 0
+    frames = rng.normal(0.0, 1e-3, (n_delay, ny, nx))
+    stack = make_stack(frames, delays, pixel_nm, attrs={"sample": "s", "temperature_K": 77.0})
+    path = io.save_stack(stack, tmp_path / f"h{seed}{suffix}")
+    xr.testing.assert_identical(io.load_stack(path), stack)
