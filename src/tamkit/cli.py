@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import sys
 
-import click
 import typer
 
 from tamkit.errors import InputError
@@ -24,10 +23,11 @@ app = typer.Typer(
 
 def _register() -> None:
     # one line per command module; each module defines `command(...)` with typer annotations
-    from tamkit.commands import analyze, demo
+    from tamkit.commands import analyze, demo, simulate
 
     app.command("analyze", help=analyze.__doc__)(analyze.command)
     app.command("demo", help=demo.__doc__)(demo.command)
+    app.command("simulate", help=simulate.__doc__)(simulate.command)
 
 
 _register()
@@ -39,16 +39,37 @@ def _fail(message: str, code: int = 2) -> None:
     sys.exit(code)
 
 
+def _exception_types() -> tuple[tuple, tuple, tuple]:
+    """(exit, abort, usage-error) exception types: typer >= 0.20 vendors its own click, older
+    typer raises click's; catch both so that a usage error is always one line and exit 2."""
+    exits, aborts, usage = [typer.Exit], [typer.Abort], []
+    if hasattr(typer, "TyperException"):
+        usage.append(typer.TyperException)
+    try:
+        import click
+
+        exits.append(click.exceptions.Exit)
+        aborts.append(click.exceptions.Abort)
+        usage.append(click.ClickException)
+    except ImportError:  # pragma: no cover - click is optional with a vendoring typer
+        pass
+    return tuple(exits), tuple(aborts), tuple(usage)
+
+
+_EXIT, _ABORT, _USAGE = _exception_types()
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``tamkit`` console script."""
     try:
         result = app(args=argv, standalone_mode=False)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except _EXIT as exc:
+        sys.exit(getattr(exc, "exit_code", 0))
+    except _ABORT:
         _fail("aborted", 1)
-    except click.ClickException as exc:
-        _fail(exc.format_message(), 2)
+    except _USAGE as exc:
+        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        _fail(message, getattr(exc, "exit_code", 2) or 2)
     except InputError as exc:
         _fail(str(exc), 2)
     except KeyboardInterrupt:

@@ -37,6 +37,10 @@ def command(
     from tamkit.pipeline import analyze_file
     from tamkit.report import report
 
+    if temperature is not None and not temperature > 0:
+        raise InputError(f"--temperature must be a positive number of kelvin, got {temperature}")
+    if pitch is not None and not pitch > 0:
+        raise InputError(f"--pitch must be a positive number of nm, got {pitch}")
     if out is None:
         out = stack.with_name(stack.stem + "_analysis")
     if out.exists() and any(out.iterdir()) and not force:
