@@ -210,6 +210,7 @@ def save_tiff(stack: xr.DataArray, path: str | os.PathLike) -> Path:
     tifffile.imwrite(
         path,
         np.ascontiguousarray(stack.values),
+        photometric="minisblack",  # one grey page per frame, never RGB for 3- or 4-frame stacks
         metadata={"tamkit": json.dumps(meta)},
         resolution=(pixels_per_cm, pixels_per_cm),
         resolutionunit="CENTIMETER",
