@@ -168,31 +168,43 @@ def pixel_integrated_variance_nm2(pixel_nm: float) -> float:
 
 
 def irf_nodes(
-    delay_fs: np.ndarray, irf_sigma_fs: float, n_nodes: int = 9, cutoff_sigmas: float = 30.0
+    delay_fs: np.ndarray,
+    irf_sigma_fs: float,
+    n_nodes: int = 20,
+    half_width_sigmas: float = 6.0,
+    cutoff_sigmas: float = 30.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Times and weights that average a quantity over a Gaussian instrument response.
 
-    The measured value at delay t is integral g(t') Q(t - t') dt' with g a normalised Gaussian of
-    sigma ``irf_sigma_fs``; Gauss-Hermite quadrature with ``n_nodes`` nodes is exact for Q
-    polynomial up to degree 2 n_nodes - 1. Beyond ``cutoff_sigmas`` sigma after time zero the
-    average of a smooth MSD differs from its value by ~ (sigma / t)^2 < 0.1 %, so those delays get
-    one node at t (fewer renders).
+    The measured value at delay t is integral_0^inf g(t - tau) Q(tau) d tau, with g a normalised
+    Gaussian of sigma ``irf_sigma_fs`` and no carriers before the pump (tau < 0). Gauss-Legendre
+    quadrature with ``n_nodes`` nodes on [max(0, t - 6 sigma), t + 6 sigma] handles the onset at
+    tau = 0 exactly (it is an end point) and is good to ~1e-8 for smooth Q; the weights include
+    g, so they sum to the fraction of the response after time zero (1/2 at t = 0). Beyond
+    ``cutoff_sigmas`` sigma after time zero the average of a smooth MSD differs from its value by
+    ~ (sigma / t)^2 < 0.1 %, so those delays get one node at t (fewer renders).
 
     Returns
     -------
     times_fs : ndarray (n_delay, n_nodes)
     weights : ndarray (n_delay, n_nodes)
-        Non-negative, summing to 1 per delay (unused nodes have weight 0 and time t).
+        Non-negative; unused nodes have weight 0 (and time t).
     """
     t = np.asarray(delay_fs, dtype=float)
-    x, w = np.polynomial.hermite_e.hermegauss(n_nodes)
-    w = w / w.sum()
-    times = t[:, None] - irf_sigma_fs * x[None, :]
-    weights = np.broadcast_to(w, times.shape).copy()
-    late = np.abs(t) > cutoff_sigmas * irf_sigma_fs
+    x, w = np.polynomial.legendre.leggauss(n_nodes)
+    lo = np.clip(t - half_width_sigmas * irf_sigma_fs, 0.0, None)
+    hi = np.clip(t + half_width_sigmas * irf_sigma_fs, 0.0, None)
+    mid, half = 0.5 * (hi + lo), 0.5 * (hi - lo)
+    times = mid[:, None] + half[:, None] * x[None, :]
+    gauss = np.exp(-0.5 * ((t[:, None] - times) / irf_sigma_fs) ** 2)
+    weights = half[:, None] * w[None, :] * gauss / (np.sqrt(2 * np.pi) * irf_sigma_fs)
+    late = t > cutoff_sigmas * irf_sigma_fs
     times[late] = t[late, None]
     weights[late] = 0.0
     weights[late, 0] = 1.0
+    empty = half <= 0  # delays so early that the whole response precedes the pump
+    times[empty] = t[empty, None]
+    weights[empty] = 0.0
     return times, weights
 
 
@@ -282,8 +294,8 @@ def apparent_images(
     """IRF-averaged images (excitations per dot) at each delay, shape (n_delay, ny, nx).
 
     ``msd_nm2`` and ``survival`` are per level (K, T_sim) at ``sim_times_fs`` (which must cover
-    the IRF nodes of :func:`irf_nodes`, or they are interpolated linearly). Nodes before t = 0
-    contribute nothing: there are no carriers before the pump.
+    the IRF nodes of :func:`irf_nodes`, or they are interpolated linearly). The response before
+    t = 0 contributes nothing: there are no carriers before the pump.
     """
     times, weights = irf_nodes(delay_fs, microscope.irf_sigma_fs)
     unique = np.unique(times[(weights > 0) & (times > 0)])
