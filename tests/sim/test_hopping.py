@@ -190,8 +190,8 @@ def test_reproducible_bit_for_bit_and_seed_dependent():
     kw = dict(nabs_local=0.18, delay_fs=np.geomspace(1e3, 1e5, 5), pitch_nm=3.0,
               sigma_site_meV=25.0, hop_rate_per_fs=2e-5, temperature_K=300.0, tau_xx_fs=1e4,
               hot_rate_factor=30.0, tau_cool_fs=1e3, n_sites_side=12, n_realisations=2)
-    a = simulate_hopping_physics(seed=5, **kw)
-    b = simulate_hopping_physics(seed=5, **kw)
+    a = simulate_hopping_physics(seed=5, n_workers=1, **kw)
+    b = simulate_hopping_physics(seed=5, n_workers=2, **kw)
     c = simulate_hopping_physics(seed=6, **kw)
     for name in ("msd_nm2", "msd_err_nm2", "survival", "mean_energy_meV", "hot_fraction"):
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name))

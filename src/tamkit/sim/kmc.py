@@ -40,7 +40,7 @@ from numba import njit
 N_OBSERVABLES = 6
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _tree_update(tree, n_leaves, leaf, value):
     """Set a leaf of the binary sum tree and refresh its ancestors (exact sums, no drift)."""
     pos = n_leaves + leaf
@@ -51,7 +51,7 @@ def _tree_update(tree, n_leaves, leaf, value):
         pos //= 2
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _tree_select(tree, n_leaves, u):
     """Leaf whose cumulative-rate interval holds ``u`` (0 <= u < tree[1]); never a zero leaf."""
     pos = 1
@@ -67,7 +67,7 @@ def _tree_select(tree, n_leaves, u):
     return pos - n_leaves
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _hot_hop_rate(eps, i, j, hot_rate, excess, kT):
     """Hop rate of a hot carrier: barrier reduced by its excess energy (meV)."""
     barrier = eps[j] - eps[i] - excess
@@ -76,7 +76,7 @@ def _hot_hop_rate(eps, i, j, hot_rate, excess, kT):
     return hot_rate
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _carrier_rate(c, site, hot, occ, nbr, eps, rate_thermal, capacity, hot_rate, kT,
                   excess_step, cool_rate, auger_coef, auger_on):
     """Total event rate (1/fs) of carrier ``c``: hops + cooling + its share of Auger."""
@@ -99,7 +99,7 @@ def _carrier_rate(c, site, hot, occ, nbr, eps, rate_thermal, capacity, hot_rate,
     return total
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _refresh_site(i, site_list, occ, tree, n_leaves, site, hot, nbr, eps, rate_thermal,
                   capacity, hot_rate, kT, excess_step, cool_rate, auger_coef, auger_on):
     """Recompute the rates of every carrier on dot ``i``."""
@@ -110,7 +110,7 @@ def _refresh_site(i, site_list, occ, tree, n_leaves, site, hot, nbr, eps, rate_t
         _tree_update(tree, n_leaves, c, r)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _refresh_neighbourhood(i, site_list, occ, tree, n_leaves, site, hot, nbr, eps,
                            rate_thermal, capacity, hot_rate, kT, excess_step, cool_rate,
                            auger_coef, auger_on):
@@ -121,7 +121,7 @@ def _refresh_neighbourhood(i, site_list, occ, tree, n_leaves, site, hot, nbr, ep
                       auger_coef, auger_on)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _remove_from_site(i, c, site_list, occ):
     n = occ[i]
     for m in range(n):
@@ -132,13 +132,13 @@ def _remove_from_site(i, c, site_list, occ):
     occ[i] = n - 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _add_to_site(i, c, site_list, occ):
     site_list[i, occ[i]] = c
     occ[i] += 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _record(k, obs, alive, disp, site, hot, eps, n_carriers):
     """Accumulate the observables of sample ``k`` over the carriers alive now."""
     for c in range(n_carriers):
@@ -157,14 +157,14 @@ def _record(k, obs, alive, disp, site, hot, eps, n_carriers):
         obs[k, 5] += eps[site[c]] * eps[site[c]]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def run_kmc(nbr, steps, eps, rate_thermal, occ0, sample_t, capacity, hot_rate, kT, e_excess,
             n_cool_steps, cool_rate, auger_coef, auger_on, hot_on, rng):
     """Run one realisation of the hopping / Auger / cooling kinetic Monte Carlo.
 
     Parameters
     ----------
-    nbr : int64[n_sites, n_nb]
+    nbr : int32[n_sites, n_nb]
         Neighbour table of the periodic lattice.
     steps : int64[n_nb, 3]
         Lattice displacement (in pitches) of a hop along each neighbour slot.
@@ -215,13 +215,14 @@ def run_kmc(nbr, steps, eps, rate_thermal, occ0, sample_t, capacity, hot_rate, k
     counts = np.zeros(3, dtype=np.int64)
     residence = np.zeros(n_sites)
 
-    site = np.empty(n_carriers, dtype=np.int64)
-    hot = np.zeros(n_carriers, dtype=np.int64)
+    site = np.empty(n_carriers, dtype=np.int32)
+    hot = np.zeros(n_carriers, dtype=np.int32)
     alive = np.ones(n_carriers, dtype=np.bool_)
-    disp = np.zeros((n_carriers, 3), dtype=np.int64)
+    disp = np.zeros((n_carriers, 3), dtype=np.int32)
     t_arrival = np.zeros(n_carriers)
-    occ = np.zeros(n_sites, dtype=np.int64)
-    site_list = -np.ones((n_sites, capacity), dtype=np.int64)
+    # Small integer types keep the per-dot arrays in cache: the kernel is memory-bound.
+    occ = np.zeros(n_sites, dtype=np.int32)
+    site_list = -np.ones((n_sites, capacity), dtype=np.int32)
     c = 0
     for i in range(n_sites):
         for _ in range(occ0[i]):
