@@ -165,7 +165,9 @@ def build_truth(
     d_cm2_s[pos] = nm2_per_fs_to_cm2_per_s(msd[pos] / (2.0 * delay_fs[pos]))
     population0 = spot_population(overlaps, np.ones((len(overlaps.levels), 1)))[0]
     survival = spot_population(overlaps, surv) / population0
-    depletion = depletion_variance_nm2(overlaps, surv) - microscope.pump_sigma_nm**2
+    # relative to the same quadrature at S = 1, so that no loss gives exactly no broadening
+    no_loss = depletion_variance_nm2(overlaps, np.ones((len(overlaps.levels), 1)))[0]
+    depletion = depletion_variance_nm2(overlaps, surv) - no_loss
 
     # what Gaussian fits see: depletion alone (no IRF) and the full noise-free frames
     axis = microscope.axis_nm()
