@@ -206,7 +206,7 @@ def film_ta_map(
     if not 0.0 <= perovskite_share <= 1.0:
         raise InputError(f"perovskite_share must be in [0, 1], got {perovskite_share}")
     delay = default_delays_fs() if delay_fs is None else np.asarray(delay_fs, dtype=float)
-    wl = np.arange(500.0, 1000.1, 2.0) if wavelength_nm is None else np.asarray(wavelength_nm, float)
+    wl = np.arange(500.0, 1000.1, 2.0) if wavelength_nm is None else np.asarray(wavelength_nm)
     t0 = chirp_t0_fs(wl, time_zero_fs, gvd_fs_um2, chirp_ref_nm)
     k_i, k_p, k_q = 1.0 / injection_tau_fs, 1.0 / perovskite_lifetime_fs, 1.0 / cqd_lifetime_fs
     k_pv = k_i + k_p
@@ -221,10 +221,10 @@ def film_ta_map(
     e_c = e0_meV + delta_e * (1.0 - np.exp(-tau / shift_tau_fs))  # (W, T)
     energy = 1e3 * HC_EV_NM / wl
     cqd_shape = np.exp(-0.5 * ((energy[:, None] - e_c) / cqd_width_meV) ** 2)
-    values = gsb_amplitude * (
-        pero_pop * _gauss_energy(wl, 1e3 * HC_EV_NM / perovskite_gsb_nm, perovskite_width_meV)[:, None]
-        + cqd_pop * cqd_shape
-    ) - pia_amplitude * pia_pop * _gauss_energy(wl, 1e3 * HC_EV_NM / pia_nm, pia_width_meV)[:, None]
+    pero_shape = _gauss_energy(wl, 1e3 * HC_EV_NM / perovskite_gsb_nm, perovskite_width_meV)
+    pia_shape = _gauss_energy(wl, 1e3 * HC_EV_NM / pia_nm, pia_width_meV)
+    values = gsb_amplitude * (pero_pop * pero_shape[:, None] + cqd_pop * cqd_shape)
+    values = values - pia_amplitude * pia_pop * pia_shape[:, None]
     tamap = make_tamap(
         _noisy(values.T, noise_std, seed), delay, wl,
         attrs={"quantity": "dT/T", "provenance": "tamkit.sim.ta_map.film_ta_map",

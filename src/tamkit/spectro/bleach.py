@@ -48,7 +48,9 @@ def delta_e_from_sigma(sigma_meV, temperature_K=ROOM_TEMPERATURE_K, convention=D
     return -np.asarray(sigma_meV) ** 2 / (_factor(convention) * thermal_energy_meV(temperature_K))
 
 
-def sigma_from_delta_e(delta_e_meV, temperature_K=ROOM_TEMPERATURE_K, convention=DEFAULT_CONVENTION):
+def sigma_from_delta_e(
+    delta_e_meV, temperature_K=ROOM_TEMPERATURE_K, convention=DEFAULT_CONVENTION
+):
     """Disorder sigma (meV) from a red-shift Delta E (meV); NaN for a blue shift (Delta E > 0)."""
     d = np.asarray(delta_e_meV, dtype=float)
     with np.errstate(invalid="ignore"):

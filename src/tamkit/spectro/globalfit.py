@@ -30,6 +30,7 @@ from tamkit.spectro.model import (
     artifact_basis_and_derivatives,
     chirp_design,
     chirp_normalisation,
+    exp_irf_basis,
     exp_irf_basis_and_derivatives,
     fwhm_from_sigma,
     sigma_from_fwhm,
@@ -139,12 +140,18 @@ class _Problem:
         self.fixed_chirp = fixed_chirp
         self.fit_sigma = fit_sigma
         self.fixed_sigma = fixed_sigma
+        # fastest rate the parameterisation allows: lifetimes below sigma/20 are the IRF itself
+        self.log_k_max = float(np.log(20.0 / fixed_sigma))
         self._key: bytes | None = None
+        self.parts = (None, None, None)
         self.n_evaluations = 0
+
+    def _cap_slope(self, log_k):
+        return 1.0 / (1.0 + np.exp(-(self.log_k_max - np.asarray(log_k))))
 
     def unpack(self, theta):
         n = self.n_exp
-        rates = np.exp(theta[:n])
+        rates = np.exp(self.log_k_max - np.logaddexp(0.0, self.log_k_max - theta[:n]))
         i = n
         if self.fit_sigma:
             sigma = float(np.exp(theta[i]))
@@ -154,30 +161,41 @@ class _Problem:
         coeffs = theta[i:] if self.fit_chirp else self.fixed_chirp
         return rates, sigma, np.asarray(coeffs, dtype=float)
 
-    def evaluate(self, theta):
-        key = np.asarray(theta).tobytes()
-        if key == self._key:
-            return
-        self.n_evaluations += 1
+    def _basis(self, theta, derivatives: bool):
         rates, sigma, coeffs = self.unpack(theta)
         t0 = self.design @ coeffs
         all_rates = np.append(rates, 0.0) if self.offset else rates
-        f, d_t0, d_logk, d_logs = exp_irf_basis_and_derivatives(self.delay, t0, all_rates, sigma)
+        if derivatives:
+            f, d_t0, d_logk, d_logs = exp_irf_basis_and_derivatives(
+                self.delay, t0, all_rates, sigma
+            )
+        else:
+            f, d_t0, d_logk, d_logs = exp_irf_basis(self.delay, t0, all_rates, sigma), None, None, None
         if self.artifact_order is not None:
             fa, da_t0, da_logs = artifact_basis_and_derivatives(
                 self.delay, t0, sigma, self.artifact_order
             )
             f = np.concatenate([f, fa], axis=2)
-            d_t0 = np.concatenate([d_t0, da_t0], axis=2)
-            d_logs = np.concatenate([d_logs, da_logs], axis=2)
-        gram = np.einsum("wtj,wtk->wjk", f, f)
+            if derivatives:
+                d_t0 = np.concatenate([d_t0, da_t0], axis=2)
+                d_logs = np.concatenate([d_logs, da_logs], axis=2)
+        return f, (d_t0, d_logk, d_logs)
+
+    def evaluate(self, theta, derivatives: bool = False):
+        key = np.asarray(theta).tobytes()
+        if key == self._key and (self.parts[0] is not None or not derivatives):
+            return
+        self.n_evaluations += int(key != self._key)
+        f, parts = self._basis(theta, derivatives)
+        ft = f.transpose(0, 2, 1)
+        gram = ft @ f
         # a tiny ridge keeps the solve finite when two rates coincide during the search
         ridge = 1e-12 * np.trace(gram, axis1=1, axis2=2)[:, None, None] + 1e-300
         gram = gram + ridge * np.eye(gram.shape[1])
-        amp = np.linalg.solve(gram, np.einsum("wtj,wt->wj", f, self.y)[..., None])[..., 0]
+        amp = np.linalg.solve(gram, ft @ self.y[..., None])[..., 0]
         self.f, self.gram, self.amp = f, gram, amp
-        self.resid = self.y - np.einsum("wtj,wj->wt", f, amp)
-        self.parts = (d_t0, d_logk, d_logs)
+        self.resid = self.y - (f @ amp[..., None])[..., 0]
+        self.parts = parts
         self._key = key
 
     def residual(self, theta):
@@ -185,19 +203,70 @@ class _Problem:
         return self.resid.ravel()
 
     def jacobian(self, theta):
-        self.evaluate(theta)
+        self.evaluate(theta, derivatives=True)
         d_t0, d_logk, d_logs = self.parts
         amp = self.amp
-        cols = [d_logk[:, :, j] * amp[:, j, None] for j in range(self.n_exp)]
+        slope = self._cap_slope(np.asarray(theta)[: self.n_exp])
+        cols = [d_logk[:, :, j] * (amp[:, j, None] * slope[j]) for j in range(self.n_exp)]
         if self.fit_sigma:
-            cols.append(np.einsum("wtj,wj->wt", d_logs, amp))
+            cols.append((d_logs @ amp[..., None])[..., 0])
         if self.fit_chirp:
-            dt = np.einsum("wtj,wj->wt", d_t0, amp)
+            dt = (d_t0 @ amp[..., None])[..., 0]
             cols.extend(dt * self.design[:, i, None] for i in range(self.design.shape[1]))
         v = np.stack(cols, axis=2)  # (W, T, P)
-        coef = np.linalg.solve(self.gram, np.einsum("wtj,wtp->wjp", self.f, v))
-        proj = v - np.einsum("wtj,wjp->wtp", self.f, coef)
+        coef = np.linalg.solve(self.gram, self.f.transpose(0, 2, 1) @ v)
+        proj = v - self.f @ coef
         return -proj.reshape(-1, proj.shape[2])
+
+
+def _leading_traces(values: np.ndarray, k: int, seed: int = 0) -> np.ndarray:
+    """The k leading left singular vectors times singular values, shape (k, n_delay).
+
+    Randomised range finder with one power iteration (Halko, Martinsson & Tropp, SIAM Rev. 53,
+    217 (2011)): exact to rounding for a map of rank <= k + 8 and far cheaper than a full SVD.
+    """
+    rng = np.random.default_rng(seed)
+    q, _ = np.linalg.qr(values @ rng.normal(size=(values.shape[1], k + 8)))
+    q, _ = np.linalg.qr(values @ (values.T @ q))
+    ub, sv, _ = np.linalg.svd(q.T @ values, full_matrices=False)
+    return np.ascontiguousarray(((q @ ub[:, :k]) * sv[:k]).T)
+
+
+def _multistart(tamap, coeffs0, design, n_components, sigma0, taus0, offset, artifact_order,
+                fit_irf, n_starts, seed=0):
+    """Best starting rates, IRF width and time-zero shift from an SVD-compressed problem.
+
+    The map is chirp-corrected with the starting chirp and reduced to its leading singular
+    traces (the least-squares problem restricted to the signal subspace), on which many starts
+    cost little; the best of them starts the full fit. This makes the result independent of the
+    user's starting values wherever the compressed problem has the same optimum.
+    """
+    from tamkit.spectro.corrections import correct_chirp
+
+    corrected = correct_chirp(tamap, design @ coeffs0)
+    delay = corrected["delay"].values
+    k = min(n_components + 3 + int(offset) + (artifact_order or 0), *corrected.shape)
+    traces = _leading_traces(corrected.values, k, seed)
+    lo, hi = taus0.min(), taus0.max()
+    span = _initial_lifetimes(delay, n_components, sigma0)
+    rng = np.random.default_rng(seed)
+    starts = [taus0, span] + [
+        np.sort(np.exp(rng.uniform(np.log(min(lo, span[0]) / 3), np.log(max(hi, span[-1]) * 3),
+                                   n_components)))
+        for _ in range(n_starts)
+    ]
+    best = (np.inf, None, None)
+    for taus in starts:
+        problem = _Problem(delay, np.ones((k, 1)), traces, n_components, offset, artifact_order,
+                           True, np.zeros(1), fit_irf, sigma0)
+        theta0 = list(-np.log(taus)) + ([np.log(sigma0)] if fit_irf else []) + [0.0]
+        sol = least_squares(problem.residual, np.asarray(theta0), jac=problem.jacobian,
+                            method="lm", x_scale="jac", max_nfev=40, ftol=1e-6)
+        if np.isfinite(sol.cost) and sol.cost < best[0]:
+            best = (sol.cost, sol.x, problem)
+    _, theta, problem = best
+    rates, sigma, shift = problem.unpack(theta)
+    return 1.0 / rates, sigma, float(shift[0])
 
 
 def global_fit(
@@ -213,6 +282,7 @@ def global_fit(
     offset: bool = False,
     artifact_order: int | None = None,
     max_nfev: int = 200,
+    n_starts: int = 6,
 ) -> GlobalFit:
     """Fit a TA map globally with IRF-convolved exponentials, a chirp polynomial and DAS.
 
@@ -241,6 +311,9 @@ def global_fit(
         Add a coherent artifact: the IRF Gaussian and its derivatives up to this order (0-2).
     max_nfev : int
         Maximum number of residual evaluations.
+    n_starts : int
+        Extra random starts (seeded, so deterministic) tried on the SVD-compressed,
+        chirp-corrected map before the full fit; 0 fits from the given start only.
 
     Returns
     -------
@@ -281,6 +354,12 @@ def global_fit(
     )
     if taus0.size != n_components or np.any(taus0 <= 0):
         raise InputError("lifetimes_fs needs n_components positive values")
+    start = time.perf_counter()
+    if n_starts > 0 and wl.size > 1 and fit_chirp:
+        taus0, sigma0, shift = _multistart(tamap, coeffs0, design, n_components, sigma0, taus0,
+                                           offset, artifact_order, fit_irf, n_starts)
+        coeffs0 = coeffs0.copy()
+        coeffs0[0] += shift
     theta0 = list(-np.log(taus0))
     if fit_irf:
         theta0.append(np.log(sigma0))
@@ -288,9 +367,8 @@ def global_fit(
         theta0.extend(coeffs0)
     problem = _Problem(delay, design, y, n_components, offset, artifact_order, fit_chirp, coeffs0,
                        fit_irf, sigma0)
-    start = time.perf_counter()
     sol = least_squares(problem.residual, np.asarray(theta0), jac=problem.jacobian, method="lm",
-                        x_scale="jac", max_nfev=max_nfev)
+                        x_scale="jac", max_nfev=max_nfev, ftol=1e-6)
     elapsed = time.perf_counter() - start
     return _collect(tamap, problem, sol, elapsed, center, half, offset, artifact_order)
 
@@ -319,7 +397,8 @@ def _collect(tamap, problem, sol, elapsed, center, half, offset, artifact_order)
     n = problem.n_exp
     rates, sigma, coeffs = problem.unpack(theta)
     taus = 1.0 / rates
-    taus_err = taus * err[:n]  # d tau = tau d(log k)
+    # d tau = tau d(log k_eff) = tau * slope * d(theta)
+    taus_err = taus * err[:n] * problem._cap_slope(theta[:n])
     i = n
     sigma_err = sigma * err[i] if problem.fit_sigma else 0.0
     i += int(problem.fit_sigma)

@@ -12,7 +12,8 @@ the derivatives used by the variable-projection Jacobian are exact:
 
     df/dtau = g - k f,   df/dk = (k s^2 - tau) f - s^2 g,   df/ds = k^2 s f - g (k s + tau / s).
 
-The kernels are compiled with numba and run in parallel over wavelengths; they never overflow
+The kernels are compiled with numba (serial: the problem is small, and threads only add
+overhead when the machine is shared); they never overflow
 (for large erfc arguments the scaled complementary error function is used asymptotically).
 """
 
@@ -33,6 +34,9 @@ _X_ASYMPTOTIC = 10.0
 @numba.njit(cache=True, inline="always")
 def _conv_exp(tau: float, k: float, s: float) -> float:
     x = (k * s * s - tau) / (_SQRT2 * s)
+    if x < -6.0:
+        # erfc(x) = 2 - erfc(-x) = 2 to 2e-17: the plain exponential, shifted by k^2 s^2 / 2
+        return math.exp(k * (0.5 * k * s * s - tau))
     if x < _X_ASYMPTOTIC:
         # exponent k^2 s^2/2 - k tau == x^2 - tau^2/(2 s^2) <= 100 here: no overflow
         return 0.5 * math.exp(x * x - tau * tau / (2.0 * s * s)) * math.erfc(x)
@@ -42,7 +46,7 @@ def _conv_exp(tau: float, k: float, s: float) -> float:
     return 0.5 * math.exp(-tau * tau / (2.0 * s * s)) * erfcx
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True)
 def exp_irf_basis(delay_fs, t0_fs, rates_per_fs, sigma_fs):  # pragma: no cover - compiled
     """Basis ``C[w, t, j]`` of IRF-convolved exponentials (see module docstring).
 
@@ -59,7 +63,7 @@ def exp_irf_basis(delay_fs, t0_fs, rates_per_fs, sigma_fs):  # pragma: no cover 
     """
     n_w, n_t, m = t0_fs.shape[0], delay_fs.shape[0], rates_per_fs.shape[0]
     out = np.empty((n_w, n_t, m))
-    for w in numba.prange(n_w):
+    for w in range(n_w):
         for t in range(n_t):
             tau = delay_fs[t] - t0_fs[w]
             for j in range(m):
@@ -67,7 +71,7 @@ def exp_irf_basis(delay_fs, t0_fs, rates_per_fs, sigma_fs):  # pragma: no cover 
     return out
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True)
 def exp_irf_basis_and_derivatives(delay_fs, t0_fs, rates_per_fs, sigma_fs):  # pragma: no cover
     """Basis and its derivatives w.r.t. time zero, log-rate and log-sigma, each (n_w, n_t, m)."""
     n_w, n_t, m = t0_fs.shape[0], delay_fs.shape[0], rates_per_fs.shape[0]
@@ -76,10 +80,12 @@ def exp_irf_basis_and_derivatives(delay_fs, t0_fs, rates_per_fs, sigma_fs):  # p
     d_logk = np.empty((n_w, n_t, m))
     d_logs = np.empty((n_w, n_t, m))
     s = sigma_fs
-    for w in numba.prange(n_w):
+    for w in range(n_w):
         for t in range(n_t):
             tau = delay_fs[t] - t0_fs[w]
-            g = math.exp(-tau * tau / (2.0 * s * s)) / (_SQRT2PI * s)
+            u2 = tau * tau / (2.0 * s * s)
+            # beyond 40 standard deviations the Gaussian underflows to 0 anyway
+            g = math.exp(-u2) / (_SQRT2PI * s) if u2 < 800.0 else 0.0
             for j in range(m):
                 k = rates_per_fs[j]
                 v = _conv_exp(tau, k, s)
@@ -90,7 +96,7 @@ def exp_irf_basis_and_derivatives(delay_fs, t0_fs, rates_per_fs, sigma_fs):  # p
     return f, d_t0, d_logk, d_logs
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True)
 def artifact_basis_and_derivatives(delay_fs, t0_fs, sigma_fs, order):  # pragma: no cover
     """Coherent-artifact basis: the IRF Gaussian and its first ``order`` time derivatives.
 
@@ -104,7 +110,7 @@ def artifact_basis_and_derivatives(delay_fs, t0_fs, sigma_fs, order):  # pragma:
     d_t0 = np.empty((n_w, n_t, m))
     d_logs = np.empty((n_w, n_t, m))
     s = sigma_fs
-    for w in numba.prange(n_w):
+    for w in range(n_w):
         for t in range(n_t):
             u = (delay_fs[t] - t0_fs[w]) / s
             gg = math.exp(-0.5 * u * u)
