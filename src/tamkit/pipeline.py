@@ -55,16 +55,52 @@ def analyze_stack(
         Also fit elliptical Gaussians and report the anisotropy.
     """
     fits = fit_frames(stack, model="isotropic")
+    switched = False
     if anisotropy:
         elliptical = fit_frames(stack, model="elliptical")
-        for key in ELLIPTICAL_KEYS:
-            if key in elliptical:
+        if spot_is_elliptical(elliptical):
+            # an isotropic fit of an elliptical spot biases the MSD; the elliptical fit's
+            # isotropic-equivalent width sqrt((sx^2 + sy^2)/2) grows by exactly the per-axis MSD
+            fits = elliptical
+            switched = True
+        else:
+            for key in ELLIPTICAL_KEYS:
                 fits[key] = elliptical[key]
     if pitch_nm is None and "pitch_nm" in stack.attrs:
         pitch_nm = float(stack.attrs["pitch_nm"])
     result = transport(fits, pitch_nm=pitch_nm, temperature_K=temperature_K,
                        n_bootstrap=n_bootstrap, seed=seed)
+    result.parameters["width_model"] = "elliptical" if switched else "isotropic"
+    if switched:
+        result.warnings.append(
+            "the pump spot is elliptical: widths are the elliptical fit's isotropic-equivalent "
+            "sqrt((sigma_x^2 + sigma_y^2)/2), not the isotropic fit's"
+        )
     return fits, result
+
+
+#: Spot ellipticity above which the isotropic-equivalent width of the elliptical fit is used.
+ELLIPTICITY_SWITCH = 0.05
+
+
+def spot_is_elliptical(elliptical: xr.Dataset, n_early: int = 10) -> bool:
+    """True when the early frames' sigma_x / sigma_y departs from 1 by more than 5 % and by
+    more than three standard errors (weighted over the first ``n_early`` usable frames)."""
+    ok = (np.asarray(elliptical["status"].values).astype(str) == "ok") & (
+        elliptical["delay"].values >= 0
+    )
+    idx = np.flatnonzero(ok)[:n_early]
+    if idx.size < 3:
+        return False
+    sx = elliptical["sigma_x_nm"].values[idx]
+    sy = elliptical["sigma_y_nm"].values[idx]
+    err = (sx / sy) * np.hypot(elliptical["sigma_x_err_nm"].values[idx] / sx,
+                               elliptical["sigma_y_err_nm"].values[idx] / sy)
+    ratio = np.maximum(sx / sy, sy / sx)  # principal axes may swap labels between frames
+    w = 1.0 / err**2
+    mean = float(np.sum(w * ratio) / np.sum(w))
+    mean_err = float(1.0 / np.sqrt(np.sum(w)))
+    return mean - 1.0 > max(ELLIPTICITY_SWITCH, 3.0 * mean_err)
 
 
 def sha256_of(path: str | os.PathLike) -> str:

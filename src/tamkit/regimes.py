@@ -40,6 +40,9 @@ class PiecewiseFit:
     bic: float
     t_range_fs: tuple[float, float]
     bootstrap: np.ndarray = field(default_factory=lambda: np.empty((0, 0)))  # rows of packed params
+    #: the most flexible model fitted (max regimes); sigma_0 is taken from it, because the
+    #: t -> 0 intercept must not depend on how coarsely the later curve is described
+    flexible: PiecewiseFit | None = None
 
     @property
     def n_params(self) -> int:
@@ -236,20 +239,20 @@ def fit_regimes(
         fits.append((information_criterion(chi2, n_par, t.size, criterion), k, res, chi2))
     if not fits:
         raise ValueError("no regime model could be fitted to these frames")
-    bic, k, res, chi2 = min(fits, key=lambda f: f[0])
-    s0sq, log_anchor, alphas, breaks = _unpack(res.x, k)
-    fit = PiecewiseFit(
-        k,
-        float(s0sq),
-        float(log_anchor),
-        alphas,
-        breaks,
-        anchor_fs,
-        float(chi2),
-        int(t.size),
-        float(bic),
-        (float(pos[0]), float(pos[-1])),
+    chosen = min(fits, key=lambda f: f[0])
+    fit = _make_fit(chosen, t, s2, err, anchor_fs, pos, n_bootstrap, seed)
+    flexible = max(fits, key=lambda f: f[1])
+    fit.flexible = fit if flexible[1] == fit.n_regimes else _make_fit(
+        flexible, t, s2, err, anchor_fs, pos, n_bootstrap, seed + 1
     )
+    return fit
+
+
+def _make_fit(entry, t, s2, err, anchor_fs, pos, n_bootstrap, seed) -> PiecewiseFit:
+    score, k, res, chi2 = entry
+    s0sq, log_anchor, alphas, breaks = _unpack(res.x, k)
+    fit = PiecewiseFit(k, float(s0sq), float(log_anchor), alphas, breaks, anchor_fs, float(chi2),
+                       int(t.size), float(score), (float(pos[0]), float(pos[-1])))
     if n_bootstrap:
         fit.bootstrap = _bootstrap(fit, res.x, t, s2, err, n_bootstrap, seed)
     return fit

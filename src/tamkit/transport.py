@@ -22,7 +22,9 @@ from tamkit.regimes import _msd as _model_msd
 #: Method used for sigma_0, stated in every result.
 SIGMA0_METHOD = (
     "t -> 0 intercept of a joint fit sigma_t^2 = sigma_0^2 + piecewise power-law MSD(t) over all "
-    "usable frames at t >= 0; error from a parametric bootstrap"
+    "usable frames at t >= 0, with the most flexible regime model tried (so that the intercept "
+    "does not depend on how many regimes the later curve is split into); error from a "
+    "parametric bootstrap"
 )
 MIN_USABLE_FRAMES = 4
 
@@ -203,6 +205,7 @@ def _bootstrap_rows(model: PiecewiseFit):
 
 
 def _sigma0(model: PiecewiseFit) -> tuple[float, float]:
+    model = model.flexible or model
     sigma0 = float(np.sqrt(max(model.sigma0_sq_nm2, 0.0)))
     if model.bootstrap.size:
         s = np.sqrt(np.clip(model.bootstrap[:, 0], 0, None))
