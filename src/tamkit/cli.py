@@ -29,6 +29,9 @@ def _register() -> None:
     app.command("demo", help=demo.__doc__)(demo.command)
     app.command("simulate", help=simulate.__doc__)(simulate.command)
     app.command("batch", help=batch.__doc__)(batch.command)
+    from tamkit.commands import spectro
+
+    app.command("spectro", help=spectro.__doc__)(spectro.command)
 
 
 _register()

@@ -143,21 +143,31 @@ def correct_chirp(
 
 
 def subtract_background(
-    tamap: xr.DataArray, before_fs: float = 0.0, min_delays: int = 3
+    tamap: xr.DataArray, before_fs: float | np.ndarray = 0.0, min_delays: int = 3
 ) -> xr.DataArray:
-    """Subtract the mean spectrum recorded before ``before_fs`` (scatter, pump leakage, offsets).
+    """Subtract the mean signal recorded before ``before_fs`` (scatter, pump leakage, offsets).
 
-    Raises :class:`InputError` if fewer than ``min_delays`` spectra precede ``before_fs``.
+    ``before_fs`` is one delay or one per wavelength (e.g. the chirp minus a few IRF widths).
+    Wavelengths with fewer than ``min_delays`` earlier spectra are left unchanged; if that is
+    every wavelength, :class:`InputError` is raised. ``attrs["background_wavelengths"]`` counts
+    the corrected wavelengths.
     """
     tamap = validate_tamap(tamap)
-    pre = tamap["delay"].values < before_fs
-    if pre.sum() < min_delays:
+    delay = tamap["delay"].values
+    limit = np.broadcast_to(np.asarray(before_fs, dtype=float), tamap["wavelength"].shape)
+    pre = delay[:, None] < limit[None, :]
+    counts = pre.sum(axis=0)
+    usable = counts >= min_delays
+    if not usable.any():
         raise InputError(
-            f"only {int(pre.sum())} spectra before {before_fs:g} fs; need {min_delays} to "
+            f"fewer than {min_delays} spectra before time zero at every wavelength; cannot "
             "estimate the background"
         )
-    out = tamap - tamap.isel(delay=np.flatnonzero(pre)).mean("delay")
-    out.attrs = {**tamap.attrs, "background_subtracted": 1}
+    values = np.where(pre, tamap.values, 0.0)
+    background = np.where(usable, values.sum(axis=0) / np.maximum(counts, 1), 0.0)
+    out = tamap.copy(data=tamap.values - background[None, :])
+    out.attrs = {**tamap.attrs, "background_subtracted": 1,
+                 "background_wavelengths": int(usable.sum())}
     return out
 
 

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 from scipy.optimize import least_squares
+from scipy.special import expit
 
 from tamkit.errors import InputError
 from tamkit.spectro.model import (
@@ -147,7 +148,7 @@ class _Problem:
         self.n_evaluations = 0
 
     def _cap_slope(self, log_k):
-        return 1.0 / (1.0 + np.exp(-(self.log_k_max - np.asarray(log_k))))
+        return expit(self.log_k_max - np.asarray(log_k))
 
     def unpack(self, theta):
         n = self.n_exp
@@ -170,7 +171,8 @@ class _Problem:
                 self.delay, t0, all_rates, sigma
             )
         else:
-            f, d_t0, d_logk, d_logs = exp_irf_basis(self.delay, t0, all_rates, sigma), None, None, None
+            f = exp_irf_basis(self.delay, t0, all_rates, sigma)
+            d_t0 = d_logk = d_logs = None
         if self.artifact_order is not None:
             fa, da_t0, da_logs = artifact_basis_and_derivatives(
                 self.delay, t0, sigma, self.artifact_order

@@ -119,8 +119,9 @@ def compare_components(
     """Global fits with different numbers of components, and the number the data support.
 
     The supported number is the largest n whose fit lowers the BIC relative to n - 1 and whose
-    lifetimes are all determined (none ``undetermined``; a component faster than the IRF counts,
-    flagged, since it absorbs the coherent artifact and the IRF-limited response).
+    lifetimes are all determined (none ``undetermined``, and at most one component faster than the
+    IRF: it stands for the coherent artifact and the IRF-limited response, and two such are
+    indistinguishable).
 
     Returns
     -------
@@ -135,7 +136,8 @@ def compare_components(
     for n in sorted(n_values):
         fit = global_fit(tamap, n, **fit_kwargs)
         fits[n] = fit
-        determined = "undetermined" not in fit.status
+        # one sub-IRF component stands for the IRF-limited response; two are indistinguishable
+        determined = "undetermined" not in fit.status and fit.status.count("below_irf") <= 1
         rows.append({"n": n, "rss": fit.rss, "chi2_reduced": fit.chi2_reduced, "bic": fit.bic,
                      "lifetimes_fs": fit.lifetimes_fs.tolist(), "status": fit.status,
                      "all_determined": determined})
