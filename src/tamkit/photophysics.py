@@ -164,7 +164,7 @@ def poisson_excitation(nabs, n_max: int = 8) -> np.ndarray:
         raise InputError(f"n_max must be >= 1, got {n_max}")
     n = np.arange(n_max + 1)
     m = mean[..., None]
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"):  # N = 0 is handled below
         logp = n * np.log(m) - m - gammaln(n + 1)
     p = np.where(m > 0, np.exp(logp), (n == 0).astype(float))
     p[..., -1] = np.clip(1.0 - p[..., :-1].sum(axis=-1), 0.0, None)

@@ -425,13 +425,15 @@ def film_from_mapping(data: dict, default_name: str = "custom") -> Film:
         raise InputError(
             f"unknown film parameter(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}"
         )
-    fraction, sigma_inh = PRESET_COMPOSITION[base]
     name = data.pop("name", default_name)
-    fraction = data.pop("perovskite_fraction", fraction)
-    sigma_inh = data.pop("sigma_inh_meV", sigma_inh)
+    if not isinstance(name, str):
+        raise InputError(f"film name must be a string, got {name!r}")
     for key, value in data.items():
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise InputError(f"film parameter {key} must be a number, got {value!r}")
+    fraction, sigma_inh = PRESET_COMPOSITION[base]
+    fraction = float(data.pop("perovskite_fraction", fraction))
+    sigma_inh = float(data.pop("sigma_inh_meV", sigma_inh))
     try:
         return build_film(name, fraction, sigma_inh, **{k: float(v) for k, v in data.items()})
     except TypeError as exc:
