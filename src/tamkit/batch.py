@@ -271,8 +271,9 @@ def analyze_many(
             Client(cluster) as own,
         ):
             return _run_distributed(own, paths, kwargs, on_done)
+    timeout = {} if connect_timeout_s is None else {"timeout": connect_timeout_s}
     try:
-        own = Client(scheduler, timeout=connect_timeout_s, set_as_default=False)
+        own = Client(scheduler, set_as_default=False, **timeout)
     except (OSError, TimeoutError) as exc:
         raise InputError(
             f"cannot connect to the Dask scheduler at {scheduler} ({_one_line(str(exc))})"
@@ -287,7 +288,7 @@ def _run_distributed(client, paths: list[str], kwargs: dict, on_done: Progress |
     futures = [client.submit(analyze_one, p, pure=False, **kwargs) for p in paths]
     order = {f.key: i for i, f in enumerate(futures)}
     rows: list[BatchRow | None] = [None] * len(paths)
-    for future in as_completed(futures):
+    for future in as_completed(futures, loop=client.loop):
         i = order[future.key]
         try:
             row = future.result()
