@@ -200,7 +200,7 @@ def simulate_band_like(
     nabs: float,
     delay_fs,
     *,
-    n_carriers: int = 4000,
+    n_carriers: int | None = None,
     seed: int | None = 0,
     engine: str = "semiclassical",
     exact: bool = False,
@@ -216,8 +216,8 @@ def simulate_band_like(
         Local <N_abs> (photons absorbed per dot), which sets carrier-carrier scattering.
     delay_fs : array_like
         Output delays (fs), non-decreasing.
-    n_carriers : int
-        Carriers (semiclassical) or trajectories (quantum) in the ensemble.
+    n_carriers : int, optional
+        Carriers (semiclassical, default 4000) or trajectories (quantum, default 256).
     seed : int or None
         Seed of the random generator (runs are reproducible bit for bit).
     engine : {"semiclassical", "quantum"}
@@ -238,11 +238,16 @@ def simulate_band_like(
         raise InputError("delay_fs must be a non-empty 1D array of finite delays")
     if np.any(np.diff(t) < 0):
         raise InputError("delay_fs must be non-decreasing")
+    if n_carriers is None:
+        n_carriers = 256 if engine == "quantum" else 4000
     if n_carriers < 2:
         raise InputError(f"n_carriers must be >= 2, got {n_carriers}")
     params = band_like_parameters(film, nabs)
     localised = np.where(t > 0, -np.expm1(-np.clip(t, 0, None) / params.tau_b_fs), 0.0)
     if engine == "quantum":
+        if not params.band_like:
+            zeros = np.zeros_like(t)
+            return BandLikeResult(t, zeros, zeros.copy(), np.ones_like(t), params, "quantum")
         from tamkit.sim.quantum import simulate_quantum_film
 
         msd, err = simulate_quantum_film(

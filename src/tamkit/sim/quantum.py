@@ -188,6 +188,68 @@ def default_half_width(delay_max_fs: float, coupling_meV: float, dephasing_per_f
     return int(math.ceil(min(front, 8.0 * rms))) + 10
 
 
+def _per_axis_x2(psi, x2, ndim: int) -> np.ndarray:
+    """<x^2> per trajectory (nm^2), averaged over the lattice axes."""
+    density = np.abs(psi) ** 2
+    per_axis = []
+    for axis in range(1, ndim + 1):
+        marginal = density.sum(axis=tuple(a for a in range(1, ndim + 1) if a != axis))
+        per_axis.append(marginal @ x2)
+    return np.mean(per_axis, axis=0)
+
+
+def _sse_run(
+    t_out, coupling_meV, pitch_nm, dephasing_per_fs, sigma_meV, ndim, half_width,
+    n_trajectories, max_step_fs, rng, freeze_fs=None,
+):
+    """Per-trajectory <x^2> (nm^2), shape (n_delay, n_trajectories), by the SSE.
+
+    ``freeze_fs`` (one time per trajectory) ends a trajectory's motion: from then on its
+    <x^2> stays at the value it had (localisation hands the carrier over to hopping).
+    """
+    length = 2 * int(half_width) + 1
+    shape = (n_trajectories,) + (length,) * ndim
+    energy_scale = max(abs(coupling_meV), sigma_meV, HBAR_MEV_FS * dephasing_per_fs, 1e-12)
+    h_max = max_step_fs if max_step_fs is not None else 0.05 * HBAR_MEV_FS / energy_scale
+    eps_over_hbar = rng.normal(0.0, sigma_meV, size=shape) / HBAR_MEV_FS
+    psi = np.zeros(shape, complex)
+    psi[(slice(None),) + (half_width,) * ndim] = 1.0
+    x2 = (np.arange(length) - half_width).astype(float) ** 2 * pitch_nm**2
+    frozen = np.full(n_trajectories, np.nan)
+    out = np.zeros((t_out.size, n_trajectories))
+    now = 0.0
+    for k, t_next in enumerate(t_out):
+        span = t_next - now
+        n_steps = int(math.ceil(span / h_max)) if span > 0 else 0
+        if n_steps:
+            h = span / n_steps
+            theta_half = coupling_meV * h / (2.0 * HBAR_MEV_FS)
+            diag_phase = np.exp(-1j * eps_over_hbar * h)
+            kick_sd = math.sqrt(dephasing_per_fs * h)
+            for step in range(n_steps):
+                _hop_half(psi, theta_half, reverse=False)
+                psi *= diag_phase
+                if kick_sd > 0:
+                    psi *= np.exp(-1j * kick_sd * rng.standard_normal(shape))
+                _hop_half(psi, theta_half, reverse=True)
+                if freeze_fs is not None:
+                    t_step = now + (step + 1) * h
+                    newly = np.isnan(frozen) & (freeze_fs <= t_step)
+                    if np.any(newly):
+                        frozen[newly] = _per_axis_x2(psi[newly], x2, ndim)
+        now = t_next
+        current = _per_axis_x2(psi, x2, ndim)
+        out[k] = np.where(np.isnan(frozen), current, frozen)
+    return out
+
+
+def _check_delays(delay_fs) -> np.ndarray:
+    t_out = np.asarray(delay_fs, dtype=float)
+    if t_out.ndim != 1 or t_out.size == 0 or np.any(t_out < 0) or np.any(np.diff(t_out) < 0):
+        raise InputError("delay_fs must be a non-empty non-decreasing 1D array of delays >= 0")
+    return t_out
+
+
 def sse_msd_nm2(
     delay_fs,
     coupling_meV: float,
@@ -230,50 +292,23 @@ def sse_msd_nm2(
     msd_nm2, msd_err_nm2 : ndarray
         Per-axis MSD averaged over the axes, and its standard error over trajectories.
     """
-    t_out = np.asarray(delay_fs, dtype=float)
-    if t_out.ndim != 1 or t_out.size == 0 or np.any(t_out < 0) or np.any(np.diff(t_out) < 0):
-        raise InputError("delay_fs must be a non-empty non-decreasing 1D array of delays >= 0")
+    t_out = _check_delays(delay_fs)
     if ndim not in (1, 2):
         raise InputError(f"ndim must be 1 or 2, got {ndim}")
     if n_trajectories < 2 or dephasing_per_fs < 0 or sigma_meV < 0:
         raise InputError("need n_trajectories >= 2, Gamma >= 0 and sigma >= 0")
     if half_width is None:
         half_width = default_half_width(float(t_out[-1]), coupling_meV, dephasing_per_fs)
-    length = 2 * int(half_width) + 1
-    shape = (n_trajectories,) + (length,) * ndim
     rng = np.random.default_rng(seed)
-    energy_scale = max(abs(coupling_meV), sigma_meV, HBAR_MEV_FS * dephasing_per_fs, 1e-12)
-    h_max = max_step_fs if max_step_fs is not None else 0.05 * HBAR_MEV_FS / energy_scale
-    eps_over_hbar = rng.normal(0.0, sigma_meV, size=shape) / HBAR_MEV_FS
-    psi = np.zeros(shape, complex)
-    psi[(slice(None),) + (half_width,) * ndim] = 1.0
-    x2 = (np.arange(length) - half_width).astype(float) ** 2 * pitch_nm**2
-    out = np.zeros((t_out.size, n_trajectories))
-    now = 0.0
-    for k, t_next in enumerate(t_out):
-        span = t_next - now
-        n_steps = int(math.ceil(span / h_max)) if span > 0 else 0
-        if n_steps:
-            h = span / n_steps
-            theta_half = coupling_meV * h / (2.0 * HBAR_MEV_FS)
-            diag_phase = np.exp(-1j * eps_over_hbar * h)
-            kick_sd = math.sqrt(dephasing_per_fs * h)
-            for _ in range(n_steps):
-                _hop_half(psi, theta_half, reverse=False)
-                psi *= diag_phase
-                if kick_sd > 0:
-                    psi *= np.exp(-1j * kick_sd * rng.standard_normal(shape))
-                _hop_half(psi, theta_half, reverse=True)
-        now = t_next
-        density = np.abs(psi) ** 2
-        per_axis = []
-        for axis in range(1, ndim + 1):
-            marginal = density.sum(axis=tuple(a for a in range(1, ndim + 1) if a != axis))
-            per_axis.append(marginal @ x2)
-        out[k] = np.mean(per_axis, axis=0)
-    msd = out.mean(axis=1)
-    err = out.std(axis=1, ddof=1) / math.sqrt(n_trajectories)
-    return msd, err
+    x2 = _sse_run(t_out, coupling_meV, pitch_nm, dephasing_per_fs, sigma_meV, ndim,
+                  half_width, n_trajectories, max_step_fs, rng)
+    return x2.mean(axis=1), x2.std(axis=1, ddof=1) / math.sqrt(n_trajectories)
+
+
+#: The quantum film engine propagates until this many mean persistence times tau_b; the
+#: e^-6 = 0.25 % of trajectories still band-like then are frozen there (far below the
+#: ~1/sqrt(n_trajectories) sampling error).
+QUANTUM_STOP_PERSISTENCE_TIMES = 6.0
 
 
 def simulate_quantum_film(
@@ -291,34 +326,42 @@ def simulate_quantum_film(
 
     Maps the film onto HSR: J = film.coupling_meV, a = film.pitch_nm, static disorder
     sigma = film.sigma_inh_meV, dephasing Gamma = 1 / tau_c(<N_abs>) (so that the ordered-lattice
-    diffusivity 2 J^2 a^2 / (hbar^2 Gamma) equals the semiclassical v^2 tau_c). Localisation
-    then comes from the disorder itself, not from kappa. The chain (``ndim=1``) is the
-    default: the ordered-lattice per-axis MSD is the same on any hypercubic lattice, and the
-    chain is ~half-width times cheaper; ``ndim=2`` includes the weaker 2D localisation.
+    diffusivity 2 J^2 a^2 / (hbar^2 Gamma) equals the semiclassical v^2 tau_c). As in the
+    semiclassical engine, each trajectory ends its band-like motion at an exponential time of
+    mean tau_b = kappa hbar / sigma_inh (the hand-over to hopping) and keeps its <x^2> from
+    then on; the quantum engine replaces the Ornstein-Uhlenbeck velocity by coherent motion
+    with dephasing and disorder. The chain (``ndim=1``) is the default: the ordered-lattice
+    per-axis MSD is the same on any hypercubic lattice and the chain is far cheaper;
+    ``ndim=2`` includes the weaker localisation of 2D disorder.
 
     Returns
     -------
     msd_nm2, msd_err_nm2 : ndarray
-        Per-axis MSD and its standard error (nm^2). Negative delays give 0.
+        Per-axis MSD and its standard error (nm^2). Delays <= 0 give 0.
     """
     t = np.asarray(delay_fs, dtype=float)
-    positive = t > 0
     msd = np.zeros_like(t)
     err = np.zeros_like(t)
-    if np.any(positive):
-        m, e = sse_msd_nm2(
-            t[positive],
-            film.coupling_meV,
-            film.pitch_nm,
-            1.0 / film.tau_c_fs(nabs),
-            film.sigma_inh_meV,
-            ndim=ndim,
-            half_width=half_width,
-            n_trajectories=n_trajectories,
-            max_step_fs=max_step_fs,
-            seed=seed,
-        )
-        msd[positive], err[positive] = m, e
+    positive = t > 0
+    if not np.any(positive):
+        return msd, err
+    if n_trajectories < 2:
+        raise InputError(f"n_trajectories must be >= 2, got {n_trajectories}")
+    if ndim not in (1, 2):
+        raise InputError(f"ndim must be 1 or 2, got {ndim}")
+    rng = np.random.default_rng(seed)
+    tau_b = film.localisation_time_fs
+    t_stop = QUANTUM_STOP_PERSISTENCE_TIMES * tau_b
+    freeze = np.minimum(rng.exponential(tau_b, n_trajectories), t_stop)
+    t_pos = t[positive]
+    t_run = np.minimum(t_pos, t_stop)
+    gamma = 1.0 / film.tau_c_fs(nabs)
+    if half_width is None:
+        half_width = default_half_width(float(t_run[-1]), film.coupling_meV, gamma)
+    x2 = _sse_run(t_run, film.coupling_meV, film.pitch_nm, gamma, film.sigma_inh_meV, ndim,
+                  half_width, n_trajectories, max_step_fs, rng, freeze_fs=freeze)
+    msd[positive] = x2.mean(axis=1)
+    err[positive] = x2.std(axis=1, ddof=1) / math.sqrt(n_trajectories)
     return msd, err
 
 
