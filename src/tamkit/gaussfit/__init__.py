@@ -1,0 +1,11 @@
+"""Batched 2D Gaussian fits of TAM frames, their calibrated errors and the Cramer-Rao bound.
+
+``fit_frames`` (compiled, batched) and ``fit_frames_reference`` (a per-frame ``curve_fit``
+loop) share every step but the optimiser and return the same Dataset.
+"""
+
+from tamkit.gaussfit.crb import cramer_rao_bound
+from tamkit.gaussfit.fit import fit_frames
+from tamkit.gaussfit.reference import fit_frames_reference
+
+__all__ = ["cramer_rao_bound", "fit_frames", "fit_frames_reference"]

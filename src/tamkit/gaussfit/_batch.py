@@ -1,0 +1,215 @@
+"""Compiled batch processing: many frames at once, one frame per thread (numba ``prange``).
+
+:func:`fit_batch` runs the whole per-frame pipeline while the frame is in cache: scale and
+mask, starting values, isotropic fit, elliptical refinement, spike check and refit. The other
+kernels expose the same steps to the ``curve_fit`` reference, so both see identical inputs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from tamkit.gaussfit._lm import _ell_fit_one, _iso_fit_one
+
+ISO, ELLIPTICAL = 0, 1
+
+
+@njit(cache=True)
+def _scale_one(frame, static_bad, inv_scale, buf, valid):
+    """buf = frame * inv_scale, 0 where bad; fills ``valid``; returns the bad flat indices."""
+    ny, nx = frame.shape
+    n_bad = 0
+    for i in range(ny):
+        for j in range(nx):
+            v = frame[i, j]
+            ok = not static_bad[i, j] and np.isfinite(v)
+            valid[i, j] = ok
+            buf[i, j] = v * inv_scale if ok else 0.0
+            n_bad += not ok
+    bad = np.empty(n_bad, dtype=np.int64)
+    if n_bad:
+        k = 0
+        for i in range(ny):
+            for j in range(nx):
+                if not valid[i, j]:
+                    bad[k] = i * nx + j
+                    k += 1
+    return bad
+
+
+@njit(cache=True, fastmath=True)
+def _guess_one(buf, ux, uy, sign, out):
+    """Isotropic starting values from a 3x3-smoothed peak and its half-maximum area.
+
+    Offset: mean of the border pixels. Centre: the extremum (of the stack's sign) of the 3x3
+    box-smoothed frame. Width: the area above half maximum, pi 2 ln2 s^2, less the box's own
+    variance (2/3 px^2). Amplitude and offset are refined linearly at the start of the fit.
+    Masked pixels hold 0 and are not worth the bookkeeping here: these are only starting values.
+    """
+    ny, nx = buf.shape
+    acc = 0.0
+    for j in range(nx):
+        acc += buf[0, j] + buf[ny - 1, j]
+    for i in range(1, ny - 1):
+        acc += buf[i, 0] + buf[i, nx - 1]
+    off = acc / (2 * nx + 2 * ny - 4)
+    # separable 3x3 box sum: three-pixel sums along rows, then along columns
+    rows = np.empty((ny, nx))
+    for i in range(ny):
+        r = buf[i]
+        rows[i, 0] = r[0] + r[1]
+        for j in range(1, nx - 1):
+            rows[i, j] = r[j - 1] + r[j] + r[j + 1]
+        rows[i, nx - 1] = r[nx - 2] + r[nx - 1]
+    sm = np.empty((ny, nx))
+    k = sign / 9.0
+    for i in range(ny):
+        lo = max(i - 1, 0)
+        hi = min(i + 1, ny - 1)
+        for j in range(nx):
+            sm[i, j] = k * (rows[lo, j] + rows[hi, j] + (rows[i, j] if hi - lo == 2 else 0.0))
+    best = -np.inf
+    flat_best = 0
+    flat = sm.ravel()
+    for q in range(flat.size):
+        if flat[q] > best:
+            best = flat[q]
+            flat_best = q
+    best -= sign * off
+    half = 0.5 * best + sign * off
+    area = 0
+    for q in range(flat.size):
+        area += flat[q] > half
+    s2 = area / (2.0 * np.pi * np.log(2.0)) - 2.0 / 3.0
+    s = min(np.sqrt(max(s2, 0.36)), 0.5 * min(nx, ny))
+    out[0] = sign * max(best, 1e-3)
+    out[1] = ux[flat_best % nx]
+    out[2] = uy[flat_best // nx]
+    out[3] = s
+    out[4] = off
+
+
+@njit(cache=True)
+def _spikes_one(buf, valid, ux, uy, p, model, threshold, found):
+    """Unmasked pixels with |residual| > threshold into ``found`` (up to its size); their count."""
+    ny, nx = buf.shape
+    cap = found.shape[0]
+    gx = np.empty(nx)
+    gy = np.empty(ny)
+    if model == ISO:
+        inv_s2 = 1.0 / (p[3] * p[3])
+        for j in range(nx):
+            gx[j] = p[0] * np.exp(-0.5 * (ux[j] - p[1]) ** 2 * inv_s2)
+        for i in range(ny):
+            gy[i] = np.exp(-0.5 * (uy[i] - p[2]) ** 2 * inv_s2)
+    k = 0
+    for i in range(ny):
+        dy = uy[i] - p[2]
+        for j in range(nx):
+            if not valid[i, j]:
+                continue
+            if model == ISO:
+                m = gx[j] * gy[i] + p[4]
+            else:
+                dx = ux[j] - p[1]
+                q2 = p[3] * dx * dx + 2.0 * p[4] * dx * dy + p[5] * dy * dy
+                m = p[0] * np.exp(-0.5 * q2) + p[6]
+            if abs(buf[i, j] - m) > threshold:
+                if k < cap:
+                    found[k] = i * nx + j
+                k += 1
+    return k
+
+
+@njit(cache=True)
+def _fit_one(buf, valid, bad, ux, uy, sign, model, p_iso, p_out, cov_out):
+    """Starting values, isotropic LM and (elliptical) refinement; (chi2, n_iter, converged)."""
+    nx = buf.shape[1]
+    mrow = bad // nx
+    mcol = bad % nx
+    _guess_one(buf, ux, uy, sign, p_iso)
+    if model == ISO:
+        return _iso_fit_one(buf, ux, uy, mrow, mcol, p_iso, True, p_out, cov_out)
+    cov_iso = np.empty((5, 5))
+    fit_iso = np.empty(5)
+    _, it, ok = _iso_fit_one(buf, ux, uy, mrow, mcol, p_iso, True, fit_iso, cov_iso)
+    s2 = 1.0 / (fit_iso[3] * fit_iso[3])
+    start = np.array([fit_iso[0], fit_iso[1], fit_iso[2], s2, 0.0, s2, fit_iso[4]])
+    chi2, it_e, ok_e = _ell_fit_one(buf, valid, ux, uy, start, p_out, cov_out)
+    return chi2, it + it_e, ok and ok_e
+
+
+@njit(cache=True, parallel=True)
+def fit_batch(frames, static_bad, scale, ux, uy, sign, model, threshold, cap):
+    """Fit every frame of ``frames`` (n, ny, nx), data units; the compiled engine.
+
+    Returns params (n, P), cov (n, P, P) (unit weights, fit units), chi2, n_iter, converged,
+    n_bad (masked pixels incl. spikes), spikes (n, cap) flat indices (-1 padded).
+    """
+    n, ny, nx = frames.shape
+    n_par = 5 if model == ISO else 7
+    params = np.empty((n, n_par))
+    cov = np.empty((n, n_par, n_par))
+    chi2 = np.empty(n)
+    n_iter = np.empty(n, dtype=np.int64)
+    converged = np.zeros(n, dtype=np.bool_)
+    n_bad = np.empty(n, dtype=np.int64)
+    spikes = np.full((n, cap), -1, dtype=np.int64)
+    inv_scale = 1.0 / scale
+    for f in prange(n):
+        buf = np.empty((ny, nx))
+        valid = np.empty((ny, nx), dtype=np.bool_)
+        p_iso = np.empty(5)
+        bad = _scale_one(frames[f], static_bad, inv_scale, buf, valid)
+        c2, it, ok = _fit_one(buf, valid, bad, ux, uy, sign, model, p_iso, params[f], cov[f])
+        found = np.empty(cap, dtype=np.int64)
+        k = _spikes_one(buf, valid, ux, uy, params[f], model, threshold, found)
+        if k > 0 and k <= cap:
+            # isolated spikes (cosmic rays, flickering pixels): mask them and fit again
+            for q in range(k):
+                buf[found[q] // nx, found[q] % nx] = 0.0
+                valid[found[q] // nx, found[q] % nx] = False
+                spikes[f, q] = found[q]
+            bad = np.sort(np.concatenate((bad, found[:k])))
+            c2, it2, ok = _fit_one(buf, valid, bad, ux, uy, sign, model, p_iso, params[f], cov[f])
+            it += it2
+        chi2[f] = c2
+        n_iter[f] = it
+        converged[f] = ok
+        n_bad[f] = bad.size
+    return params, cov, chi2, n_iter, converged, n_bad, spikes
+
+
+@njit(cache=True, parallel=True)
+def prepare_batch(frames, static_bad, scale, ux, uy, sign):
+    """For the reference: scaled frames (0 at bad pixels), valid masks and starting values."""
+    n, ny, nx = frames.shape
+    scaled = np.empty((n, ny, nx))
+    valid = np.empty((n, ny, nx), dtype=np.bool_)
+    p0 = np.empty((n, 5))
+    inv_scale = 1.0 / scale
+    for f in prange(n):
+        _scale_one(frames[f], static_bad, inv_scale, scaled[f], valid[f])
+        _guess_one(scaled[f], ux, uy, sign, p0[f])
+    return scaled, valid, p0
+
+
+@njit(cache=True, parallel=True)
+def spikes_batch(scaled, valid, ux, uy, params, model, threshold, cap):
+    """For the reference: spike pixels (n, cap) and their counts, as in :func:`fit_batch`."""
+    n = scaled.shape[0]
+    found = np.full((n, cap), -1, dtype=np.int64)
+    count = np.zeros(n, dtype=np.int64)
+    for f in prange(n):
+        count[f] = _spikes_one(scaled[f], valid[f], ux, uy, params[f], model, threshold, found[f])
+    return found, count
+
+
+@njit(cache=True)
+def guess_batch(scaled, ux, uy, sign):
+    """For the reference: starting values (n, 5) of already scaled and masked frames."""
+    p0 = np.empty((scaled.shape[0], 5))
+    for f in range(scaled.shape[0]):
+        _guess_one(scaled[f], ux, uy, sign, p0[f])
+    return p0

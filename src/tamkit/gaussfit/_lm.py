@@ -1,0 +1,433 @@
+"""Compiled (numba) Levenberg-Marquardt fits of one frame, isotropic and elliptical.
+
+Units inside the kernels: positions in pixels from the frame centre (``u = j - (n - 1) / 2``),
+values in units of the noise scale, unit weights. Masked pixels hold 0 in the data and are listed
+per frame in CSR form (``mask_ptr``, ``mask_idx`` = flat pixel index), so that full-grid sums can
+be corrected by subtracting their few contributions.
+
+Isotropic model ``A gx(x) gy(y) + c`` with ``gx = exp(-(x - x0)^2 / 2 s^2)``: the Gaussian
+separates, so J^T J is built from 1D moment sums and J^T d from three matrix-vector products
+(D gx, D gx dx, D gx dx^2): three multiply-adds per pixel per iteration, no Jacobian stored.
+
+Elliptical model ``A exp(-(a dx^2 + 2 b dx dy + c dy^2) / 2) + off``: the precision-matrix form
+(a, b, c) stays well conditioned at isotropy (where the angle is undefined); J^T J is accumulated
+pixel by pixel.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+ISO_NPAR = 5  # A, x0, y0, s, c
+ELL_NPAR = 7  # A, x0, y0, a, b, c, off
+MAX_ITER = 1000
+_LAM0 = 1e-3
+_LAM_MAX = 1e12
+_CHI2_TOL = 1e-7  # absolute chi^2 decrease (noise units) below which an accepted step has converged
+
+
+# explicit loops: numba compiles slice assignment far more slowly than these
+
+
+@njit(cache=True)
+def _copy(src, dst):
+    a = src.ravel()
+    b = dst.ravel()
+    for i in range(a.size):
+        b[i] = a[i]
+
+
+@njit(cache=True)
+def _fill(dst, value):
+    b = dst.ravel()
+    for i in range(b.size):
+        b[i] = value
+
+
+@njit(cache=True, fastmath=False)
+def _solve(m, b, out):
+    """Solve ``m x = b`` (small, dense) by Gaussian elimination with pivoting; False if singular."""
+    n = b.shape[0]
+    a = m.copy()
+    x = b.copy()
+    for k in range(n):
+        piv = k
+        best = abs(a[k, k])
+        for i in range(k + 1, n):
+            if abs(a[i, k]) > best:
+                best = abs(a[i, k])
+                piv = i
+        if best == 0.0 or not np.isfinite(best):
+            return False
+        if piv != k:
+            for j in range(n):
+                a[k, j], a[piv, j] = a[piv, j], a[k, j]
+            x[k], x[piv] = x[piv], x[k]
+        for i in range(k + 1, n):
+            f = a[i, k] / a[k, k]
+            if f != 0.0:
+                for j in range(k, n):
+                    a[i, j] -= f * a[k, j]
+                x[i] -= f * x[k]
+    for k in range(n - 1, -1, -1):
+        s = x[k]
+        for j in range(k + 1, n):
+            s -= a[k, j] * out[j]
+        out[k] = s / a[k, k]
+    return True
+
+
+@njit(cache=True)
+def _invert(m, out):
+    """Inverse of a small symmetric positive matrix, via Jacobi scaling; NaN-filled if singular."""
+    n = m.shape[0]
+    d = np.empty(n)
+    for i in range(n):
+        d[i] = 1.0 / np.sqrt(m[i, i]) if m[i, i] > 0 else 0.0
+    ms = np.empty((n, n))
+    for i in range(n):
+        for j in range(n):
+            ms[i, j] = m[i, j] * d[i] * d[j]
+    e = np.zeros(n)
+    col = np.empty(n)
+    for j in range(n):
+        for i in range(n):
+            e[i] = 0.0
+        e[j] = 1.0
+        if not _solve(ms, e, col):
+            _fill(out, np.nan)
+            return False
+        for i in range(n):
+            out[i, j] = col[i] * d[i] * d[j]
+    return True
+
+
+# ---------------------------------------------------------------------------------------------
+# isotropic, separable
+
+
+@njit(cache=True, fastmath=True)
+def _iso_eval(p, data, ux, uy, mrow, mcol, sum_d, sum_d2, jtj, jtd, gx, gy):
+    """chi^2 at ``p``; fills J^T J and J^T r (r = data - model) over unmasked pixels."""
+    ny, nx = data.shape
+    amp, x0, y0, s, c = p[0], p[1], p[2], p[3], p[4]
+    inv_s2 = 1.0 / (s * s)
+    X = np.zeros(5)
+    Gx = np.zeros(3)
+    hx1 = np.empty(nx)
+    hx2 = np.empty(nx)
+    for j in range(nx):
+        dx = ux[j] - x0
+        g = np.exp(-0.5 * dx * dx * inv_s2)
+        gx[j] = g
+        hx1[j] = g * dx
+        hx2[j] = g * dx * dx
+        g2 = g * g
+        X[0] += g2
+        X[1] += g2 * dx
+        X[2] += g2 * dx * dx
+        X[3] += g2 * dx * dx * dx
+        X[4] += g2 * dx * dx * dx * dx
+        Gx[0] += g
+        Gx[1] += g * dx
+        Gx[2] += g * dx * dx
+    Y = np.zeros(5)
+    Gy = np.zeros(3)
+    t00 = 0.0
+    t10 = 0.0
+    t01 = 0.0
+    tr2 = 0.0
+    for i in range(ny):
+        dy = uy[i] - y0
+        g = np.exp(-0.5 * dy * dy * inv_s2)
+        gy[i] = g
+        g2 = g * g
+        Y[0] += g2
+        Y[1] += g2 * dy
+        Y[2] += g2 * dy * dy
+        Y[3] += g2 * dy * dy * dy
+        Y[4] += g2 * dy * dy * dy * dy
+        Gy[0] += g
+        Gy[1] += g * dy
+        Gy[2] += g * dy * dy
+        u0 = 0.0
+        u1 = 0.0
+        u2 = 0.0
+        row = data[i]
+        for j in range(nx):
+            v = row[j]
+            u0 += v * gx[j]
+            u1 += v * hx1[j]
+            u2 += v * hx2[j]
+        t00 += g * u0
+        t10 += g * u1
+        t01 += g * dy * u0
+        tr2 += g * (u2 + dy * dy * u0)
+    k1 = amp * inv_s2
+    k2 = k1 / s
+    # J columns: g, k1 g dx, k1 g dy, k2 g (dx^2 + dy^2), 1 (full-grid sums, then masked removed)
+    jtj[0, 0] = X[0] * Y[0]
+    jtj[0, 1] = k1 * X[1] * Y[0]
+    jtj[0, 2] = k1 * X[0] * Y[1]
+    jtj[0, 3] = k2 * (X[2] * Y[0] + X[0] * Y[2])
+    jtj[0, 4] = Gx[0] * Gy[0]
+    jtj[1, 1] = k1 * k1 * X[2] * Y[0]
+    jtj[1, 2] = k1 * k1 * X[1] * Y[1]
+    jtj[1, 3] = k1 * k2 * (X[3] * Y[0] + X[1] * Y[2])
+    jtj[1, 4] = k1 * Gx[1] * Gy[0]
+    jtj[2, 2] = k1 * k1 * X[0] * Y[2]
+    jtj[2, 3] = k1 * k2 * (X[2] * Y[1] + X[0] * Y[3])
+    jtj[2, 4] = k1 * Gx[0] * Gy[1]
+    jtj[3, 3] = k2 * k2 * (X[4] * Y[0] + 2.0 * X[2] * Y[2] + X[0] * Y[4])
+    jtj[3, 4] = k2 * (Gx[2] * Gy[0] + Gx[0] * Gy[2])
+    jtj[4, 4] = nx * ny
+    jm = np.empty(5)
+    for q in range(mrow.shape[0]):
+        i = mrow[q]
+        j = mcol[q]
+        dx = ux[j] - x0
+        dy = uy[i] - y0
+        g = gx[j] * gy[i]
+        jm[0] = g
+        jm[1] = k1 * g * dx
+        jm[2] = k1 * g * dy
+        jm[3] = k2 * g * (dx * dx + dy * dy)
+        jm[4] = 1.0
+        for a in range(5):
+            for b in range(a, 5):
+                jtj[a, b] -= jm[a] * jm[b]
+    for a in range(5):
+        for b in range(a):
+            jtj[a, b] = jtj[b, a]
+    # the model is amp * column0 + c * column4, so J^T m follows from J^T J
+    jtd[0] = t00 - (amp * jtj[0, 0] + c * jtj[0, 4])
+    jtd[1] = k1 * t10 - (amp * jtj[1, 0] + c * jtj[1, 4])
+    jtd[2] = k1 * t01 - (amp * jtj[2, 0] + c * jtj[2, 4])
+    jtd[3] = k2 * tr2 - (amp * jtj[3, 0] + c * jtj[3, 4])
+    jtd[4] = sum_d - (amp * jtj[4, 0] + c * jtj[4, 4])
+    chi2 = (
+        sum_d2
+        - 2.0 * (amp * t00 + c * sum_d)
+        + amp * amp * jtj[0, 0]
+        + 2.0 * amp * c * jtj[0, 4]
+        + c * c * jtj[4, 4]
+    )
+    return max(chi2, 0.0)
+
+
+@njit(cache=True)
+def _iso_valid(p, nx, ny):
+    s = p[3]
+    return np.isfinite(p).all() and s > 0.05 and s < 50.0 * max(nx, ny)
+
+
+@njit(cache=True)
+def _iso_fit_one(data, ux, uy, mrow, mcol, p0, linear_start, p_out, cov_out):
+    """LM fit of one frame; returns (chi2, n_iter, converged)."""
+    ny, nx = data.shape
+    sum_d = 0.0
+    sum_d2 = 0.0
+    for i in range(ny):
+        for j in range(nx):
+            v = data[i, j]
+            sum_d += v
+            sum_d2 += v * v
+    jtj = np.empty((5, 5))
+    jtd = np.empty(5)
+    jtj_t = np.empty((5, 5))
+    jtd_t = np.empty(5)
+    gx = np.empty(nx)
+    gy = np.empty(ny)
+    p = p0.copy()
+    chi2 = _iso_eval(p, data, ux, uy, mrow, mcol, sum_d, sum_d2, jtj, jtd, gx, gy)
+    if linear_start:
+        # best amplitude and offset for the guessed centre and width (variable projection)
+        t00 = jtd[0] + p[0] * jtj[0, 0] + p[4] * jtj[0, 4]
+        det = jtj[0, 0] * jtj[4, 4] - jtj[0, 4] ** 2
+        if det > 0:
+            p[0] = (t00 * jtj[4, 4] - jtj[0, 4] * sum_d) / det
+            p[4] = (jtj[0, 0] * sum_d - jtj[0, 4] * t00) / det
+            chi2 = _iso_eval(p, data, ux, uy, mrow, mcol, sum_d, sum_d2, jtj, jtd, gx, gy)
+    lam = _LAM0
+    step = np.empty(5)
+    damped = np.empty((5, 5))
+    trial = np.empty(5)
+    converged = False
+    n_iter = 0
+    for it in range(MAX_ITER):
+        n_iter = it + 1
+        for a in range(5):
+            for b in range(5):
+                damped[a, b] = jtj[a, b]
+            damped[a, a] = jtj[a, a] * (1.0 + lam) + 1e-300
+        if not _solve(damped, jtd, step):
+            lam *= 10.0
+            if lam > _LAM_MAX:
+                break
+            continue
+        if lam < 1.0:
+            # nearly Gauss-Newton: a step that cannot lower chi^2 by _CHI2_TOL is not taken
+            pred = 0.0
+            for a in range(5):
+                pred += step[a] * jtd[a]
+            if pred < _CHI2_TOL:
+                converged = True
+                break
+        for a in range(5):
+            trial[a] = p[a] + step[a]
+        if not _iso_valid(trial, nx, ny):
+            lam *= 10.0
+            if lam > _LAM_MAX:
+                break
+            continue
+        chi2_t = _iso_eval(trial, data, ux, uy, mrow, mcol, sum_d, sum_d2, jtj_t, jtd_t, gx, gy)
+        if chi2_t <= chi2:
+            decrease = chi2 - chi2_t
+            _copy(trial, p)
+            _copy(jtj_t, jtj)
+            _copy(jtd_t, jtd)
+            chi2 = chi2_t
+            if decrease < _CHI2_TOL and (lam < 1.0 or _predicted_decrease(jtj, jtd) < _CHI2_TOL):
+                converged = True
+                break
+            lam = max(lam * 0.1, 1e-9)
+        else:
+            lam *= 10.0
+            # at the minimum, rounding alone can reject every step: stop if nothing is left
+            if lam > 1.0 and _predicted_decrease(jtj, jtd) < _CHI2_TOL:
+                converged = True
+                break
+            if lam > _LAM_MAX:
+                # no downhill step exists: converged if the Gauss-Newton decrease is negligible
+                converged = _predicted_decrease(jtj, jtd) < _CHI2_TOL
+                break
+    _copy(p, p_out)
+    _invert(jtj, cov_out)
+    return chi2, n_iter, converged
+
+
+@njit(cache=True)
+def _predicted_decrease(jtj, jtd):
+    n = jtd.shape[0]
+    step = np.empty(n)
+    if not _solve(jtj, jtd, step):
+        return np.inf
+    s = 0.0
+    for a in range(n):
+        s += step[a] * jtd[a]
+    return s
+
+
+# ---------------------------------------------------------------------------------------------
+# elliptical, pixel by pixel
+
+
+@njit(cache=True, fastmath=True)
+def _ell_eval(p, data, valid, ux, uy, jtj, jtr):
+    ny, nx = data.shape
+    amp, x0, y0, a, b, c, off = p[0], p[1], p[2], p[3], p[4], p[5], p[6]
+    _fill(jtj, 0.0)
+    _fill(jtr, 0.0)
+    chi2 = 0.0
+    jv = np.empty(7)
+    for i in range(ny):
+        dy = uy[i] - y0
+        for j in range(nx):
+            if not valid[i, j]:
+                continue
+            dx = ux[j] - x0
+            g = np.exp(-0.5 * (a * dx * dx + 2.0 * b * dx * dy + c * dy * dy))
+            ag = amp * g
+            r = data[i, j] - (ag + off)
+            chi2 += r * r
+            jv[0] = g
+            jv[1] = ag * (a * dx + b * dy)
+            jv[2] = ag * (b * dx + c * dy)
+            jv[3] = -0.5 * ag * dx * dx
+            jv[4] = -ag * dx * dy
+            jv[5] = -0.5 * ag * dy * dy
+            jv[6] = 1.0
+            for k in range(7):
+                jtr[k] += jv[k] * r
+                for m in range(k, 7):
+                    jtj[k, m] += jv[k] * jv[m]
+    for k in range(7):
+        for m in range(k):
+            jtj[k, m] = jtj[m, k]
+    return chi2
+
+
+@njit(cache=True)
+def _ell_valid(p, nx, ny):
+    if not np.isfinite(p).all():
+        return False
+    a, b, c = p[3], p[4], p[5]
+    lim = 1.0 / (50.0 * max(nx, ny)) ** 2
+    return a > lim and c > lim and a * c - b * b > lim * lim and a < 400.0 and c < 400.0
+
+
+@njit(cache=True)
+def _ell_fit_one(data, valid, ux, uy, p0, p_out, cov_out):
+    ny, nx = data.shape
+    jtj = np.empty((7, 7))
+    jtr = np.empty(7)
+    jtj_t = np.empty((7, 7))
+    jtr_t = np.empty(7)
+    p = p0.copy()
+    chi2 = _ell_eval(p, data, valid, ux, uy, jtj, jtr)
+    lam = _LAM0
+    step = np.empty(7)
+    damped = np.empty((7, 7))
+    trial = np.empty(7)
+    converged = False
+    n_iter = 0
+    for it in range(MAX_ITER):
+        n_iter = it + 1
+        for a in range(7):
+            for b in range(7):
+                damped[a, b] = jtj[a, b]
+            damped[a, a] = jtj[a, a] * (1.0 + lam) + 1e-300
+        if not _solve(damped, jtr, step):
+            lam *= 10.0
+            if lam > _LAM_MAX:
+                break
+            continue
+        if lam < 1.0:
+            # nearly Gauss-Newton: a step that cannot lower chi^2 by _CHI2_TOL is not taken
+            pred = 0.0
+            for a in range(7):
+                pred += step[a] * jtr[a]
+            if pred < _CHI2_TOL:
+                converged = True
+                break
+        for a in range(7):
+            trial[a] = p[a] + step[a]
+        if not _ell_valid(trial, nx, ny):
+            lam *= 10.0
+            if lam > _LAM_MAX:
+                break
+            continue
+        chi2_t = _ell_eval(trial, data, valid, ux, uy, jtj_t, jtr_t)
+        if chi2_t <= chi2:
+            decrease = chi2 - chi2_t
+            _copy(trial, p)
+            _copy(jtj_t, jtj)
+            _copy(jtr_t, jtr)
+            chi2 = chi2_t
+            if decrease < _CHI2_TOL and (lam < 1.0 or _predicted_decrease(jtj, jtr) < _CHI2_TOL):
+                converged = True
+                break
+            lam = max(lam * 0.1, 1e-9)
+        else:
+            lam *= 10.0
+            # at the minimum, rounding alone can reject every step: stop if nothing is left
+            if lam > 1.0 and _predicted_decrease(jtj, jtr) < _CHI2_TOL:
+                converged = True
+                break
+            if lam > _LAM_MAX:
+                converged = _predicted_decrease(jtj, jtr) < _CHI2_TOL
+                break
+    _copy(p, p_out)
+    _invert(jtj, cov_out)
+    return chi2, n_iter, converged

@@ -1,0 +1,252 @@
+"""After fitting: physical units, calibrated standard errors, status flags, the Dataset.
+
+Shared by the compiled fitter and the curve_fit reference, so both report identically.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+#: chi^2_red above 1 + this many standard deviations of its null distribution, sqrt(2 / dof),
+#: means a model misfit: errors are then inflated by sqrt(chi^2_red).
+MISFIT_Z = 3.0
+#: Smallest width (pixels) that is a resolved spot, not a single-pixel spike.
+MIN_SIGMA_PX = 0.3
+#: A frame's centre further than this many widths (plus the track's own scatter) from the
+#: median centre of the good frames is a noise feature, not the excitation spot.
+TRACK_WIDTHS = 3.0
+
+
+@dataclass
+class Geometry:
+    """Pixel grid of the stack: internal pixel units to nm."""
+
+    nx: int
+    ny: int
+    pixel_nm: float
+    x_mid_nm: float
+    y_mid_nm: float
+
+    @property
+    def ux(self) -> np.ndarray:
+        return np.arange(self.nx) - (self.nx - 1) / 2.0
+
+    @property
+    def uy(self) -> np.ndarray:
+        return np.arange(self.ny) - (self.ny - 1) / 2.0
+
+
+def ellipse_widths(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """Principal widths and angle from the precision matrix [[a, b], [b, c]] (pixel^-2).
+
+    Returns (..., 4): sigma_x (along theta), sigma_y (perpendicular), theta in (-pi/4, pi/4],
+    and the isotropic-equivalent sigma = sqrt((sigma_x^2 + sigma_y^2) / 2) = sqrt(tr Sigma / 2).
+    The widths are assigned so that theta = 0 for an axis-aligned spot, whichever axis is wider.
+    """
+    det = a * c - b * b
+    sxx, syy, sxy = c / det, a / det, -b / det
+    half_diff = 0.5 * (sxx - syy)
+    root = np.sqrt(half_diff**2 + sxy**2)
+    mean = 0.5 * (sxx + syy)
+    lam_major, lam_minor = mean + root, mean - root
+    theta_major = 0.5 * np.arctan2(2.0 * sxy, sxx - syy)  # in (-pi/2, pi/2]
+    near_x = np.abs(theta_major) <= np.pi / 4
+    theta = np.where(near_x, theta_major, theta_major - np.sign(theta_major) * np.pi / 2)
+    var_x = np.where(near_x, lam_major, lam_minor)
+    var_y = np.where(near_x, lam_minor, lam_major)
+    with np.errstate(invalid="ignore"):
+        out = np.stack(
+            [np.sqrt(var_x), np.sqrt(var_y), theta, np.sqrt(np.clip(mean, 0, None))], axis=-1
+        )
+    return out
+
+
+def _ellipse_jacobian(abc: np.ndarray) -> np.ndarray:
+    """d(sigma_x, sigma_y, theta, sigma) / d(a, b, c), (n, 4, 3), by central differences."""
+    n = abc.shape[0]
+    jac = np.empty((n, 4, 3))
+    scale = np.sqrt(np.abs(abc[:, 0] * abc[:, 2])) + 1e-300
+    for k in range(3):
+        h = 1e-6 * scale
+        up, down = abc.copy(), abc.copy()
+        up[:, k] += h
+        down[:, k] -= h
+        diff = ellipse_widths(*up.T) - ellipse_widths(*down.T)
+        # keep theta differences on the principal branch
+        diff[:, 2] = (diff[:, 2] + np.pi / 2) % np.pi - np.pi / 2
+        jac[:, :, k] = diff / (2 * h[:, None])
+    return jac
+
+
+def physical_results(
+    model: str,
+    params: np.ndarray,
+    cov: np.ndarray,
+    chi2: np.ndarray,
+    n_valid: np.ndarray,
+    scale: float,
+    noise: float,
+    geom: Geometry,
+) -> dict[str, np.ndarray]:
+    """Convert internal fits (pixels, units of ``scale``) to physical values and errors.
+
+    Standard errors are sqrt(diag((J^T W J)^-1)) with W = 1 / noise^2, inflated by
+    sqrt(chi^2_red) when chi^2_red exceeds 1 by more than :data:`MISFIT_Z` standard deviations
+    of its chi^2 distribution (a misfit). ``sigma_crb_nm`` is the uninflated error of sigma: the
+    Cramer-Rao bound at the fitted parameters for white Gaussian noise.
+    """
+    n_par = params.shape[1]
+    f2 = (noise / scale) ** 2  # noise variance in fit units
+    dof = np.maximum(n_valid - n_par, 1)
+    chi2_red = chi2 / f2 / dof
+    inflate = np.where(chi2_red > 1.0 + MISFIT_Z * np.sqrt(2.0 / dof), np.sqrt(chi2_red), 1.0)
+    cov = cov * f2
+    err = np.sqrt(np.clip(np.diagonal(cov, axis1=1, axis2=2), 0, None))
+    err = np.where(np.isfinite(np.diagonal(cov, axis1=1, axis2=2)), err, np.nan)
+    pix = geom.pixel_nm
+    out = {
+        "amplitude": params[:, 0] * scale,
+        "amplitude_err": err[:, 0] * scale * inflate,
+        "x0_nm": geom.x_mid_nm + params[:, 1] * pix,
+        "x0_err_nm": err[:, 1] * pix * inflate,
+        "y0_nm": geom.y_mid_nm + params[:, 2] * pix,
+        "y0_err_nm": err[:, 2] * pix * inflate,
+        "offset": params[:, -1] * scale,
+        "offset_err": err[:, -1] * scale * inflate,
+        "chi2_red": chi2_red,
+    }
+    if model == "isotropic":
+        sigma_err = err[:, 3] * pix
+        out["sigma_nm"] = np.abs(params[:, 3]) * pix
+        out["sigma_err_nm"] = sigma_err * inflate
+        out["sigma_crb_nm"] = sigma_err
+        return out
+    abc = params[:, 3:6]
+    widths = ellipse_widths(*abc.T)
+    jac = _ellipse_jacobian(abc)
+    wcov = np.einsum("nij,njk,nlk->nil", jac, cov[:, 3:6, 3:6], jac)
+    werr = np.sqrt(np.clip(np.diagonal(wcov, axis1=1, axis2=2), 0, None))
+    werr = np.where(np.isfinite(np.diagonal(wcov, axis1=1, axis2=2)), werr, np.nan)
+    out.update(
+        sigma_x_nm=widths[:, 0] * pix,
+        sigma_x_err_nm=werr[:, 0] * pix * inflate,
+        sigma_y_nm=widths[:, 1] * pix,
+        sigma_y_err_nm=werr[:, 1] * pix * inflate,
+        theta_rad=widths[:, 2],
+        theta_err_rad=werr[:, 2] * inflate,
+        sigma_nm=widths[:, 3] * pix,
+        sigma_err_nm=werr[:, 3] * pix * inflate,
+        sigma_crb_nm=werr[:, 3] * pix,
+    )
+    return out
+
+
+def classify(
+    res: dict[str, np.ndarray],
+    model: str,
+    converged: np.ndarray,
+    n_iter: np.ndarray,
+    n_valid: np.ndarray,
+    sign: int,
+    min_snr: float,
+    geom: Geometry,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """snr, status and reason of each fitted frame (the first failing check gives the reason)."""
+    n = res["amplitude"].size
+    n_par = 5 if model == "isotropic" else 7
+    pix = geom.pixel_nm
+    with np.errstate(divide="ignore", invalid="ignore"):
+        snr = np.abs(res["amplitude"]) / res["amplitude_err"]
+    extent_nm = min(geom.nx, geom.ny) * pix
+    if model == "isotropic":
+        narrow, wide = res["sigma_nm"], res["sigma_nm"]
+    else:
+        narrow = np.fmin(res["sigma_x_nm"], res["sigma_y_nm"])
+        wide = np.fmax(res["sigma_x_nm"], res["sigma_y_nm"])
+    kind = "bleach (positive)" if sign > 0 else "photoinduced absorption (negative)"
+    checked = [k for k in res if k not in ("theta_rad", "theta_err_rad", "chi2_red")]
+    finite = np.all([np.isfinite(res[k]) for k in checked], axis=0)
+    x0, y0 = res["x0_nm"], res["y0_nm"]
+    outside = (np.abs(x0 - geom.x_mid_nm) > geom.nx / 2.0 * pix) | (
+        np.abs(y0 - geom.y_mid_nm) > geom.ny / 2.0 * pix
+    )
+    with np.errstate(invalid="ignore"):
+        rules = [
+            (
+                "failed",
+                n_valid < 3 * n_par,
+                lambda i: f"only {n_valid[i]} unmasked pixels: too few to fit",
+            ),
+            ("failed", ~converged, lambda i: f"the fit did not converge in {n_iter[i]} iterations"),
+            (
+                "failed",
+                ~finite,
+                lambda i: "the fit is degenerate: its parameter uncertainties are undefined",
+            ),
+            (
+                "failed",
+                narrow < MIN_SIGMA_PX * pix,
+                lambda i: (
+                    f"width {narrow[i]:.3g} nm is below 0.3 pixel "
+                    f"({MIN_SIGMA_PX * pix:.3g} nm): a noise spike or hot pixel, not a spot"
+                ),
+            ),
+            (
+                "failed",
+                wide > extent_nm,
+                lambda i: (
+                    f"width {wide[i]:.4g} nm exceeds the frame ({extent_nm:.4g} nm): "
+                    "no spot is resolved in this field of view"
+                ),
+            ),
+            (
+                "failed",
+                outside,
+                lambda i: f"centre ({x0[i]:.4g}, {y0[i]:.4g}) nm lies outside the frame",
+            ),
+            (
+                "failed",
+                (np.sign(res["amplitude"]) != sign) & (snr >= min_snr),
+                lambda i: (
+                    f"signal has the opposite sign to the stack's {kind} at "
+                    f"{snr[i]:.1f} standard errors"
+                ),
+            ),
+            (
+                "excluded",
+                ~(snr >= min_snr),
+                lambda i: (
+                    f"signal too weak: |amplitude| / error = {snr[i]:.2f} is below {min_snr:g}"
+                ),
+            ),
+        ]
+    status = np.full(n, "ok", dtype=object)
+    reason = np.full(n, "", dtype=object)
+    open_ = np.ones(n, dtype=bool)
+    for st, hit, why in rules:
+        for i in np.flatnonzero(hit & open_):
+            status[i], reason[i] = st, why(i)
+        open_ &= ~hit
+    _flag_off_track(res, status, reason)
+    return snr, status, reason
+
+
+def _flag_off_track(res: dict[str, np.ndarray], status: np.ndarray, reason: np.ndarray) -> None:
+    """Fail 'ok' frames whose centre is far from the spot's track (noise fitted elsewhere)."""
+    good = status == "ok"
+    if good.sum() < 3:
+        return
+    cx, cy = res["x0_nm"][good], res["y0_nm"][good]
+    mx, my = np.median(cx), np.median(cy)
+    spread = 1.4826 * np.median(np.hypot(cx - mx, cy - my))
+    dist = np.hypot(res["x0_nm"] - mx, res["y0_nm"] - my)
+    centre_err = np.hypot(res["x0_err_nm"], res["y0_err_nm"])
+    limit = TRACK_WIDTHS * (res["sigma_nm"] + spread) + 5.0 * centre_err
+    for i in np.flatnonzero(good & (dist > limit)):
+        status[i] = "failed"
+        reason[i] = (
+            f"centre {dist[i]:.4g} nm from the spot's median position, more than "
+            f"{TRACK_WIDTHS:g} widths: a noise feature, not the excitation spot"
+        )
