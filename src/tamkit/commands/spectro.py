@@ -73,6 +73,10 @@ def command(
     chirp_order: Annotated[
         int, typer.Option("--chirp-order", help="Degree of the chirp polynomial.")
     ] = 3,
+    artifact: Annotated[
+        int | None, typer.Option("--artifact", help="Model a coherent artifact: IRF Gaussian and "
+                                 "derivatives up to this order (0-2).")
+    ] = None,
     irf: Annotated[
         float, typer.Option("--irf", help="Starting IRF FWHM (fs).")
     ] = 100.0,
@@ -92,6 +96,8 @@ def command(
         raise InputError(f"--temperature must be a positive number of kelvin, got {temperature}")
     if not irf > 0:
         raise InputError(f"--irf must be a positive FWHM in fs, got {irf}")
+    if artifact is not None and artifact not in (0, 1, 2):
+        raise InputError(f"--artifact must be 0, 1 or 2, got {artifact}")
     if not 0 <= chirp_order <= 6:
         raise InputError(f"--chirp-order must be between 0 and 6, got {chirp_order}")
     bands = {name: parse_band(text, f"--{name}") for name, text in
@@ -108,6 +114,7 @@ def command(
             tamap, components, bleach_nm=bands["bleach"], temperature_K=temperature,
             convention=convention, donor_nm=bands["donor"], acceptor_nm=bands["acceptor"],
             reference_nm=bands["reference"], chirp_order=chirp_order, irf_fwhm_fs=irf,
+            artifact_order=artifact,
         )
         info = {"path": str(map_file), "sha256": _sha256(map_file),
                 "n_delays": int(tamap.sizes["delay"]),

@@ -171,6 +171,8 @@ def _read_text(path: Path, orientation: str):
         raise InputError(f"{path.name}: expected a 2-D matrix with the axes in row 0 and column 0")
     if np.all(np.isnan(matrix[0, 1:])):  # a text header line above the numbers
         matrix = matrix[1:]
+    if matrix.shape[0] < 3 or matrix.shape[1] < 2 or np.all(np.isnan(matrix[1:, 1:])):
+        raise InputError(f"{path.name}: no numeric matrix with the axes in row 0 and column 0")
     return _split_matrix(matrix, orientation, path)
 
 

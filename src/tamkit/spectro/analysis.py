@@ -75,6 +75,7 @@ def analyze_tamap(
     chirp_order: int = 3,
     irf_fwhm_fs: float = 100.0,
     max_components: int = 6,
+    artifact_order: int | None = None,
 ) -> SpectroAnalysis:
     """Run the TA pipeline on a map (see the module docstring).
 
@@ -95,6 +96,8 @@ def analyze_tamap(
         Chirp polynomial degree; starting IRF FWHM (fs).
     max_components : int
         Largest number of components tried when ``n_components`` is None.
+    artifact_order : int, optional
+        Model a coherent artifact (IRF Gaussian and derivatives up to this order).
     """
     tamap = validate_tamap(tamap)
     if not temperature_K > 0:
@@ -114,7 +117,8 @@ def analyze_tamap(
     except InputError:
         work = tamap
         notes.append("fewer than 3 spectra before time zero: no background subtracted")
-    fit_kwargs = {"irf_fwhm_fs": irf_fwhm_fs, "chirp_order": chirp_order}
+    fit_kwargs = {"irf_fwhm_fs": irf_fwhm_fs, "chirp_order": chirp_order,
+                  "artifact_order": artifact_order}
     comparison, n_supported = None, None
     if n_components is None:
         comparison, n_supported, fits = compare_components(
@@ -149,7 +153,7 @@ def analyze_tamap(
     params = {"n_components": n_components, "bleach_nm": bleach_nm, "temperature_K": temperature_K,
               "convention": convention, "donor_nm": donor_nm, "acceptor_nm": acceptor_nm,
               "reference_nm": reference_nm, "chirp_order": chirp_order,
-              "irf_fwhm_start_fs": irf_fwhm_fs}
+              "irf_fwhm_start_fs": irf_fwhm_fs, "artifact_order": artifact_order}
     return SpectroAnalysis(tamap, corrected, fit, svd, comparison, n_supported, bleach, track,
                            injection, params, notes)
 

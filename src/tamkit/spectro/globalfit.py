@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 from scipy.optimize import least_squares
-from scipy.special import expit
+from scipy.special import expit, logit
 
 from tamkit.errors import InputError
 from tamkit.spectro.model import (
@@ -50,7 +50,8 @@ class GlobalFit:
 
     ``status`` per component: ``"ok"``; ``"below_irf"`` (faster than half the IRF FWHM: the value
     is not determined, only bounded above by the IRF); ``"undetermined"`` (relative error above
-    :data:`MAX_RELATIVE_ERROR`); ``"beyond_window"`` (longer than three times the delay range).
+    :data:`MAX_RELATIVE_ERROR`); ``"beyond_window"`` (longer than three times the delay range:
+    reported if its error is below that limit, else only bounded below).
     """
 
     lifetimes_fs: np.ndarray
@@ -114,8 +115,12 @@ class GlobalFit:
             entry: dict[str, Any] = {"value": tau / 1e3, "err": err / 1e3, "status": st}
             if st == "below_irf":
                 entry.update(value=None, err=None, upper_bound=0.5 * self.irf_fwhm_fs / 1e3)
-            elif st == "undetermined":
+            elif st == "undetermined" or (
+                st == "beyond_window" and not (err <= MAX_RELATIVE_ERROR * tau)
+            ):
                 entry.update(value=None, err=None, estimate=tau / 1e3)
+                if st == "beyond_window":
+                    entry["lower_bound"] = 3.0 * self.extras["delay_span_fs"] / 1e3
             out.append(entry)
         return out
 
@@ -141,18 +146,29 @@ class _Problem:
         self.fixed_chirp = fixed_chirp
         self.fit_sigma = fit_sigma
         self.fixed_sigma = fixed_sigma
-        # fastest rate the parameterisation allows: lifetimes below sigma/20 are the IRF itself
+        # rates live in [k_min, k_max] through a logistic map of the parameter: lifetimes below
+        # sigma/20 are the IRF itself, above 100x the delay span a constant; both undetermined
+        span = float(self.delay[-1] - self.delay[0])
         self.log_k_max = float(np.log(20.0 / fixed_sigma))
+        self.log_k_min = float(np.log(0.01 / span))
         self._key: bytes | None = None
         self.parts = (None, None, None)
         self.n_evaluations = 0
 
-    def _cap_slope(self, log_k):
-        return expit(self.log_k_max - np.asarray(log_k))
+    def _cap_slope(self, theta_k):
+        """d log k / d theta of the logistic map."""
+        p = expit(np.asarray(theta_k))
+        return (self.log_k_max - self.log_k_min) * p * (1.0 - p)
+
+    def theta_from_lifetimes(self, taus_fs) -> list[float]:
+        """Parameters of the rates for given lifetimes (clipped into the allowed range)."""
+        frac = (-np.log(np.asarray(taus_fs, float)) - self.log_k_min) / (
+            self.log_k_max - self.log_k_min)
+        return list(logit(np.clip(frac, 1e-4, 1 - 1e-4)))
 
     def unpack(self, theta):
         n = self.n_exp
-        rates = np.exp(self.log_k_max - np.logaddexp(0.0, self.log_k_max - theta[:n]))
+        rates = np.exp(self.log_k_min + (self.log_k_max - self.log_k_min) * expit(theta[:n]))
         i = n
         if self.fit_sigma:
             sigma = float(np.exp(theta[i]))
@@ -261,7 +277,7 @@ def _multistart(tamap, coeffs0, design, n_components, sigma0, taus0, offset, art
     for taus in starts:
         problem = _Problem(delay, np.ones((k, 1)), traces, n_components, offset, artifact_order,
                            True, np.zeros(1), fit_irf, sigma0)
-        theta0 = list(-np.log(taus)) + ([np.log(sigma0)] if fit_irf else []) + [0.0]
+        theta0 = problem.theta_from_lifetimes(taus) + ([np.log(sigma0)] if fit_irf else []) + [0.0]
         sol = least_squares(problem.residual, np.asarray(theta0), jac=problem.jacobian,
                             method="lm", x_scale="jac", max_nfev=40, ftol=1e-6)
         if np.isfinite(sol.cost) and sol.cost < best[0]:
@@ -362,13 +378,13 @@ def global_fit(
                                            offset, artifact_order, fit_irf, n_starts)
         coeffs0 = coeffs0.copy()
         coeffs0[0] += shift
-    theta0 = list(-np.log(taus0))
+    problem = _Problem(delay, design, y, n_components, offset, artifact_order, fit_chirp, coeffs0,
+                       fit_irf, sigma0)
+    theta0 = problem.theta_from_lifetimes(taus0)
     if fit_irf:
         theta0.append(np.log(sigma0))
     if fit_chirp:
         theta0.extend(coeffs0)
-    problem = _Problem(delay, design, y, n_components, offset, artifact_order, fit_chirp, coeffs0,
-                       fit_irf, sigma0)
     sol = least_squares(problem.residual, np.asarray(theta0), jac=problem.jacobian, method="lm",
                         x_scale="jac", max_nfev=max_nfev, ftol=1e-6)
     elapsed = time.perf_counter() - start
@@ -391,16 +407,24 @@ def _collect(tamap, problem, sol, elapsed, center, half, offset, artifact_order)
     rss = float(np.sum(problem.resid**2))
     n_data = n_w * n_t
     s2 = rss / max(n_data - n_free, 1)
-    try:
-        cov = np.linalg.inv(jac.T @ jac) * s2
-        err = np.sqrt(np.clip(np.diag(cov), 0, None))
-    except np.linalg.LinAlgError:
-        err = np.full(theta.size, np.nan)
     n = problem.n_exp
+    # errors in log k (not in the logistic parameter); a rate pinned at either end of its range
+    # is held fixed for the covariance (its error is infinite: it is not determined)
+    p = expit(theta[:n])
+    pinned = (p < 1e-3) | (p > 1 - 1e-3)
+    jac = jac.copy()
+    jac[:, :n] /= np.where(pinned, 1.0, problem._cap_slope(theta[:n]))
+    free = np.concatenate([~pinned, np.ones(theta.size - n, dtype=bool)])
+    err = np.full(theta.size, np.inf)
+    try:
+        jf = jac[:, free]
+        cov = np.linalg.pinv(jf.T @ jf, rcond=1e-13) * s2
+        err[free] = np.sqrt(np.clip(np.diag(cov), 0, None))
+    except np.linalg.LinAlgError:
+        err[free] = np.nan
     rates, sigma, coeffs = problem.unpack(theta)
     taus = 1.0 / rates
-    # d tau = tau d(log k_eff) = tau * slope * d(theta)
-    taus_err = taus * err[:n] * problem._cap_slope(theta[:n])
+    taus_err = taus * err[:n]  # d tau = tau d(log k)
     i = n
     sigma_err = sigma * err[i] if problem.fit_sigma else 0.0
     i += int(problem.fit_sigma)
@@ -412,10 +436,10 @@ def _collect(tamap, problem, sol, elapsed, center, half, offset, artifact_order)
     for k in order:
         if taus[k] < BELOW_IRF_FRACTION * fwhm:
             status.append("below_irf")
-        elif not np.isfinite(taus_err[k]) or taus_err[k] > MAX_RELATIVE_ERROR * taus[k]:
-            status.append("undetermined")
         elif taus[k] > 3.0 * (delay[-1] - delay[0]):
             status.append("beyond_window")
+        elif not np.isfinite(taus_err[k]) or taus_err[k] > MAX_RELATIVE_ERROR * taus[k]:
+            status.append("undetermined")
         else:
             status.append("ok")
     names = [f"tau{j + 1}" for j in range(n)]
@@ -443,5 +467,5 @@ def _collect(tamap, problem, sol, elapsed, center, half, offset, artifact_order)
         chirp_nu_half_um=half, das=das, fitted=fitted, residuals=resid, rss=rss,
         n_data=n_data, n_free=n_free, n_evaluations=problem.n_evaluations, fit_time_s=elapsed,
         success=bool(sol.success), message=str(sol.message), offset=offset,
-        artifact_order=artifact_order,
+        artifact_order=artifact_order, extras={"delay_span_fs": float(delay[-1] - delay[0])},
     )

@@ -1,0 +1,139 @@
+"""Loading TA maps: every format round-trips; bad input raises InputError with a reason."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import xarray as xr
+from spectro_data import HIPPIUS, need
+
+from tamkit.errors import InputError
+from tamkit.io.tamap import load_tamap, save_tamap
+from tamkit.spectro.tamap import band_trace, make_tamap, validate_tamap
+
+
+@pytest.fixture
+def small_map():
+    rng = np.random.default_rng(0)
+    delay_ps = np.array([-1.0, -0.5, 0.0, 0.1, 0.5, 1.0, 5.0, 20.0])
+    wl = np.linspace(450.0, 700.0, 6)
+    return make_tamap(rng.normal(size=(8, 6)), delay_ps * 1e3, wl)
+
+
+def _matrix(tamap, delay_rows=True):
+    d = tamap["delay"].values / 1e3
+    wl = tamap["wavelength"].values
+    if delay_rows:
+        return np.block([[np.zeros((1, 1)), wl[None]], [d[:, None], tamap.values]])
+    return np.block([[np.zeros((1, 1)), d[None]], [wl[:, None], tamap.values.T]])
+
+
+@pytest.mark.parametrize("delay_rows", [True, False])
+@pytest.mark.parametrize("suffix,sep", [(".csv", ","), (".tsv", "\t"), (".txt", " ")])
+def test_text_matrix_round_trip_both_orientations(tmp_path, small_map, delay_rows, suffix, sep):
+    path = tmp_path / f"map{suffix}"
+    np.savetxt(path, _matrix(small_map, delay_rows), delimiter=sep)
+    got = load_tamap(path)
+    xr.testing.assert_allclose(got.drop_attrs(), small_map.drop_attrs())
+
+
+def test_npy_and_npz_round_trip(tmp_path, small_map):
+    np.save(tmp_path / "m.npy", _matrix(small_map))
+    xr.testing.assert_allclose(load_tamap(tmp_path / "m.npy").drop_attrs(),
+                               small_map.drop_attrs())
+    np.savez(tmp_path / "m.npz", data=small_map.values.T, t=small_map["delay"].values / 1e6,
+             wl=small_map["wavelength"].values)  # transposed data, delays in ns
+    got = load_tamap(tmp_path / "m.npz", delay_unit="ns")
+    xr.testing.assert_allclose(got.drop_attrs(), small_map.drop_attrs())
+
+
+def _row(values) -> str:
+    return "\t".join(f"{v:.17g}" for v in values)
+
+
+def test_glotaran_time_and_wavelength_explicit(tmp_path, small_map):
+    d = small_map["delay"].values / 1e3
+    wl = small_map["wavelength"].values
+    lines = ["Header", "file", "Time explicit", f"intervalnr {d.size}",
+             "\t" + "\t".join(map(str, d))]
+    lines += [f"{w}\t" + _row(r) for w, r in zip(wl, small_map.values.T, strict=True)]
+    (tmp_path / "t.ascii").write_text("\n".join(lines) + "\n")
+    xr.testing.assert_allclose(load_tamap(tmp_path / "t.ascii").drop_attrs(),
+                               small_map.drop_attrs())
+    lines = ["Header", "file", "Wavelength explicit", f"intervalnr {wl.size}",
+             "\t" + "\t".join(map(str, wl))]
+    lines += [f"{t}\t" + _row(r) for t, r in zip(d, small_map.values, strict=True)]
+    (tmp_path / "w.ascii").write_text("\n".join(lines) + "\n")
+    xr.testing.assert_allclose(load_tamap(tmp_path / "w.ascii").drop_attrs(),
+                               small_map.drop_attrs())
+
+
+def test_netcdf_round_trip_keeps_attrs(tmp_path, small_map):
+    small_map.attrs["temperature_K"] = 295.0
+    save_tamap(small_map, tmp_path / "m.nc")
+    got = load_tamap(tmp_path / "m.nc")
+    xr.testing.assert_identical(got, small_map)
+
+
+def test_decreasing_wavelengths_are_sorted():
+    m = make_tamap(np.arange(10.0).reshape(5, 2), np.arange(5.0), [700.0, 500.0])
+    assert list(m["wavelength"].values) == [500.0, 700.0]
+    assert list(m.sel(wavelength=500.0).values) == [1.0, 3.0, 5.0, 7.0, 9.0]
+
+
+@pytest.mark.parametrize(
+    "content,message",
+    [
+        ("Header\nx\nTime explicit\nintervalnr 3\n1 2 3\n500 1 2\n", "disagree"),
+        ("Header\nx\nTime explicit\n1 2 3\n", "intervalnr"),
+        ("a,b\nc,d\n", "matrix"),
+    ],
+)
+def test_bad_text_files(tmp_path, content, message):
+    path = tmp_path / "bad.txt"
+    path.write_text(content)
+    with pytest.raises(InputError, match=message):
+        load_tamap(path)
+
+
+def test_bad_inputs(tmp_path, small_map):
+    with pytest.raises(InputError, match="does not exist"):
+        load_tamap(tmp_path / "none.csv")
+    (tmp_path / "x.xyz").write_text("1")
+    with pytest.raises(InputError, match="unknown TA map format"):
+        load_tamap(tmp_path / "x.xyz")
+    with pytest.raises(InputError, match="delay unit"):
+        load_tamap(tmp_path / "x.xyz", delay_unit="hours")
+    np.savez(tmp_path / "e.npz", foo=np.zeros(3))
+    with pytest.raises(InputError, match="2-D data array"):
+        load_tamap(tmp_path / "e.npz")
+    # both axes look like wavelengths: the orientation cannot be guessed
+    ambiguous = np.block([[np.zeros((1, 1)), np.array([[500.0, 600.0, 700.0]])],
+                          [np.array([[400.0], [450.0], [480.0], [490.0], [495.0]]),
+                           np.zeros((5, 3))]])
+    np.savetxt(tmp_path / "amb.csv", ambiguous, delimiter=",")
+    with pytest.raises(InputError, match="orientation"):
+        load_tamap(tmp_path / "amb.csv")
+    assert load_tamap(tmp_path / "amb.csv", orientation="delay_rows").sizes["delay"] == 5
+    with pytest.raises(InputError, match="duplicate delay"):
+        make_tamap(np.zeros((5, 2)), [0, 1, 1, 2, 3], [500, 600])
+    with pytest.raises(InputError, match="dims"):
+        validate_tamap(small_map.T)
+    with pytest.raises(InputError, match="outside"):
+        band_trace(small_map, (900, 950))
+
+
+def test_real_glotaran_file_loads():
+    m = load_tamap(need(HIPPIUS))
+    assert m.shape == (335, 346)
+    # README: delays in ps from about -0.001 to 910; wavelengths 378-854 nm
+    assert m["delay"].values[0] == pytest.approx(-0.95)
+    assert m["delay"].values[-1] == pytest.approx(910e3, rel=0.01)
+    assert 377 < m["wavelength"].values[0] < 379 and 853 < m["wavelength"].values[-1] < 855
+
+
+def test_real_npz_loads(skultrafast_map):
+    m = skultrafast_map
+    assert m.shape == (409, 800)
+    assert m["delay"].values[0] == pytest.approx(-3000.0)  # t = -1 ps stage, minus 2 ps offset
+    assert 479 < m["wavelength"].values[0] < 480
