@@ -84,23 +84,28 @@ ELLIPTICITY_SWITCH = 0.05
 
 
 def spot_is_elliptical(elliptical: xr.Dataset, n_early: int = 10) -> bool:
-    """True when the early frames' sigma_x / sigma_y departs from 1 by more than 5 % and by
-    more than three standard errors (weighted over the first ``n_early`` usable frames)."""
+    """True when the early spot is elliptical beyond a 5 % axis ratio, at three standard errors.
+
+    Each frame gives the orientation-aware ellipticity vector
+    ``e (cos 2 theta, sin 2 theta)`` with ``e = (sx^2 - sy^2) / (sx^2 + sy^2)``; averaging the
+    vector over the first ``n_early`` usable frames lets noise cancel, where averaging
+    ``max(sx/sy, sy/sx)`` would be biased upwards at low SNR.
+    """
     ok = (np.asarray(elliptical["status"].values).astype(str) == "ok") & (
         elliptical["delay"].values >= 0
     )
     idx = np.flatnonzero(ok)[:n_early]
     if idx.size < 3:
         return False
-    sx = elliptical["sigma_x_nm"].values[idx]
-    sy = elliptical["sigma_y_nm"].values[idx]
-    err = (sx / sy) * np.hypot(elliptical["sigma_x_err_nm"].values[idx] / sx,
-                               elliptical["sigma_y_err_nm"].values[idx] / sy)
-    ratio = np.maximum(sx / sy, sy / sx)  # principal axes may swap labels between frames
-    w = 1.0 / err**2
-    mean = float(np.sum(w * ratio) / np.sum(w))
-    mean_err = float(1.0 / np.sqrt(np.sum(w)))
-    return mean - 1.0 > max(ELLIPTICITY_SWITCH, 3.0 * mean_err)
+    sx2 = elliptical["sigma_x_nm"].values[idx] ** 2
+    sy2 = elliptical["sigma_y_nm"].values[idx] ** 2
+    theta = elliptical["theta_rad"].values[idx]
+    e = (sx2 - sy2) / (sx2 + sy2)
+    q, u = e * np.cos(2 * theta), e * np.sin(2 * theta)
+    magnitude = float(np.hypot(q.mean(), u.mean()))
+    error = float(np.sqrt((q.var(ddof=1) + u.var(ddof=1)) / (2 * idx.size)))
+    threshold = ((1 + ELLIPTICITY_SWITCH) ** 2 - 1) / ((1 + ELLIPTICITY_SWITCH) ** 2 + 1)
+    return magnitude > threshold and magnitude > 3.0 * error
 
 
 def sha256_of(path: str | os.PathLike) -> str:
