@@ -1,0 +1,103 @@
+"""`tamkit spectro` end to end; bad input: exit 2, one line on stderr, nothing left behind."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from spectro_data import HIPPIUS, need
+
+from tamkit.cli import main
+from tamkit.io.tamap import save_tamap
+from tamkit.sim.ta_map import simulated_ta_map_for_film
+
+
+def run_cli(args: list, capsys) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exc:
+        main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return exc.value.code, out, err
+
+
+@pytest.fixture(scope="module")
+def film_map(tmp_path_factory):
+    tamap, truth = simulated_ta_map_for_film("qdip40", seed=11)
+    path = tmp_path_factory.mktemp("film") / "qdip40.nc"
+    save_tamap(tamap, path)
+    return path, truth
+
+
+def test_spectro_writes_contract(film_map, tmp_path, capsys):
+    path, truth = film_map
+    out = tmp_path / "res"
+    code, stdout, err = run_cli(["spectro", path, "--components", "3", "--bleach", "850:980",
+                                 "--donor", "540:590", "--acceptor", "840:990",
+                                 "--reference", "650:690", "--out", out], capsys)
+    assert code == 0, err
+    data = json.loads((out / "spectro.json").read_text())
+    assert data["schema"] == "tamkit.spectro/1"
+    for entry in data["lifetimes_ps"]:
+        assert set(entry) >= {"value", "err", "status"}
+    assert len(data["lifetimes_ps"]) == 3
+    # the 2 ps decay/rise (injection 2 ps sets the perovskite decay) is among the lifetimes
+    values = [e["value"] for e in data["lifetimes_ps"] if e["value"] is not None]
+    assert min(abs(v - truth.lifetimes_fs[0] / 1e3) for v in values) < 0.1 * 2.0
+    assert data["irf_fwhm_fs"] > 0 and data["chirp"]["coefficients_fs"]
+    bleach = data["bleach"]
+    assert set(bleach) >= {"delta_E_meV", "tau_ps", "sigma_inh_meV", "convention"}
+    assert bleach["convention"].startswith("paper")
+    assert bleach["delta_E_meV"] == pytest.approx(truth.delta_E_meV, abs=1.0)
+    assert bleach["sigma_inh_meV"] == pytest.approx(truth.sigma_inh_meV, rel=0.05)
+    assert data["injection"]["donor_tau_ps"] == pytest.approx(2.0, rel=0.03)
+    for fig in ("ta_map.png", "kinetics.png", "das.png", "peak_shift.png", "injection.png"):
+        assert (out / "figures" / fig).stat().st_size > 1000
+    assert "sigma_inh" in (out / "spectro.html").read_text()
+    assert (out / "das.csv").read_text().startswith("wavelength_nm")
+    assert "IRF FWHM" in stdout
+    # an existing output is not overwritten without --force
+    code, _, err = run_cli(["spectro", path, "--components", "1", "--out", out], capsys)
+    assert code == 2 and "--force" in err
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--bleach", "900"], "NM:NM"),
+        (["--bleach", "900:900"], "different"),
+        (["--temperature", "-3"], "temperature"),
+        (["--convention", "other"], "convention"),
+        (["--donor", "540:590"], "donor and an acceptor"),
+        (["--components", "0"], "at least 1"),
+        (["--artifact", "7"], "artifact"),
+    ],
+)
+def test_bad_arguments_exit_2_and_leave_nothing(film_map, tmp_path, capsys, args, message):
+    path, _ = film_map
+    out = tmp_path / "never"
+    code, _, err = run_cli(["spectro", path, "--out", out, *args], capsys)
+    assert code == 2
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".never")]
+
+
+def test_bad_files_exit_2(tmp_path, capsys):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("not,a\nmap,at all\n")
+    code, _, err = run_cli(["spectro", bad, "--out", tmp_path / "o"], capsys)
+    assert code == 2 and "bad.csv" in err
+    code, _, err = run_cli(["spectro", tmp_path / "missing.ascii"], capsys)
+    assert code == 2 and "does not exist" in err
+
+
+def test_hippius_map_end_to_end(tmp_path, capsys):
+    out = tmp_path / "hippius"
+    code, _, err = run_cli(["spectro", need(HIPPIUS), "--components", "4", "--out", out], capsys)
+    assert code == 0, err
+    data = json.loads(Path(out / "spectro.json").read_text())
+    statuses = [e["status"] for e in data["lifetimes_ps"]]
+    assert statuses[0] == "below_irf" and data["lifetimes_ps"][0]["value"] is None
+    assert any("faster than the instrument response" in n for n in data["notes"])
+    assert np.all([e["value"] > 0 for e in data["lifetimes_ps"][1:]])
