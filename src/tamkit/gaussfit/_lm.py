@@ -219,7 +219,7 @@ def _iso_eval(p, data, ux, uy, mrow, mcol, sum_d, sum_d2, jtj, jtd, gx, gy):
 @njit(cache=True)
 def _iso_valid(p, nx, ny):
     s = p[3]
-    return np.isfinite(p).all() and s > 0.05 and s < 50.0 * max(nx, ny)
+    return np.isfinite(p).all() and s > 0.1 and s < 50.0 * max(nx, ny)
 
 
 @njit(cache=True)

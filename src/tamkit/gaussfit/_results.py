@@ -14,9 +14,10 @@ import numpy as np
 MISFIT_Z = 3.0
 #: Smallest width (pixels) that is a resolved spot, not a single-pixel spike.
 MIN_SIGMA_PX = 0.3
-#: A frame's centre further than this many widths (plus the track's own scatter) from the
-#: median centre of the good frames is a noise feature, not the excitation spot.
-TRACK_WIDTHS = 3.0
+#: 'ok' frames whose centre is this many standard errors off the local track of the spot
+#: (median of the nearest good frames) are noise features, not the excitation spot.
+TRACK_Z = 5.0
+TRACK_NEIGHBOURS = 6
 
 
 @dataclass
@@ -153,7 +154,11 @@ def classify(
     min_snr: float,
     geom: Geometry,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """snr, status and reason of each fitted frame (the first failing check gives the reason)."""
+    """snr, status and reason of each fitted frame (the first failing check gives the reason).
+
+    A width below 0.3 pixel is reported before non-convergence: a single-pixel spike drives
+    the width towards zero, where the fit creeps without converging, and the width says why.
+    """
     n = res["amplitude"].size
     n_par = 5 if model == "isotropic" else 7
     pix = geom.pixel_nm
@@ -179,12 +184,6 @@ def classify(
                 n_valid < 3 * n_par,
                 lambda i: f"only {n_valid[i]} unmasked pixels: too few to fit",
             ),
-            ("failed", ~converged, lambda i: f"the fit did not converge in {n_iter[i]} iterations"),
-            (
-                "failed",
-                ~finite,
-                lambda i: "the fit is degenerate: its parameter uncertainties are undefined",
-            ),
             (
                 "failed",
                 narrow < MIN_SIGMA_PX * pix,
@@ -192,6 +191,12 @@ def classify(
                     f"width {narrow[i]:.3g} nm is below 0.3 pixel "
                     f"({MIN_SIGMA_PX * pix:.3g} nm): a noise spike or hot pixel, not a spot"
                 ),
+            ),
+            ("failed", ~converged, lambda i: f"the fit did not converge in {n_iter[i]} iterations"),
+            (
+                "failed",
+                ~finite,
+                lambda i: "the fit is degenerate: its parameter uncertainties are undefined",
             ),
             (
                 "failed",
@@ -234,19 +239,34 @@ def classify(
 
 
 def _flag_off_track(res: dict[str, np.ndarray], status: np.ndarray, reason: np.ndarray) -> None:
-    """Fail 'ok' frames whose centre is far from the spot's track (noise fitted elsewhere)."""
-    good = status == "ok"
-    if good.sum() < 3:
+    """Fail 'ok' frames whose centre is far off the spot's local track (noise fitted elsewhere).
+
+    The track near a frame is the median centre of its :data:`TRACK_NEIGHBOURS` nearest 'ok'
+    frames (in delay order, so a slow drift is followed); its uncertainty combines the median's
+    standard error (1.2533 sd / sqrt(n)) with the neighbours' scatter. A centre more than
+    :data:`TRACK_Z` combined standard errors away on either axis cannot be the same spot.
+    """
+    good = np.flatnonzero(status == "ok")
+    m = good.size
+    if m < 4:
         return
-    cx, cy = res["x0_nm"][good], res["y0_nm"][good]
-    mx, my = np.median(cx), np.median(cy)
-    spread = 1.4826 * np.median(np.hypot(cx - mx, cy - my))
-    dist = np.hypot(res["x0_nm"] - mx, res["y0_nm"] - my)
-    centre_err = np.hypot(res["x0_err_nm"], res["y0_err_nm"])
-    limit = TRACK_WIDTHS * (res["sigma_nm"] + spread) + 5.0 * centre_err
-    for i in np.flatnonzero(good & (dist > limit)):
+    k = min(TRACK_NEIGHBOURS, m - 1)
+    pos = np.arange(m)
+    start = np.clip(pos - k // 2, 0, m - k - 1)
+    window = start[:, None] + np.arange(k + 1)[None, :]  # k + 1 consecutive, self included
+    near = window[window != pos[:, None]].reshape(m, k)
+    z_max = np.zeros(m)
+    for axis in ("x0", "y0"):
+        centre = res[f"{axis}_nm"][good]
+        err = res[f"{axis}_err_nm"][good]
+        ref = np.median(centre[near], axis=1)
+        scatter = 1.4826 * np.median(np.abs(centre[near] - ref[:, None]), axis=1)
+        ref_err2 = (1.2533 * np.median(err[near], axis=1)) ** 2 / k + scatter**2
+        z_max = np.fmax(z_max, np.abs(centre - ref) / np.sqrt(err**2 + ref_err2))
+    for j in np.flatnonzero(z_max > TRACK_Z):
+        i = good[j]
         status[i] = "failed"
         reason[i] = (
-            f"centre {dist[i]:.4g} nm from the spot's median position, more than "
-            f"{TRACK_WIDTHS:g} widths: a noise feature, not the excitation spot"
+            f"centre {z_max[j]:.1f} standard errors off the spot's track in the neighbouring "
+            "frames: a noise feature, not the excitation spot"
         )
