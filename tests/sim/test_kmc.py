@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from tamkit.sim.kmc import _tree_select, _tree_update
 
@@ -50,7 +51,8 @@ def test_sum_tree_selects_each_leaf_in_proportion_to_its_rate():
     assert tree[1] == rates.sum()
     edges = np.concatenate([[0.0], np.cumsum(rates)])
     for u in np.linspace(0.0, rates.sum(), 101)[:-1]:
-        leaf = _tree_select(tree, n_leaves, u)
+        leaf, residual = _tree_select(tree, n_leaves, u)
         assert edges[leaf] <= u < edges[leaf + 1]
+        assert residual == pytest.approx(u - edges[leaf], abs=1e-12)
     # rounding past the end never lands on an empty leaf
-    assert rates[_tree_select(tree, n_leaves, rates.sum() * (1 + 1e-12))] > 0
+    assert rates[_tree_select(tree, n_leaves, rates.sum() * (1 + 1e-12))[0]] > 0

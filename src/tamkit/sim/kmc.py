@@ -53,7 +53,11 @@ def _tree_update(tree, n_leaves, leaf, value):
 
 @njit(cache=True, inline="always")
 def _tree_select(tree, n_leaves, u):
-    """Leaf whose cumulative-rate interval holds ``u`` (0 <= u < tree[1]); never a zero leaf."""
+    """Leaf whose cumulative-rate interval holds ``u`` (0 <= u < tree[1]); never a zero leaf.
+
+    Also returns ``u`` less the leaf's start: uniform over the leaf's own rate, so it can choose
+    the event within the leaf without drawing another random number.
+    """
     pos = 1
     while pos < n_leaves:
         left = tree[2 * pos]
@@ -64,7 +68,7 @@ def _tree_select(tree, n_leaves, u):
         else:
             u -= left
             pos = 2 * pos + 1
-    return pos - n_leaves
+    return pos - n_leaves, u
 
 
 @njit(cache=True, inline="always")
@@ -78,63 +82,77 @@ def _hot_hop_rate(eps, i, j, hot_rate, excess, kT):
 
 @njit(cache=True, inline="always")
 def _carrier_rate(c, site, hot, occ, nbr, eps, rate_thermal, capacity, hot_rate, kT,
-                  excess_step, cool_rate, auger_coef, auger_on):
-    """Total event rate (1/fs) of carrier ``c``: hops + cooling + its share of Auger."""
+                  excess_step, cool_rate, auger_coef, auger_on, chan):
+    """Total event rate (1/fs) of carrier ``c``: hops + cooling + its share of Auger.
+
+    Also stores each channel's rate in ``chan[c]`` (neighbour slots, then cooling, then Auger),
+    from which the event's channel is drawn; the total is their sum in that order.
+    """
     i = site[c]
     h = hot[c]
+    n_nb = nbr.shape[1]
     total = 0.0
-    for k in range(nbr.shape[1]):
+    for k in range(n_nb):
         j = nbr[i, k]
         if occ[j] >= capacity:
-            continue
-        if h > 0:
-            total += _hot_hop_rate(eps, i, j, hot_rate, h * excess_step, kT)
+            r = 0.0
+        elif h > 0:
+            r = _hot_hop_rate(eps, i, j, hot_rate, h * excess_step, kT)
         else:
-            total += rate_thermal[i, k]
-    if h > 0:
-        total += cool_rate
+            r = rate_thermal[i, k]
+        chan[c, k] = r
+        total += r
+    r = cool_rate if h > 0 else 0.0
+    chan[c, n_nb] = r
+    total += r
     n = occ[i]
-    if auger_on and n >= 2:
-        total += auger_coef * n * (n - 1)
+    r = auger_coef * n * (n - 1) if (auger_on and n >= 2) else 0.0
+    chan[c, n_nb + 1] = r
+    total += r
     return total
 
 
 @njit(cache=True, inline="always")
-def _refresh_site(i, site_list, occ, tree, n_leaves, site, hot, nbr, eps, rate_thermal,
-                  capacity, hot_rate, kT, excess_step, cool_rate, auger_coef, auger_on):
+def _refresh_site(i, head, nxt, occ, tree, n_leaves, site, hot, nbr, eps, rate_thermal,
+                  capacity, hot_rate, kT, excess_step, cool_rate, auger_coef, auger_on, chan):
     """Recompute the rates of every carrier on dot ``i``."""
-    for m in range(occ[i]):
-        c = site_list[i, m]
+    c = head[i]
+    while c >= 0:
         r = _carrier_rate(c, site, hot, occ, nbr, eps, rate_thermal, capacity, hot_rate, kT,
-                          excess_step, cool_rate, auger_coef, auger_on)
+                          excess_step, cool_rate, auger_coef, auger_on, chan)
         _tree_update(tree, n_leaves, c, r)
+        c = nxt[c]
 
 
 @njit(cache=True, inline="always")
-def _refresh_neighbourhood(i, site_list, occ, tree, n_leaves, site, hot, nbr, eps,
+def _refresh_neighbourhood(i, head, nxt, occ, tree, n_leaves, site, hot, nbr, eps,
                            rate_thermal, capacity, hot_rate, kT, excess_step, cool_rate,
-                           auger_coef, auger_on):
+                           auger_coef, auger_on, chan):
     """Recompute the carriers next to dot ``i`` (its filling or emptying changed their hops)."""
     for k in range(nbr.shape[1]):
-        _refresh_site(nbr[i, k], site_list, occ, tree, n_leaves, site, hot, nbr, eps,
+        _refresh_site(nbr[i, k], head, nxt, occ, tree, n_leaves, site, hot, nbr, eps,
                       rate_thermal, capacity, hot_rate, kT, excess_step, cool_rate,
-                      auger_coef, auger_on)
+                      auger_coef, auger_on, chan)
 
 
 @njit(cache=True, inline="always")
-def _remove_from_site(i, c, site_list, occ):
-    n = occ[i]
-    for m in range(n):
-        if site_list[i, m] == c:
-            site_list[i, m] = site_list[i, n - 1]
-            site_list[i, n - 1] = -1
-            break
-    occ[i] = n - 1
+def _remove_from_site(i, c, head, nxt, occ):
+    """Unlink carrier ``c`` from dot ``i``'s list (singly linked: ``head[i]``, ``nxt[c]``)."""
+    if head[i] == c:
+        head[i] = nxt[c]
+    else:
+        p = head[i]
+        while nxt[p] != c:
+            p = nxt[p]
+        nxt[p] = nxt[c]
+    nxt[c] = -1
+    occ[i] -= 1
 
 
 @njit(cache=True, inline="always")
-def _add_to_site(i, c, site_list, occ):
-    site_list[i, occ[i]] = c
+def _add_to_site(i, c, head, nxt, occ):
+    nxt[c] = head[i]
+    head[i] = c
     occ[i] += 1
 
 
@@ -222,22 +240,25 @@ def run_kmc(nbr, steps, eps, rate_thermal, occ0, sample_t, capacity, hot_rate, k
     t_arrival = np.zeros(n_carriers)
     # Small integer types keep the per-dot arrays in cache: the kernel is memory-bound.
     occ = np.zeros(n_sites, dtype=np.int32)
-    site_list = -np.ones((n_sites, capacity), dtype=np.int32)
+    # carriers on each dot as linked lists: far less memory than an n_sites x capacity table
+    head = -np.ones(n_sites, dtype=np.int32)
+    nxt = -np.ones(n_carriers, dtype=np.int32)
     c = 0
     for i in range(n_sites):
         for _ in range(occ0[i]):
             site[c] = i
-            _add_to_site(i, c, site_list, occ)
+            _add_to_site(i, c, head, nxt, occ)
             c += 1
 
     n_leaves = 1
     while n_leaves < max(n_carriers, 1):
         n_leaves *= 2
     tree = np.zeros(2 * n_leaves)
+    chan = np.zeros((n_carriers, nbr.shape[1] + 2))
     excess_step = e_excess / max(n_cool_steps, 1)
     for c in range(n_carriers):
         r = _carrier_rate(c, site, hot, occ, nbr, eps, rate_thermal, capacity, hot_rate, kT,
-                          excess_step, cool_rate, auger_coef, auger_on)
+                          excess_step, cool_rate, auger_coef, auger_on, chan)
         _tree_update(tree, n_leaves, c, r)
 
     t = 0.0
@@ -255,36 +276,21 @@ def run_kmc(nbr, steps, eps, rate_thermal, occ0, sample_t, capacity, hot_rate, k
         if k >= n_samples:
             break
         t = t_next
-        c = _tree_select(tree, n_leaves, rng.random() * total)
+        c, u = _tree_select(tree, n_leaves, rng.random() * total)
         i = site[c]
         h = hot[c]
-        # Choose the channel of carrier c, in the order _carrier_rate sums them.
-        u = rng.random() * tree[n_leaves + c]
+        # Choose the channel of carrier c from the rates _carrier_rate stored.
+        n_nb = nbr.shape[1]
         chosen = -1
         last_nonzero = -1
-        n_nb = nbr.shape[1]
-        for slot in range(n_nb):
-            j = nbr[i, slot]
-            if occ[j] >= capacity:
-                continue
-            if h > 0:
-                r = _hot_hop_rate(eps, i, j, hot_rate, h * excess_step, kT)
-            else:
-                r = rate_thermal[i, slot]
+        for slot in range(n_nb + 2):
+            r = chan[c, slot]
             if r > 0.0:
                 last_nonzero = slot
                 if u < r:
                     chosen = slot
                     break
                 u -= r
-        if chosen < 0 and h > 0:
-            last_nonzero = n_nb
-            if u < cool_rate:
-                chosen = n_nb
-            else:
-                u -= cool_rate
-        if chosen < 0 and auger_on and occ[i] >= 2:
-            chosen = n_nb + 1
         if chosen < 0:
             chosen = last_nonzero  # rounding at the very end of the interval
 
@@ -293,49 +299,51 @@ def run_kmc(nbr, steps, eps, rate_thermal, occ0, sample_t, capacity, hot_rate, k
             residence[i] += t - t_arrival[c]
             t_arrival[c] = t
             was_full_i = occ[i] >= capacity
-            _remove_from_site(i, c, site_list, occ)
-            _add_to_site(j, c, site_list, occ)
+            _remove_from_site(i, c, head, nxt, occ)
+            _add_to_site(j, c, head, nxt, occ)
             site[c] = j
             for a in range(3):
                 disp[c, a] += steps[chosen, a]
             counts[0] += 1
-            _refresh_site(i, site_list, occ, tree, n_leaves, site, hot, nbr, eps,
+            _refresh_site(i, head, nxt, occ, tree, n_leaves, site, hot, nbr, eps,
                           rate_thermal, capacity, hot_rate, kT, excess_step, cool_rate,
-                          auger_coef, auger_on)
-            _refresh_site(j, site_list, occ, tree, n_leaves, site, hot, nbr, eps,
+                          auger_coef, auger_on, chan)
+            _refresh_site(j, head, nxt, occ, tree, n_leaves, site, hot, nbr, eps,
                           rate_thermal, capacity, hot_rate, kT, excess_step, cool_rate,
-                          auger_coef, auger_on)
+                          auger_coef, auger_on, chan)
             if was_full_i:
-                _refresh_neighbourhood(i, site_list, occ, tree, n_leaves, site, hot, nbr, eps,
+                _refresh_neighbourhood(i, head, nxt, occ, tree, n_leaves, site, hot, nbr, eps,
                                        rate_thermal, capacity, hot_rate, kT, excess_step,
-                                       cool_rate, auger_coef, auger_on)
+                                       cool_rate, auger_coef, auger_on, chan)
             if occ[j] >= capacity:
-                _refresh_neighbourhood(j, site_list, occ, tree, n_leaves, site, hot, nbr, eps,
+                _refresh_neighbourhood(j, head, nxt, occ, tree, n_leaves, site, hot, nbr, eps,
                                        rate_thermal, capacity, hot_rate, kT, excess_step,
-                                       cool_rate, auger_coef, auger_on)
+                                       cool_rate, auger_coef, auger_on, chan)
         elif chosen == n_nb:
             hot[c] = h - 1
             counts[2] += 1
-            _refresh_site(i, site_list, occ, tree, n_leaves, site, hot, nbr, eps,
+            _refresh_site(i, head, nxt, occ, tree, n_leaves, site, hot, nbr, eps,
                           rate_thermal, capacity, hot_rate, kT, excess_step, cool_rate,
-                          auger_coef, auger_on)
+                          auger_coef, auger_on, chan)
         else:
             residence[i] += t - t_arrival[c]
             was_full_i = occ[i] >= capacity
-            _remove_from_site(i, c, site_list, occ)
+            _remove_from_site(i, c, head, nxt, occ)
             alive[c] = False
             _tree_update(tree, n_leaves, c, 0.0)
             counts[1] += 1
             if hot_on and occ[i] > 0:
-                survivor = site_list[i, int(rng.random() * occ[i])]
+                survivor = head[i]
+                for _ in range(int(rng.random() * occ[i])):
+                    survivor = nxt[survivor]
                 hot[survivor] = n_cool_steps
-            _refresh_site(i, site_list, occ, tree, n_leaves, site, hot, nbr, eps,
+            _refresh_site(i, head, nxt, occ, tree, n_leaves, site, hot, nbr, eps,
                           rate_thermal, capacity, hot_rate, kT, excess_step, cool_rate,
-                          auger_coef, auger_on)
+                          auger_coef, auger_on, chan)
             if was_full_i:
-                _refresh_neighbourhood(i, site_list, occ, tree, n_leaves, site, hot, nbr, eps,
+                _refresh_neighbourhood(i, head, nxt, occ, tree, n_leaves, site, hot, nbr, eps,
                                        rate_thermal, capacity, hot_rate, kT, excess_step,
-                                       cool_rate, auger_coef, auger_on)
+                                       cool_rate, auger_coef, auger_on, chan)
 
     for c in range(n_carriers):
         if alive[c]:
