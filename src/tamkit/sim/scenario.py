@@ -19,7 +19,7 @@ from tamkit.artificial import log_delays_fs
 from tamkit.errors import InputError
 from tamkit.sample import Film
 from tamkit.sim.bandlike import simulate_band_like
-from tamkit.sim.hopping import simulate_hopping
+from tamkit.sim.hopping import DEFAULT_N_REALISATIONS, DEFAULT_N_SITES_SIDE, simulate_hopping
 from tamkit.sim.microscope import (
     Microscope,
     apparent_images,
@@ -33,10 +33,10 @@ from tamkit.stack import make_stack
 
 #: Largest <N_abs> accepted: a dot's 1S level holds 8 excitations (4 L valleys x 2 spins).
 MAX_NABS = 8.0
-#: Carriers wanted per hopping level; more landscapes are pooled at low density (up to 64).
+#: Carriers wanted per hopping level: at low density more boxes are pooled than the hopping
+#: default, up to MAX_HOP_REALISATIONS (Monte Carlo error of the survival ~1/sqrt(carriers)).
 TARGET_HOP_CARRIERS = 3000
-#: Hopping box side (dots) as in :func:`tamkit.sim.hopping.simulate_hopping`.
-HOP_BOX_SIDE = 32
+MAX_HOP_REALISATIONS = 256
 #: Dense delays (fs) on which the band-like peak of D(t) is located for the truth.
 BAND_GRID_FS = np.geomspace(1.0, 5000.0, 300)
 #: Probe and pump wavelengths of the paper's measurement (nm): PIA band and pump centre.
@@ -106,10 +106,11 @@ def simulate_levels(
         band_seq, hop_seq = child.spawn(2)
         band = simulate_band_like(film, float(n_local), times_fs, seed=_seed_int(band_seq),
                                   engine=engine, exact=engine == "semiclassical")
-        expected = n_local * HOP_BOX_SIDE**3
-        n_real = int(np.clip(np.ceil(TARGET_HOP_CARRIERS / expected), 8, 64))
+        expected = n_local * DEFAULT_N_SITES_SIDE**3
+        n_real = int(np.clip(np.ceil(TARGET_HOP_CARRIERS / expected), DEFAULT_N_REALISATIONS,
+                             MAX_HOP_REALISATIONS))
         hop = simulate_hopping(film, float(n_local), times_fs, seed=_seed_int(hop_seq),
-                               n_sites_side=HOP_BOX_SIDE, n_realisations=n_real)
+                               n_realisations=n_real)
         if hop.n_carriers == 0 or not np.all(np.isfinite(hop.survival)):
             raise InputError(f"<N_abs> = {n_local:.3g} per dot is too low to simulate hopping")
         out["msd_band_nm2"].append(band.msd_nm2)
