@@ -224,12 +224,14 @@ def test_bad_input_raises_input_error(change):
 
 
 def test_fluence_dependence_comes_from_auger_heated_carriers():
-    # Default cqd film, 8 landscapes of 32^3 dots (1 500 and 5 900 carriers at <N> = 0.045 and
-    # 0.18). Before 100 ps the MSD rises with fluence (Auger-heated carriers hop fast while
-    # they cool), by far more than the Monte Carlo error; with the survivors kept cold the two
-    # fluences agree within 3.5 combined standard errors at every delay, so the rise is the
-    # hot carriers and nothing else. The relative excess then falls as thermal hopping adds
-    # displacement that does not depend on fluence.
+    # Default cqd film and box (32 landscapes of 20^3 dots: 11 500 and 45 700 carriers at
+    # <N> = 0.045 and 0.18). Before 100 ps the MSD rises with fluence (Auger-heated carriers hop
+    # fast while they cool): +20 %, > 10 standard errors. With the survivors kept cold the two
+    # fluences agree within 3.5 combined standard errors at every delay, so the rise is the hot
+    # carriers and nothing else. The relative excess then falls (to ~7 % at 1 ns) as thermal
+    # hopping adds displacement that does not depend on fluence; it does not vanish by
+    # 100-300 ps, because carriers that meet later keep making hot survivors (PHYSICS.md's
+    # "carriers that meet on one dot later undergo Auger too"), more often at high fluence.
     from tamkit.sample import film_preset
 
     film = film_preset("cqd")

@@ -7,6 +7,16 @@ they cool, and then everything hops thermally with Miller-Abrahams (or Marcus) r
 downhill in energy: sub-diffusion and the bleach red-shift. The kinetic Monte Carlo itself is the
 compiled kernel :func:`tamkit.sim.kmc.run_kmc`.
 
+Conventions: energies are site energies eps_i (meV) of a Gaussian density of states
+exp(-eps^2 / (2 sigma_site^2)) centred on 0; its equilibrium mean is -sigma_site^2 / k_B T
+(Bassler, Phys. Status Solidi B 175, 15 (1993)), i.e. the paper's -sigma'^2 / (2 k_B T) with
+sigma'^2 = 2 sigma_site^2. MSD is per axis. Times are fs, lengths nm.
+
+Fluence: Auger events make hot carriers early (doubly excited dots, ~tau_XX) and later (carriers
+that meet), both more often at higher <N>; each hot carrier adds a fixed displacement while it
+cools, so the MSD excess at high fluence is largest before ~100 ps and then shrinks relative to
+the growing thermal MSD (it does not vanish while carriers keep meeting).
+
 Public surface: :func:`simulate_hopping` (takes a :class:`tamkit.sample.Film`),
 :func:`simulate_hopping_physics` (the same with plain physical parameters) and
 :class:`HoppingResult`.
@@ -252,6 +262,7 @@ def simulate_hopping_physics(
         "n_sites_side": int(n_sites_side), "n_realisations": int(n_realisations),
         "dot_capacity": DOT_CAPACITY, "seed": int(seed), "hot_carriers": bool(hot_carriers),
         "auger": bool(auger),
+        "engine": "rejection-free (BKL) kinetic Monte Carlo, numba",
     }
     return HoppingResult(
         delay_fs=delay,
