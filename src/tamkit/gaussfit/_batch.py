@@ -39,13 +39,14 @@ def _scale_one(frame, static_bad, inv_scale, buf, valid):
 
 
 @njit(cache=True, fastmath=True)
-def _guess_one(buf, ux, uy, sign, out):
+def _guess_one(buf, ux, uy, sign, out, rows, sm):
     """Isotropic starting values from a 3x3-smoothed peak and its half-maximum area.
 
     Offset: mean of the border pixels. Centre: the extremum (of the stack's sign) of the 3x3
     box-smoothed frame. Width: the area above half maximum, pi 2 ln2 s^2, less the box's own
     variance (2/3 px^2). Amplitude and offset are refined linearly at the start of the fit.
     Masked pixels hold 0 and are not worth the bookkeeping here: these are only starting values.
+    ``rows`` and ``sm`` are (ny, nx) scratch arrays.
     """
     ny, nx = buf.shape
     acc = 0.0
@@ -55,29 +56,28 @@ def _guess_one(buf, ux, uy, sign, out):
         acc += buf[i, 0] + buf[i, nx - 1]
     off = acc / (2 * nx + 2 * ny - 4)
     # separable 3x3 box sum: three-pixel sums along rows, then along columns
-    rows = np.empty((ny, nx))
     for i in range(ny):
         r = buf[i]
         rows[i, 0] = r[0] + r[1]
         for j in range(1, nx - 1):
             rows[i, j] = r[j - 1] + r[j] + r[j + 1]
         rows[i, nx - 1] = r[nx - 2] + r[nx - 1]
-    sm = np.empty((ny, nx))
     k = sign / 9.0
-    for i in range(ny):
-        lo = max(i - 1, 0)
-        hi = min(i + 1, ny - 1)
+    for j in range(nx):
+        sm[0, j] = k * (rows[0, j] + rows[1, j])
+        sm[ny - 1, j] = k * (rows[ny - 2, j] + rows[ny - 1, j])
+    for i in range(1, ny - 1):
         for j in range(nx):
-            sm[i, j] = k * (rows[lo, j] + rows[hi, j] + (rows[i, j] if hi - lo == 2 else 0.0))
-    best = -np.inf
-    flat_best = 0
+            sm[i, j] = k * (rows[i - 1, j] + rows[i, j] + rows[i + 1, j])
     flat = sm.ravel()
+    best = flat.max()  # a vectorised maximum, then the first pixel that holds it
+    flat_best = 0
     for q in range(flat.size):
-        if flat[q] > best:
-            best = flat[q]
+        if flat[q] == best:
             flat_best = q
+            break
+    half = 0.5 * (best + sign * off)
     best -= sign * off
-    half = 0.5 * best + sign * off
     area = 0
     for q in range(flat.size):
         area += flat[q] > half
@@ -90,9 +90,12 @@ def _guess_one(buf, ux, uy, sign, out):
     out[4] = off
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=True)
 def _spikes_one(buf, valid, ux, uy, p, model, threshold, found):
-    """Unmasked pixels with |residual| > threshold into ``found`` (up to its size); their count."""
+    """Unmasked pixels with |residual| > threshold into ``found`` (up to its size); their count.
+
+    A branch-free counting pass (vectorised); pixels are located only if there are any.
+    """
     ny, nx = buf.shape
     cap = found.shape[0]
     gx = np.empty(nx)
@@ -103,32 +106,48 @@ def _spikes_one(buf, valid, ux, uy, p, model, threshold, found):
             gx[j] = p[0] * np.exp(-0.5 * (ux[j] - p[1]) ** 2 * inv_s2)
         for i in range(ny):
             gy[i] = np.exp(-0.5 * (uy[i] - p[2]) ** 2 * inv_s2)
+    row_model = np.empty(nx)
+    count = 0
+    for i in range(ny):
+        _model_row(gx, gy[i], ux, uy[i], p, model, row_model)
+        row = buf[i]
+        ok = valid[i]
+        for j in range(nx):
+            count += ok[j] & (abs(row[j] - row_model[j]) > threshold)
+    if count == 0:
+        return 0
     k = 0
     for i in range(ny):
-        dy = uy[i] - p[2]
+        _model_row(gx, gy[i], ux, uy[i], p, model, row_model)
         for j in range(nx):
-            if not valid[i, j]:
-                continue
-            if model == ISO:
-                m = gx[j] * gy[i] + p[4]
-            else:
-                dx = ux[j] - p[1]
-                q2 = p[3] * dx * dx + 2.0 * p[4] * dx * dy + p[5] * dy * dy
-                m = p[0] * np.exp(-0.5 * q2) + p[6]
-            if abs(buf[i, j] - m) > threshold:
+            if valid[i, j] and abs(buf[i, j] - row_model[j]) > threshold:
                 if k < cap:
                     found[k] = i * nx + j
                 k += 1
     return k
 
 
+@njit(cache=True, fastmath=True)
+def _model_row(gx, gy, ux, y, p, model, out):
+    """One row of the fitted model at height ``y`` (pixels); isotropic from gx * gy."""
+    if model == ISO:
+        for j in range(ux.size):
+            out[j] = gy * gx[j] + p[4]
+        return
+    dy = y - p[2]
+    for j in range(ux.size):
+        dx = ux[j] - p[1]
+        q2 = p[3] * dx * dx + 2.0 * p[4] * dx * dy + p[5] * dy * dy
+        out[j] = p[0] * np.exp(-0.5 * q2) + p[6]
+
+
 @njit(cache=True)
-def _fit_one(buf, valid, bad, ux, uy, sign, model, p_iso, p_out, cov_out):
+def _fit_one(buf, valid, bad, ux, uy, sign, model, p_iso, p_out, cov_out, rows, sm):
     """Starting values, isotropic LM and (elliptical) refinement; (chi2, n_iter, converged)."""
     nx = buf.shape[1]
     mrow = bad // nx
     mcol = bad % nx
-    _guess_one(buf, ux, uy, sign, p_iso)
+    _guess_one(buf, ux, uy, sign, p_iso, rows, sm)
     if model == ISO:
         return _iso_fit_one(buf, ux, uy, mrow, mcol, p_iso, True, p_out, cov_out)
     cov_iso = np.empty((5, 5))
@@ -141,7 +160,7 @@ def _fit_one(buf, valid, bad, ux, uy, sign, model, p_iso, p_out, cov_out):
 
 
 @njit(cache=True, parallel=True)
-def fit_batch(frames, static_bad, scale, ux, uy, sign, model, threshold, cap):
+def fit_batch(frames, static_bad, scale, ux, uy, sign, model, threshold, cap, workers):
     """Fit every frame of ``frames`` (n, ny, nx), data units; the compiled engine.
 
     Returns params (n, P), cov (n, P, P) (unit weights, fit units), chi2, n_iter, converged,
@@ -157,27 +176,36 @@ def fit_batch(frames, static_bad, scale, ux, uy, sign, model, threshold, cap):
     n_bad = np.empty(n, dtype=np.int64)
     spikes = np.full((n, cap), -1, dtype=np.int64)
     inv_scale = 1.0 / scale
-    for f in prange(n):
+    # one block of frames per thread, so that each allocates its scratch frames once
+    n_workers = min(workers, n)
+    for w in prange(n_workers):
         buf = np.empty((ny, nx))
         valid = np.empty((ny, nx), dtype=np.bool_)
+        rows = np.empty((ny, nx))
+        sm = np.empty((ny, nx))
         p_iso = np.empty(5)
-        bad = _scale_one(frames[f], static_bad, inv_scale, buf, valid)
-        c2, it, ok = _fit_one(buf, valid, bad, ux, uy, sign, model, p_iso, params[f], cov[f])
         found = np.empty(cap, dtype=np.int64)
-        k = _spikes_one(buf, valid, ux, uy, params[f], model, threshold, found)
-        if k > 0 and k <= cap:
-            # isolated spikes (cosmic rays, flickering pixels): mask them and fit again
-            for q in range(k):
-                buf[found[q] // nx, found[q] % nx] = 0.0
-                valid[found[q] // nx, found[q] % nx] = False
-                spikes[f, q] = found[q]
-            bad = np.sort(np.concatenate((bad, found[:k])))
-            c2, it2, ok = _fit_one(buf, valid, bad, ux, uy, sign, model, p_iso, params[f], cov[f])
-            it += it2
-        chi2[f] = c2
-        n_iter[f] = it
-        converged[f] = ok
-        n_bad[f] = bad.size
+        for f in range(w, n, n_workers):
+            bad = _scale_one(frames[f], static_bad, inv_scale, buf, valid)
+            c2, it, ok = _fit_one(
+                buf, valid, bad, ux, uy, sign, model, p_iso, params[f], cov[f], rows, sm
+            )
+            k = _spikes_one(buf, valid, ux, uy, params[f], model, threshold, found)
+            if k > 0 and k <= cap:
+                # isolated spikes (cosmic rays, flickering pixels): mask them and fit again
+                for q in range(k):
+                    buf[found[q] // nx, found[q] % nx] = 0.0
+                    valid[found[q] // nx, found[q] % nx] = False
+                    spikes[f, q] = found[q]
+                bad = np.sort(np.concatenate((bad, found[:k])))
+                c2, it2, ok = _fit_one(
+                    buf, valid, bad, ux, uy, sign, model, p_iso, params[f], cov[f], rows, sm
+                )
+                it += it2
+            chi2[f] = c2
+            n_iter[f] = it
+            converged[f] = ok
+            n_bad[f] = bad.size
     return params, cov, chi2, n_iter, converged, n_bad, spikes
 
 
@@ -191,7 +219,7 @@ def prepare_batch(frames, static_bad, scale, ux, uy, sign):
     inv_scale = 1.0 / scale
     for f in prange(n):
         _scale_one(frames[f], static_bad, inv_scale, scaled[f], valid[f])
-        _guess_one(scaled[f], ux, uy, sign, p0[f])
+        _guess_one(scaled[f], ux, uy, sign, p0[f], np.empty((ny, nx)), np.empty((ny, nx)))
     return scaled, valid, p0
 
 
@@ -210,6 +238,8 @@ def spikes_batch(scaled, valid, ux, uy, params, model, threshold, cap):
 def guess_batch(scaled, ux, uy, sign):
     """For the reference: starting values (n, 5) of already scaled and masked frames."""
     p0 = np.empty((scaled.shape[0], 5))
+    rows = np.empty(scaled.shape[1:])
+    sm = np.empty(scaled.shape[1:])
     for f in range(scaled.shape[0]):
-        _guess_one(scaled[f], ux, uy, sign, p0[f])
+        _guess_one(scaled[f], ux, uy, sign, p0[f], rows, sm)
     return p0

@@ -24,6 +24,8 @@ ELL_NPAR = 7  # A, x0, y0, a, b, c, off
 MAX_ITER = 1000
 _LAM0 = 1e-3
 _LAM_MAX = 1e12
+#: Widths beyond which the Gaussian (< 3e-18 of its peak) is left out of the data sums.
+_CUT_SIGMAS = 9.0
 _CHI2_TOL = 1e-7  # absolute chi^2 decrease (noise units) below which an accepted step has converged
 
 
@@ -108,15 +110,20 @@ def _invert(m, out):
 
 
 @njit(cache=True, fastmath=True)
-def _iso_eval(p, data, ux, uy, mrow, mcol, sum_d, sum_d2, jtj, jtd, gx, gy):
-    """chi^2 at ``p``; fills J^T J and J^T r (r = data - model) over unmasked pixels."""
+def _iso_eval(p, data, ux, uy, mrow, mcol, sum_d, sum_d2, jtj, jtd, gx, gy, hx1, hx2):
+    """chi^2 at ``p``; fills J^T J and J^T r (r = data - model) over unmasked pixels.
+
+    The data products skip rows and columns beyond :data:`_CUT_SIGMAS` widths of the centre,
+    where the Gaussian is below 3e-18 of its peak: a small spot in a large frame costs little.
+    """
     ny, nx = data.shape
     amp, x0, y0, s, c = p[0], p[1], p[2], p[3], p[4]
     inv_s2 = 1.0 / (s * s)
-    X = np.zeros(5)
-    Gx = np.zeros(3)
-    hx1 = np.empty(nx)
-    hx2 = np.empty(nx)
+    reach = _CUT_SIGMAS * abs(s)
+    x0_, x1_, x2_, x3_, x4_ = 0.0, 0.0, 0.0, 0.0, 0.0
+    gx0, gx1, gx2 = 0.0, 0.0, 0.0
+    j_lo = nx
+    j_hi = -1
     for j in range(nx):
         dx = ux[j] - x0
         g = np.exp(-0.5 * dx * dx * inv_s2)
@@ -124,16 +131,24 @@ def _iso_eval(p, data, ux, uy, mrow, mcol, sum_d, sum_d2, jtj, jtd, gx, gy):
         hx1[j] = g * dx
         hx2[j] = g * dx * dx
         g2 = g * g
-        X[0] += g2
-        X[1] += g2 * dx
-        X[2] += g2 * dx * dx
-        X[3] += g2 * dx * dx * dx
-        X[4] += g2 * dx * dx * dx * dx
-        Gx[0] += g
-        Gx[1] += g * dx
-        Gx[2] += g * dx * dx
-    Y = np.zeros(5)
-    Gy = np.zeros(3)
+        x0_ += g2
+        x1_ += g2 * dx
+        x2_ += g2 * dx * dx
+        x3_ += g2 * dx * dx * dx
+        x4_ += g2 * dx * dx * dx * dx
+        gx0 += g
+        gx1 += g * dx
+        gx2 += g * dx * dx
+        if abs(dx) <= reach:
+            j_lo = min(j_lo, j)
+            j_hi = max(j_hi, j)
+    j_end = j_hi + 1
+    width = max(j_end - j_lo, 0)
+    wx0 = gx[j_lo:j_end]
+    wx1 = hx1[j_lo:j_end]
+    wx2 = hx2[j_lo:j_end]
+    y0_, y1_, y2_, y3_, y4_ = 0.0, 0.0, 0.0, 0.0, 0.0
+    gy0, gy1, gy2 = 0.0, 0.0, 0.0
     t00 = 0.0
     t10 = 0.0
     t01 = 0.0
@@ -143,27 +158,33 @@ def _iso_eval(p, data, ux, uy, mrow, mcol, sum_d, sum_d2, jtj, jtd, gx, gy):
         g = np.exp(-0.5 * dy * dy * inv_s2)
         gy[i] = g
         g2 = g * g
-        Y[0] += g2
-        Y[1] += g2 * dy
-        Y[2] += g2 * dy * dy
-        Y[3] += g2 * dy * dy * dy
-        Y[4] += g2 * dy * dy * dy * dy
-        Gy[0] += g
-        Gy[1] += g * dy
-        Gy[2] += g * dy * dy
+        y0_ += g2
+        y1_ += g2 * dy
+        y2_ += g2 * dy * dy
+        y3_ += g2 * dy * dy * dy
+        y4_ += g2 * dy * dy * dy * dy
+        gy0 += g
+        gy1 += g * dy
+        gy2 += g * dy * dy
+        if abs(dy) > reach:
+            continue
         u0 = 0.0
         u1 = 0.0
         u2 = 0.0
-        row = data[i]
-        for j in range(nx):
+        row = data[i, j_lo:j_end]
+        for j in range(width):
             v = row[j]
-            u0 += v * gx[j]
-            u1 += v * hx1[j]
-            u2 += v * hx2[j]
+            u0 += v * wx0[j]
+            u1 += v * wx1[j]
+            u2 += v * wx2[j]
         t00 += g * u0
         t10 += g * u1
         t01 += g * dy * u0
         tr2 += g * (u2 + dy * dy * u0)
+    X = (x0_, x1_, x2_, x3_, x4_)
+    Y = (y0_, y1_, y2_, y3_, y4_)
+    Gx = (gx0, gx1, gx2)
+    Gy = (gy0, gy1, gy2)
     k1 = amp * inv_s2
     k2 = k1 / s
     # J columns: g, k1 g dx, k1 g dy, k2 g (dx^2 + dy^2), 1 (full-grid sums, then masked removed)
@@ -182,18 +203,13 @@ def _iso_eval(p, data, ux, uy, mrow, mcol, sum_d, sum_d2, jtj, jtd, gx, gy):
     jtj[3, 3] = k2 * k2 * (X[4] * Y[0] + 2.0 * X[2] * Y[2] + X[0] * Y[4])
     jtj[3, 4] = k2 * (Gx[2] * Gy[0] + Gx[0] * Gy[2])
     jtj[4, 4] = nx * ny
-    jm = np.empty(5)
     for q in range(mrow.shape[0]):
         i = mrow[q]
         j = mcol[q]
         dx = ux[j] - x0
         dy = uy[i] - y0
         g = gx[j] * gy[i]
-        jm[0] = g
-        jm[1] = k1 * g * dx
-        jm[2] = k1 * g * dy
-        jm[3] = k2 * g * (dx * dx + dy * dy)
-        jm[4] = 1.0
+        jm = (g, k1 * g * dx, k1 * g * dy, k2 * g * (dx * dx + dy * dy), 1.0)
         for a in range(5):
             for b in range(a, 5):
                 jtj[a, b] -= jm[a] * jm[b]
@@ -239,8 +255,10 @@ def _iso_fit_one(data, ux, uy, mrow, mcol, p0, linear_start, p_out, cov_out):
     jtd_t = np.empty(5)
     gx = np.empty(nx)
     gy = np.empty(ny)
+    hx1 = np.empty(nx)
+    hx2 = np.empty(nx)
     p = p0.copy()
-    chi2 = _iso_eval(p, data, ux, uy, mrow, mcol, sum_d, sum_d2, jtj, jtd, gx, gy)
+    chi2 = _iso_eval(p, data, ux, uy, mrow, mcol, sum_d, sum_d2, jtj, jtd, gx, gy, hx1, hx2)
     if linear_start:
         # best amplitude and offset for the guessed centre and width (variable projection)
         t00 = jtd[0] + p[0] * jtj[0, 0] + p[4] * jtj[0, 4]
@@ -248,7 +266,7 @@ def _iso_fit_one(data, ux, uy, mrow, mcol, p0, linear_start, p_out, cov_out):
         if det > 0:
             p[0] = (t00 * jtj[4, 4] - jtj[0, 4] * sum_d) / det
             p[4] = (jtj[0, 0] * sum_d - jtj[0, 4] * t00) / det
-            chi2 = _iso_eval(p, data, ux, uy, mrow, mcol, sum_d, sum_d2, jtj, jtd, gx, gy)
+            chi2 = _iso_eval(p, data, ux, uy, mrow, mcol, sum_d, sum_d2, jtj, jtd, gx, gy, hx1, hx2)
     lam = _LAM0
     step = np.empty(5)
     damped = np.empty((5, 5))
@@ -281,7 +299,9 @@ def _iso_fit_one(data, ux, uy, mrow, mcol, p0, linear_start, p_out, cov_out):
             if lam > _LAM_MAX:
                 break
             continue
-        chi2_t = _iso_eval(trial, data, ux, uy, mrow, mcol, sum_d, sum_d2, jtj_t, jtd_t, gx, gy)
+        chi2_t = _iso_eval(
+            trial, data, ux, uy, mrow, mcol, sum_d, sum_d2, jtj_t, jtd_t, gx, gy, hx1, hx2
+        )
         if chi2_t <= chi2:
             decrease = chi2 - chi2_t
             _copy(trial, p)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Literal
 
+import numba
 import numpy as np
 import xarray as xr
 
@@ -26,7 +27,16 @@ def compiled_engine(model, frames, static_bad, scale, ux, uy, sign, threshold, c
     """Batched numba Levenberg-Marquardt (see :func:`tamkit.gaussfit._batch.fit_batch`)."""
     code = _batch.ISO if model == "isotropic" else _batch.ELLIPTICAL
     return _batch.fit_batch(
-        frames, static_bad, float(scale), ux, uy, float(sign), code, float(threshold), cap
+        frames,
+        static_bad,
+        float(scale),
+        ux,
+        uy,
+        float(sign),
+        code,
+        float(threshold),
+        cap,
+        numba.get_num_threads(),
     )
 
 
