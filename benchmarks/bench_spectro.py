@@ -10,10 +10,16 @@ outside the repository (../shared/data/ta); without them the benchmark says so a
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from pathlib import Path
 
-import numpy as np
+# The fit's linear algebra is small (P x P systems, tall-skinny products): BLAS threads add only
+# overhead, and on a shared machine they spin. Set before numpy loads; override from outside.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
 
 HIPPIUS = (Path(__file__).resolve().parents[1].parent / "shared" / "data" / "ta"
            / "hippius2007_perylene_bisimide.ascii")
