@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tamkit.constants import einstein_mobility_cm2_Vs, nm2_per_fs_to_cm2_per_s
 from tamkit.errors import InputError
@@ -52,6 +54,19 @@ def test_formula_limits():
     assert semiclassical_msd_nm2(1e6, v2, tc, tb) == pytest.approx(final, rel=1e-12)
     # negative delays carry no displacement
     assert semiclassical_msd_nm2(-5.0, v2, tc, tb) == 0.0
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.floats(1e-3, 1.0), st.floats(5.0, 500.0), st.floats(5.0, 5000.0))
+def test_formula_bounds(v2, tau_c, tau_b):
+    t = np.geomspace(0.1, 1e5, 200)
+    msd = semiclassical_msd_nm2(t, v2, tau_c, tau_b)
+    # displacements accumulate: MSD never decreases; D = MSD / 2t never exceeds the
+    # unlocalised OU plateau v^2 tau_c; the MSD never exceeds its t -> infinity limit
+    assert np.all(np.diff(msd) >= -1e-9 * msd[1:])
+    assert np.all(msd / (2 * t) <= v2 * tau_c * (1 + 1e-12))
+    final = 2 * v2 * tau_c * (tau_b - 1 / (1 / tau_b + 1 / tau_c))
+    assert np.all(msd <= final * (1 + 1e-12))
 
 
 def test_monte_carlo_matches_formula_within_its_error():
