@@ -32,8 +32,8 @@ def main() -> None:
     if not HIPPIUS.exists():
         print(f"skipped: {HIPPIUS} not available")
         return
-    from tamkit.io.tamap import load_tamap
     from tamkit.spectro.globalfit import global_fit
+    from tamkit.spectro.loading import load_tamap
 
     tamap = load_tamap(HIPPIUS)
     t = time.perf_counter()

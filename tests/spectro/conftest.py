@@ -11,14 +11,14 @@ from tamkit.sim.ta_map import multi_exponential_map
 
 @pytest.fixture(scope="session")
 def hippius_map():
-    from tamkit.io.tamap import load_tamap
+    from tamkit.spectro.loading import load_tamap
 
     return load_tamap(need(HIPPIUS))
 
 
 @pytest.fixture(scope="session")
 def skultrafast_map():
-    from tamkit.io.tamap import load_tamap
+    from tamkit.spectro.loading import load_tamap
 
     # the file stores delays in ns with time zero near +2 ps (its README)
     return load_tamap(need(SKULTRAFAST), delay_unit="ns", delay_offset=0.002)

@@ -10,8 +10,8 @@ import pytest
 from spectro_data import HIPPIUS, need
 
 from tamkit.cli import main
-from tamkit.io.tamap import save_tamap
 from tamkit.sim.ta_map import simulated_ta_map_for_film
+from tamkit.spectro.loading import save_tamap
 
 
 def run_cli(args: list, capsys) -> tuple[int, str, str]:

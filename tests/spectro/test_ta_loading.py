@@ -8,7 +8,7 @@ import xarray as xr
 from spectro_data import HIPPIUS, need
 
 from tamkit.errors import InputError
-from tamkit.io.tamap import load_tamap, save_tamap
+from tamkit.spectro.loading import load_tamap, save_tamap
 from tamkit.spectro.tamap import band_trace, make_tamap, validate_tamap
 
 
@@ -137,3 +137,9 @@ def test_real_npz_loads(skultrafast_map):
     assert m.shape == (409, 800)
     assert m["delay"].values[0] == pytest.approx(-3000.0)  # t = -1 ps stage, minus 2 ps offset
     assert 479 < m["wavelength"].values[0] < 480
+
+
+def test_missing_real_data_skips_with_reason(tmp_path):
+    # where ../shared/data is absent (a user's clone), the real-data tests skip, saying why
+    with pytest.raises(pytest.skip.Exception, match="not available"):
+        need(tmp_path / "absent.ascii")

@@ -85,7 +85,7 @@ def command(
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing output.")] = False,
 ) -> None:
-    from tamkit.io.tamap import load_tamap
+    from tamkit.spectro.loading import load_tamap
     from tamkit.spectro.analysis import analyze_tamap
     from tamkit.spectro.bleach import CONVENTIONS
     from tamkit.spectro.report import spectro_report, summary_rows

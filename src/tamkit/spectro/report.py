@@ -49,6 +49,9 @@ def summary_rows(data: dict[str, Any]) -> list[tuple[str, str]]:
     for k, entry in enumerate(data["lifetimes_ps"]):
         if entry["status"] == "below_irf":
             text = f"< {entry['upper_bound']:.2g} ps (faster than the IRF: not determined)"
+        elif entry.get("lower_bound") is not None:
+            text = (f"> {entry['lower_bound']:.3g} ps (longer than the delay window: "
+                    "an offset, not determined)")
         elif entry["value"] is None:
             text = f"not determined (estimate {entry.get('estimate', float('nan')):.3g} ps)"
         else:
