@@ -1,8 +1,11 @@
-"""Analyse a transient-absorption map (delay x wavelength): global fit with IRF and chirp,
-decay-associated spectra, SVD, bleach-peak shift and sigma_inh, and an injection test.
+"""Analyse a transient-absorption map (delay x wavelength).
 
-MAP: CSV/TSV matrix, Glotaran ASCII, .npz/.npy or NetCDF. Writes DIR/spectro.json, DIR/das.csv,
-DIR/figures/*.png and DIR/spectro.html.
+Global fit with IRF and chirp, decay-associated spectra, SVD, bleach-peak shift and sigma_inh,
+and an injection test.
+
+MAP is a CSV/TSV matrix, Glotaran ASCII, .npz/.npy or NetCDF file.
+
+Writes DIR/spectro.json, DIR/das.csv, DIR/figures/*.png and DIR/spectro.html.
 """
 
 from __future__ import annotations
@@ -85,9 +88,9 @@ def command(
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing output.")] = False,
 ) -> None:
-    from tamkit.spectro.loading import load_tamap
     from tamkit.spectro.analysis import analyze_tamap
     from tamkit.spectro.bleach import CONVENTIONS
+    from tamkit.spectro.loading import load_tamap
     from tamkit.spectro.report import spectro_report, summary_rows
 
     if convention not in CONVENTIONS:

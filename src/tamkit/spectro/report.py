@@ -78,7 +78,8 @@ def summary_rows(data: dict[str, Any]) -> list[tuple[str, str]]:
                      _fmt(inj["donor_tau_ps"], inj["donor_tau_err_ps"], "ps")))
         rows.append(("injection: acceptor rise",
                      _fmt(inj["acceptor_tau_ps"], inj["acceptor_tau_err_ps"], "ps")))
-        rows.append(("injection: agree", f"{inj['agree']} (z = {_fmt(inj['z'], None, '', 3)})"))
+        rows.append(("injection: agree", f"{inj['agree']} (z = {_fmt(inj['z'], None, '', 3)}, "
+                     f"relative difference {_fmt(inj['relative_difference'], None, '', 2)})"))
     return rows
 
 
