@@ -100,7 +100,7 @@ def test_hippius_four_components_fast_and_start_independent(hippius_map):
 
 
 def test_skultrafast_fit_with_coherent_artifact(skultrafast_map):
-    from tamkit.spectro.corrections import estimate_chirp, subtract_background
+    from tamkit.spectro.corrections import correct_chirp, estimate_chirp, subtract_background
 
     wl = skultrafast_map["wavelength"].values
     work = subtract_background(skultrafast_map, estimate_chirp(skultrafast_map)(wl) - 300.0)
@@ -110,3 +110,8 @@ def test_skultrafast_fit_with_coherent_artifact(skultrafast_map):
     assert ok, fit.status
     # chirp of a visible continuum: time zero moves by more than 1 ps from 480 to 710 nm
     assert np.ptp(fit.t0_fs(wl)) > 1000
+    # after correction with the fitted chirp, the rising edges line up: the model-free edge
+    # estimate varies by less than one IRF FWHM across the band (it varied by > 1 ps before)
+    corrected = correct_chirp(work, fit.t0_fs)
+    edges = estimate_chirp(corrected)(wl)
+    assert np.ptp(edges) < fit.irf_fwhm_fs

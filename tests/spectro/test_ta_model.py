@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.integrate import quad
 
 from tamkit.spectro.model import (
@@ -82,3 +84,21 @@ def test_chirp_design_is_normalised_frequency():
     x = chirp_design(wl, 2, 0.5 * (nu.max() + nu.min()), 0.5 * (nu.max() - nu.min()))
     np.testing.assert_allclose(x[:, 1], [1.0, (nu[1] - 1.8750) / 0.6250, -1.0])
     np.testing.assert_allclose(x[:, 2], x[:, 1] ** 2)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    tau=st.floats(-1e6, 1e7),
+    log_k=st.floats(-16.0, 2.0),
+    sigma=st.floats(1.0, 1e3),
+)
+def test_basis_is_finite_and_bounded(tau, log_k, sigma):
+    # an IRF-smoothed decaying step lies in [0, 1] (an average of values in [0, 1]) and never
+    # overflows, whatever the rate, width and delay
+    k = float(np.exp(log_k))
+    f, d_t0, d_logk, d_logs = exp_irf_basis_and_derivatives(
+        np.array([tau]), np.zeros(1), np.array([k, 0.0]), sigma)
+    assert np.all(np.isfinite(f)) and np.all(f >= 0) and np.all(f <= 1 + 1e-12)
+    assert np.all(np.isfinite(d_t0)) and np.all(np.isfinite(d_logk)) and np.all(np.isfinite(d_logs))
+    # the step (k = 0) is at least as large as the decaying component
+    assert f[0, 0, 1] >= f[0, 0, 0] - 1e-12
