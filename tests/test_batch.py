@@ -197,3 +197,12 @@ def test_lazy_open_checks_and_overrides(tmp_path):
     assert lazy.attrs["pixel_nm"] == 40.0
     assert np.diff(lazy["x"].values) == pytest.approx(40.0)
     np.testing.assert_array_equal(lazy.isel(delay=[4, 20]).values, stack.values[[4, 20]])
+
+
+def test_default_local_cluster_of_processes(data):
+    # the default scheduler: a LocalCluster of worker processes, started and closed here;
+    # one worker keeps it quick; results come back pickled across processes
+    rows = analyze_many([data / "c.nc", data / "bad.nc"], n_workers=1, **FAST)
+    _check_good(rows[0])
+    assert rows[0].analysis.result.model.n_regimes == rows[0].n_regimes
+    assert rows[1].status == "failed" and "bad.nc" in rows[1].reason

@@ -96,7 +96,10 @@ def open_lazy(
 
 
 def _open_netcdf(path: Path):
-    ds = xr.open_dataset(path, engine="h5netcdf", chunks={})
+    # opened without dask first: xarray's lazily indexed file array; chunking it then gives
+    # tasks that each read their own slab of frames (chunks={} would make the file's layout,
+    # one contiguous chunk, the dask chunk, and every slab would read the whole stack)
+    ds = xr.open_dataset(path, engine="h5netcdf", cache=False)
     name = ds.attrs.get("variable")
     if name not in ds.data_vars or tuple(ds[name].dims) != FRAME_DIMS:
         ds.close()
@@ -104,7 +107,7 @@ def _open_netcdf(path: Path):
     array = ds[name]
     ny, nx = array.shape[1:]
     step = frames_per_chunk(ny, nx, array.dtype.itemsize)
-    values = array.data.rechunk((step, ny, nx))
+    values = array.chunk({"delay": step, "y": ny, "x": nx}).data
     attrs = {k: decode_attr(v) for k, v in array.attrs.items()}
     delay = array["delay"].values if "delay" in array.coords else None
     return values, delay, attrs.get("pixel_nm"), attrs, str(name)
