@@ -75,7 +75,8 @@ def main() -> None:
         chunk = int(args.chunk_mb * 2**20)
         print(f"large stack: {args.frames} frames of {args.size}x{args.size}, {mb:.0f} MB; "
               f"chunks of {args.chunk_mb:g} MB")
-        print(f"{'loading':<8} {'status':<7} {'sigma_0 (nm)':>13} {'peak arrays (MB)':>17} {'s':>6}")
+        header = f"{'loading':<8} {'status':<7} {'sigma_0 (nm)':>13} {'peak arrays (MB)':>17}"
+        print(f"{header} {'s':>6}")
         for label, threshold in (("eager", 2**62), ("lazy", 0)):
             status, sigma0, peak, sec = _memory(big, threshold, chunk, warm)
             print(f"{label:<8} {status:<7} {sigma0:>13.4f} {peak:>17.0f} {sec:>6.1f}")
