@@ -18,7 +18,7 @@ from tamkit.spectro.bleach import CONVENTION_TEXT, DEFAULT_CONVENTION, bleach_an
 from tamkit.spectro.corrections import correct_chirp, estimate_chirp, subtract_background
 from tamkit.spectro.globalfit import GlobalFit, global_fit
 from tamkit.spectro.injection import injection_test
-from tamkit.spectro.kinetics import compare_components, svd_analysis
+from tamkit.spectro.kinetics import compare_components, noise_std, svd_analysis
 from tamkit.spectro.tamap import validate_tamap
 
 SCHEMA = "tamkit.spectro/1"
@@ -140,7 +140,9 @@ def analyze_tamap(
             notes.append(f"a component ({tau:.3g} fs) has a relative error above 50 %: "
                          "not determined")
     corrected = correct_chirp(work, fit.t0_fs)
-    svd = svd_analysis(corrected, noise=_raw_noise(work, float(np.min(before))))
+    # noise from the spectra before time zero of the uncorrected map: the chirp correction
+    # interpolates, which would smooth the noise and lower the estimate
+    svd = svd_analysis(corrected, noise=noise_std(work, float(np.min(before))))
     svd["n_smooth"] = smooth_components(svd)
     bleach, track = None, None
     if bleach_nm is not None:
@@ -156,17 +158,6 @@ def analyze_tamap(
               "irf_fwhm_start_fs": irf_fwhm_fs, "artifact_order": artifact_order}
     return SpectroAnalysis(tamap, corrected, fit, svd, comparison, n_supported, bleach, track,
                            injection, params, notes)
-
-
-def _raw_noise(tamap: xr.DataArray, before_fs: float) -> float:
-    """Noise std from spectra before time zero (raw map: interpolation would smooth it)."""
-    from tamkit.spectro.kinetics import noise_std
-
-    return noise_std(tamap, before_fs)
-
-
-def _lifetime_entries(fit: GlobalFit) -> list[dict[str, Any]]:
-    return fit.lifetimes_ps()
 
 
 def spectro_dict(analysis: SpectroAnalysis, input_info: dict[str, Any] | None = None) -> dict:
@@ -188,7 +179,7 @@ def spectro_dict(analysis: SpectroAnalysis, input_info: dict[str, Any] | None = 
         "tamkit_version": __version__,
         "input": input_info or {},
         "parameters": analysis.parameters,
-        "lifetimes_ps": _lifetime_entries(fit),
+        "lifetimes_ps": fit.lifetimes_ps(),
         "irf_fwhm_fs": fit.irf_fwhm_fs,
         "irf_fwhm_err_fs": fit.irf_fwhm_err_fs,
         "chirp": {

@@ -1,0 +1,148 @@
+"""The variable-projection problem of a global TA fit: projected residual and its Jacobian.
+
+For nonlinear parameters theta (rates through a logistic map onto [k_min, k_max], log IRF
+width, chirp coefficients) the basis C(theta) of IRF-convolved exponentials is built at every
+wavelength, the amplitudes are the linear least-squares solution a = (C^T C)^-1 C^T y, and the
+residual is r = y - C a = P_perp y (Golub & Pereyra, SIAM J. Numer. Anal. 10, 413 (1973)).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import expit, logit
+
+from tamkit.spectro.model import (
+    artifact_basis_and_derivatives,
+    exp_irf_basis,
+    exp_irf_basis_and_derivatives,
+)
+
+
+class VarProProblem:
+    """Projected residual and Golub-Pereyra Jacobian of one data set (W wavelengths x T delays).
+
+    ``residual(theta)`` and ``jacobian(theta)`` share a one-entry cache, so an optimiser asking
+    for both at one point pays for one basis evaluation.
+    """
+
+    def __init__(self, delay_fs, design, y_wt, n_exp, offset, artifact_order, fit_chirp,
+                 fixed_chirp, fit_sigma, fixed_sigma):
+        self.delay = np.ascontiguousarray(delay_fs, dtype=float)
+        self.design = design  # (W, order+1)
+        self.y = y_wt  # (W, T)
+        self.n_exp = n_exp
+        self.offset = offset
+        self.artifact_order = artifact_order
+        self.fit_chirp = fit_chirp
+        self.fixed_chirp = fixed_chirp
+        self.fit_sigma = fit_sigma
+        self.fixed_sigma = fixed_sigma
+        # rates live in [k_min, k_max] through a logistic map of the parameter: lifetimes below
+        # sigma/20 are the IRF itself, above 100x the delay span a constant; both undetermined
+        span = float(self.delay[-1] - self.delay[0])
+        self.log_k_max = float(np.log(20.0 / fixed_sigma))
+        self.log_k_min = float(np.log(0.01 / span))
+        self._key: bytes | None = None
+        self.parts = (None, None, None)
+        self.n_evaluations = 0
+
+    def _cap_slope(self, theta_k):
+        """d log k / d theta of the logistic map."""
+        p = expit(np.asarray(theta_k))
+        return (self.log_k_max - self.log_k_min) * p * (1.0 - p)
+
+    def theta_from_lifetimes(self, taus_fs) -> list[float]:
+        """Parameters of the rates for given lifetimes (clipped into the allowed range)."""
+        frac = (-np.log(np.asarray(taus_fs, float)) - self.log_k_min) / (
+            self.log_k_max - self.log_k_min)
+        return list(logit(np.clip(frac, 1e-4, 1 - 1e-4)))
+
+    def unpack(self, theta):
+        n = self.n_exp
+        rates = np.exp(self.log_k_min + (self.log_k_max - self.log_k_min) * expit(theta[:n]))
+        i = n
+        if self.fit_sigma:
+            sigma = float(np.exp(theta[i]))
+            i += 1
+        else:
+            sigma = self.fixed_sigma
+        coeffs = theta[i:] if self.fit_chirp else self.fixed_chirp
+        return rates, sigma, np.asarray(coeffs, dtype=float)
+
+    def _basis(self, theta, derivatives: bool):
+        rates, sigma, coeffs = self.unpack(theta)
+        t0 = self.design @ coeffs
+        all_rates = np.append(rates, 0.0) if self.offset else rates
+        if derivatives:
+            f, d_t0, d_logk, d_logs = exp_irf_basis_and_derivatives(
+                self.delay, t0, all_rates, sigma
+            )
+        else:
+            f = exp_irf_basis(self.delay, t0, all_rates, sigma)
+            d_t0 = d_logk = d_logs = None
+        if self.artifact_order is not None:
+            fa, da_t0, da_logs = artifact_basis_and_derivatives(
+                self.delay, t0, sigma, self.artifact_order
+            )
+            f = np.concatenate([f, fa], axis=2)
+            if derivatives:
+                d_t0 = np.concatenate([d_t0, da_t0], axis=2)
+                d_logs = np.concatenate([d_logs, da_logs], axis=2)
+        return f, (d_t0, d_logk, d_logs)
+
+    def evaluate(self, theta, derivatives: bool = False):
+        key = np.asarray(theta).tobytes()
+        if key == self._key and (self.parts[0] is not None or not derivatives):
+            return
+        self.n_evaluations += int(key != self._key)
+        f, parts = self._basis(theta, derivatives)
+        ft = f.transpose(0, 2, 1)
+        gram = ft @ f
+        # a tiny ridge keeps the solve finite when two rates coincide during the search
+        ridge = 1e-12 * np.trace(gram, axis1=1, axis2=2)[:, None, None] + 1e-300
+        gram = gram + ridge * np.eye(gram.shape[1])
+        amp = np.linalg.solve(gram, ft @ self.y[..., None])[..., 0]
+        self.f, self.gram, self.amp = f, gram, amp
+        self.resid = self.y - (f @ amp[..., None])[..., 0]
+        self.parts = parts
+        self._key = key
+
+    def residual(self, theta):
+        # a trial step of the optimiser may overflow (e.g. a huge IRF width); it then returns a
+        # non-finite cost, which the optimiser rejects
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            self.evaluate(theta)
+        return self.resid.ravel()
+
+    def jacobian(self, theta):
+        """Golub-Pereyra Jacobian of the projected residual r = P_perp(theta) y:
+
+        dr/dp = -[P_perp (dC/dp) a + C (C^T C)^-1 (dC/dp)^T r]; Kaufman's approximation drops the
+        second term, which slows convergence when the residuals are not small (real maps).
+        """
+        self.evaluate(theta, derivatives=True)
+        d_t0, d_logk, d_logs = self.parts
+        amp, resid = self.amp, self.resid
+        n_w, n_lin = amp.shape
+        slope = self._cap_slope(np.asarray(theta)[: self.n_exp])
+        cols = [d_logk[:, :, j] * (amp[:, j, None] * slope[j]) for j in range(self.n_exp)]
+        backs = []  # (dC/dp)^T r per wavelength, shape (W, M) per parameter
+        for j in range(self.n_exp):
+            b = np.zeros((n_w, n_lin))
+            b[:, j] = np.einsum("wt,wt->w", d_logk[:, :, j], resid) * slope[j]
+            backs.append(b)
+        if self.fit_sigma:
+            cols.append((d_logs @ amp[..., None])[..., 0])
+            backs.append((d_logs.transpose(0, 2, 1) @ resid[..., None])[..., 0])
+        if self.fit_chirp:
+            dt = (d_t0 @ amp[..., None])[..., 0]
+            bt = (d_t0.transpose(0, 2, 1) @ resid[..., None])[..., 0]
+            for i in range(self.design.shape[1]):
+                cols.append(dt * self.design[:, i, None])
+                backs.append(bt * self.design[:, i, None])
+        v = np.stack(cols, axis=2)  # (W, T, P)
+        rhs = self.f.transpose(0, 2, 1) @ v - np.stack(backs, axis=2)
+        coef = np.linalg.solve(self.gram, rhs)
+        # -[v - C G^-1 C^T v + C G^-1 B] = -[v - C G^-1 (C^T v - B)]
+        jac = v - self.f @ coef
+        return -jac.reshape(-1, jac.shape[2])
