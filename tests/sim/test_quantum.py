@@ -8,12 +8,15 @@ from scipy.sparse.linalg import expm_multiply
 
 from tamkit.constants import HBAR_MEV_FS
 from tamkit.errors import InputError
+from tamkit.sample import film_preset, with_changes
 from tamkit.sim.quantum import (
+    QUANTUM_STOP_PERSISTENCE_TIMES,
     anderson_localisation_length,
     coherent_chain_msd_nm2,
     hsr_density_matrix_msd_nm2,
     hsr_ordered_msd_nm2,
     lattice_hamiltonian_meV,
+    simulate_quantum_film,
     sse_msd_nm2,
 )
 
@@ -146,3 +149,18 @@ def test_bad_input():
         hsr_ordered_msd_nm2(1.0, J_MEV, A_NM, -1.0)
     with pytest.raises(InputError):
         anderson_localisation_length(0.0)
+
+
+def test_quantum_film_hands_over_at_localisation():
+    # kappa = 1 makes tau_b = hbar / sigma_inh = 22 fs: every trajectory stops by 6 tau_b, so
+    # the MSD is frozen from then on, and localisation can only lower the MSD
+    film = with_changes(film_preset("cqd"), kappa=1.0)
+    t_stop = QUANTUM_STOP_PERSISTENCE_TIMES * film.localisation_time_fs
+    t = np.array([-5.0, 20.0, 60.0, t_stop, 2 * t_stop, 10 * t_stop])
+    msd, err = simulate_quantum_film(film, 0.045, t, n_trajectories=48, seed=4)
+    assert msd[0] == 0.0 and err[0] == 0.0
+    assert msd[3] == msd[4] == msd[5]
+    gamma = 1 / film.tau_c_fs(0.045)
+    free, free_err = sse_msd_nm2(t[1:3], film.coupling_meV, film.pitch_nm, gamma,
+                                 film.sigma_inh_meV, n_trajectories=48, seed=4)
+    assert np.all(msd[1:3] < free + 4 * np.hypot(err[1:3], free_err))
