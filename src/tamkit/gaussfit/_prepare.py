@@ -23,7 +23,7 @@ HOT_Z = 8.0
 #: Fraction of sampled frames in which a pixel must be an outlier to be called hot.
 HOT_PERSISTENCE = 0.6
 #: Frames sampled across the stack for the hot-pixel map.
-HOT_SAMPLE_FRAMES = 24
+HOT_SAMPLE_FRAMES = 12
 #: Early positive-delay frames that decide the sign of the signal.
 SIGN_FRAMES = 5
 #: Bytes of float64 frames processed at once.

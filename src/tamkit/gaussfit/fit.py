@@ -130,6 +130,7 @@ def fit_stack(
     chi2, n_iter = np.empty(n_sig), np.empty(n_sig, dtype=np.int64)
     converged, n_valid = np.empty(n_sig, dtype=bool), np.empty(n_sig, dtype=np.int64)
     ever_bad = static_bad.copy()
+    n_static = int(static_bad.sum())
     ux, uy = geom.ux, geom.uy
     n_pix = nx * ny
     spike_z = np.sqrt(2.0 * np.log(n_pix)) + SPIKE_MARGIN_Z
@@ -141,7 +142,10 @@ def fit_stack(
         sl = slice(pos, pos + idx.size)
         params[sl], cov[sl], chi2[sl], n_iter[sl], converged[sl], n_bad, spikes = out
         n_valid[sl] = n_pix - n_bad
-        ever_bad |= ~np.isfinite(frames).all(axis=0)
+        n_spikes = (spikes >= 0).sum(axis=1)
+        with_nan = np.flatnonzero(n_bad - n_spikes > n_static)  # NaN beyond the static mask
+        if with_nan.size:
+            ever_bad |= ~np.isfinite(frames[with_nan]).all(axis=0)
         ever_bad.flat[spikes[spikes >= 0]] = True
         pos += idx.size
 
