@@ -49,7 +49,8 @@ def data(tmp_path_factory):
 def cluster():
     # threads in this process (quick to start) behind a real TCP address, as a user's would be
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, protocol="tcp",
-                      host="127.0.0.1", dashboard_address=None) as local:
+                      host="127.0.0.1", dashboard_address=":0",
+                      scheduler_kwargs={"dashboard": False}) as local:
         yield local
 
 
