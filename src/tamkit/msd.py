@@ -88,3 +88,4 @@ def local_exponent(
         if denom > 0:
             alpha[i] = np.sum(w * (x - xm) * (y - ym)) / denom
     return alpha
+

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import xarray as xr
 
+from tamkit.bandpeak import band_peak
 from tamkit.constants import ROOM_TEMPERATURE_K, einstein_mobility_cm2_Vs, nm2_per_fs_to_cm2_per_s
 from tamkit.errors import InputError
 from tamkit.msd import diffusivity_cm2_s, local_exponent, msd_from_sigma, transport_length_nm
@@ -172,7 +173,8 @@ def transport(
     ]:
         frames[name] = ("delay", values, {"units": units})
     regimes = _regimes(model)
-    band = _band_like(model, regimes, pitch_nm, temperature_K, warnings)
+    data = (delay[usable], sigma[usable] ** 2, 2 * sigma[usable] * sigma_err[usable])
+    band = _band_like(model, regimes, pitch_nm, temperature_K, warnings, data, seed)
     if band is not None and not band.ends_within_data:
         warnings.append("the band-like regime does not end within the measured delays")
     anisotropy = _anisotropy(fits, usable, warnings)
@@ -262,7 +264,7 @@ BAND_MAX_ALPHA_ERR = 0.5
 BAND_MIN_MSD_SIGNIFICANCE = 3.0
 
 
-def _band_like(model, regimes, pitch_nm, temperature_K, warnings) -> BandLike | None:
+def _band_like(model, regimes, pitch_nm, temperature_K, warnings, data, seed) -> BandLike | None:
     if regimes[0].name != "band-like":
         return None
     tau, msd_tau, d_max = _band_metrics(model.log_msd_anchor, model.alphas, model.breaks_fs,
@@ -283,6 +285,14 @@ def _band_like(model, regimes, pitch_nm, temperature_K, warnings) -> BandLike | 
             "no band-like regime is reported"
         )
         return None
+    if model.n_regimes > 1:
+        window_end = model.breaks_fs[1] if model.n_regimes > 2 else model.t_range_fs[1]
+        peak = band_peak(*data, sigma0_sq_nm2=model.sigma0_sq_nm2, msd_break_nm2=msd_tau,
+                         alphas=(model.alphas[0], model.alphas[1]), break_fs=tau,
+                         window_end_fs=window_end, n_bootstrap=max(len(boot), 20), seed=seed)
+        if peak is not None:
+            tau, d_max, msd_tau = peak.tau_fs, peak.D_max_nm2_fs, peak.msd_tau_nm2
+            boot = peak.samples
     length = float(np.sqrt(msd_tau))
     d_max_cm2 = float(nm2_per_fs_to_cm2_per_s(d_max))
     d_err_cm2 = float(nm2_per_fs_to_cm2_per_s(_std(boot[:, 2])))

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
-from tamkit.artificial import log_delays_fs
+from tamkit.artificial import tam_delays_fs
 from tamkit.errors import InputError
 from tamkit.sample import Film
 from tamkit.sim.bandlike import simulate_band_like
@@ -160,8 +160,9 @@ def simulate_measurement(
     nabs : float
         <N_abs> at the centre of the pump spot (photons absorbed per dot), in (0, 8].
     delay_fs : ndarray, optional
-        Pump-probe delays (fs), increasing. Default :func:`tamkit.artificial.log_delays_fs`:
-        5 baseline delays from -500 fs, then 0 and 59 log-spaced delays from 10 fs to 1 ns.
+        Pump-probe delays (fs), increasing. Default :func:`tamkit.artificial.tam_delays_fs`:
+        5 baseline delays from -500 fs, 20 fs steps to 1 ps (the band-like regime), then 40
+        log-spaced delays to 1 ns.
     seed : int
         Seed of everything random (carriers, landscapes, camera noise): same seed, same bits.
     microscope : Microscope, optional
@@ -188,7 +189,7 @@ def simulate_measurement(
         raise InputError(f"film must be a tamkit.sample.Film, got {type(film).__name__}")
     microscope = microscope or Microscope()
     if delay_fs is None:
-        delay_fs = log_delays_fs()
+        delay_fs = tam_delays_fs()
     delay_fs = np.asarray(delay_fs, dtype=float)
     if delay_fs.ndim != 1 or delay_fs.size < 2 or not np.all(np.isfinite(delay_fs)):
         raise InputError("delays must be a 1D array of at least 2 finite values (fs)")
