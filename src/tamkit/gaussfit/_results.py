@@ -18,6 +18,7 @@ MIN_SIGMA_PX = 0.3
 #: (median of the nearest good frames) are noise features, not the excitation spot.
 TRACK_Z = 5.0
 TRACK_NEIGHBOURS = 6
+TRACK_MIN_WIDTHS = 0.5
 
 
 @dataclass
@@ -244,7 +245,8 @@ def _flag_off_track(res: dict[str, np.ndarray], status: np.ndarray, reason: np.n
     The track near a frame is the median centre of its :data:`TRACK_NEIGHBOURS` nearest 'ok'
     frames (in delay order, so a slow drift is followed); its uncertainty combines the median's
     standard error (1.2533 sd / sqrt(n)) with the neighbours' scatter. A centre more than
-    :data:`TRACK_Z` combined standard errors away on either axis cannot be the same spot.
+    :data:`TRACK_Z` combined standard errors away on either axis, and further than
+    :data:`TRACK_MIN_WIDTHS` of its own width, cannot be the same spot.
     """
     good = np.flatnonzero(status == "ok")
     m = good.size
@@ -256,6 +258,7 @@ def _flag_off_track(res: dict[str, np.ndarray], status: np.ndarray, reason: np.n
     window = start[:, None] + np.arange(k + 1)[None, :]  # k + 1 consecutive, self included
     near = window[window != pos[:, None]].reshape(m, k)
     z_max = np.zeros(m)
+    dist2 = np.zeros(m)
     for axis in ("x0", "y0"):
         centre = res[f"{axis}_nm"][good]
         err = res[f"{axis}_err_nm"][good]
@@ -263,10 +266,13 @@ def _flag_off_track(res: dict[str, np.ndarray], status: np.ndarray, reason: np.n
         scatter = 1.4826 * np.median(np.abs(centre[near] - ref[:, None]), axis=1)
         ref_err2 = (1.2533 * np.median(err[near], axis=1)) ** 2 / k + scatter**2
         z_max = np.fmax(z_max, np.abs(centre - ref) / np.sqrt(err**2 + ref_err2))
-    for j in np.flatnonzero(z_max > TRACK_Z):
+        dist2 += (centre - ref) ** 2
+    # pointing jitter of a real spot is a small part of its width; a noise feature sits apart
+    far = np.sqrt(dist2) > TRACK_MIN_WIDTHS * res["sigma_nm"][good]
+    for j in np.flatnonzero((z_max > TRACK_Z) & far):
         i = good[j]
         status[i] = "failed"
         reason[i] = (
-            f"centre {z_max[j]:.1f} standard errors off the spot's track in the neighbouring "
-            "frames: a noise feature, not the excitation spot"
+            f"centre {np.sqrt(dist2[j]):.4g} nm ({z_max[j]:.1f} standard errors) off the spot's "
+            "track in the neighbouring frames: a noise feature, not the excitation spot"
         )
