@@ -193,7 +193,14 @@ def classify(
                     f"({MIN_SIGMA_PX * pix:.3g} nm): a noise spike or hot pixel, not a spot"
                 ),
             ),
-            ("failed", ~converged, lambda i: f"the fit did not converge in {n_iter[i]} iterations"),
+            (
+                "failed",
+                ~converged,
+                lambda i: (
+                    "the fit did not converge"
+                    + (f" in {n_iter[i]} iterations" if n_iter[i] else "")
+                ),
+            ),
             (
                 "failed",
                 ~finite,
