@@ -275,17 +275,24 @@ def _iso_valid(p, nx, ny):
     return np.isfinite(p).all() and inside and s > 0.1 and s < 50.0 * max(nx, ny)
 
 
+@njit(cache=True, fastmath=True)
+def _sums(data):
+    """Sum and sum of squares of a frame (a vectorised pass)."""
+    flat = data.ravel()
+    s1 = 0.0
+    s2 = 0.0
+    for q in range(flat.size):
+        v = flat[q]
+        s1 += v
+        s2 += v * v
+    return s1, s2
+
+
 @njit(cache=True)
 def _iso_fit_one(data, ux, uy, mrow, mcol, p0, linear_start, p_out, cov_out):
     """LM fit of one frame; returns (chi2, n_iter, converged)."""
     ny, nx = data.shape
-    sum_d = 0.0
-    sum_d2 = 0.0
-    for i in range(ny):
-        for j in range(nx):
-            v = data[i, j]
-            sum_d += v
-            sum_d2 += v * v
+    sum_d, sum_d2 = _sums(data)
     jtj = np.empty((5, 5))
     jtd = np.empty(5)
     jtj_t = np.empty((5, 5))

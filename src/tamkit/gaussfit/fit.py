@@ -134,7 +134,8 @@ def fit_stack(
     ux, uy = geom.ux, geom.uy
     n_pix = nx * ny
     spike_z = np.sqrt(2.0 * np.log(n_pix)) + SPIKE_MARGIN_Z
-    threshold = spike_z * working / scale if np.isfinite(working) and working > 0 else np.inf
+    # finite even without a noise estimate: the compiled spike pass assumes no infinities
+    threshold = spike_z * working / scale if np.isfinite(working) and working > 0 else 1e300
     cap = max(5, int(SPIKE_MAX_SHARE * n_pix))
     pos = 0
     for idx, frames in _prepare.iter_chunks(stack, sig_idx):
