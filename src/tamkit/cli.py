@@ -23,12 +23,13 @@ app = typer.Typer(
 
 def _register() -> None:
     # one line per command module; each module defines `command(...)` with typer annotations
-    from tamkit.commands import analyze, batch, demo, simulate
+    from tamkit.commands import analyze, batch, demo, series, simulate
 
     app.command("analyze", help=analyze.__doc__)(analyze.command)
     app.command("demo", help=demo.__doc__)(demo.command)
     app.command("simulate", help=simulate.__doc__)(simulate.command)
     app.command("batch", help=batch.__doc__)(batch.command)
+    app.command("series", help=series.__doc__)(series.command)
     from tamkit.commands import spectro
 
     app.command("spectro", help=spectro.__doc__)(spectro.command)

@@ -1,0 +1,134 @@
+"""Series analyses on artificial stacks with a known fluence and composition dependence."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from tamkit.artificial import BandLikeTruth, spreading_gaussian_stack, tam_delays_fs
+from tamkit.cli import main
+from tamkit.depletion import depletion_broadening_nm2, fit_depletion_rate
+from tamkit.gaussfit import fit_frames
+from tamkit.io import save_stack
+from tamkit.pipeline import analyze_stack
+from tamkit.series import composition_series, fluence_series, independence_time
+
+DELAYS = tam_delays_fs()
+NABS = (0.045, 0.09, 0.18)
+TAU_AUGER_FS = 2.0e4  # Auger-assisted excess builds up over ~20 ps
+
+
+def fluence_truth(nabs: float) -> np.ndarray:
+    """Band-like D falls with fluence and its MSD saturates after ~3 ps; an Auger-assisted
+    excess grows with fluence over ~20 ps, then saturates; thermal hopping is the same for all."""
+    t = np.clip(DELAYS, 0, None)
+    band = BandLikeTruth(D_max_cm2_s=102.0 - 100.0 * (nabs - 0.045), alphas=(1.1, 0.3, 0.0),
+                         second_break_fs=3e3).msd_nm2(DELAYS)
+    excess = 6000.0 * (nabs - 0.045) / 0.135 * (1 - np.exp(-t / TAU_AUGER_FS))
+    hopping = 2 * 1e-3 * t
+    return band + excess + hopping
+
+
+@pytest.fixture(scope="module")
+def fluence_results():
+    out = []
+    for i, nabs in enumerate(NABS):
+        stack, _ = spreading_gaussian_stack(DELAYS, fluence_truth(nabs), seed=20 + i,
+                                            peak_snr=60, lifetime_fs=1e7)
+        out.append(analyze_stack(stack, n_bootstrap=60, anisotropy=False)[1])
+    return out
+
+
+def test_fluence_series_trends(fluence_results):
+    series = fluence_series(fluence_results, NABS, n_bootstrap=30)
+    table = series.table()
+    d = [row["D_max_cm2_s"] for row in table]
+    assert d[0] > d[-1]  # 102 -> 88.5 cm^2/s in the truth, errors ~4
+    ex = series.auger_excess
+    # truth at 0.18 vs 0.045 over 1-100 ps: 6000 nm^2 of excess x (1 - exp(-t/20 ps)), on
+    # average ~2,600 on the log-spaced delays, minus the band-like deficit (13 % of ~12,000)
+    assert ex["excess_msd_nm2"] > 3 * ex["excess_msd_err_nm2"]
+    assert 500 < ex["excess_msd_nm2"] < 3000
+    # the excess saturates after a few Auger times: increments agree from ~50 ps on
+    assert series.independence_time_fs is not None
+    assert 1.5e4 < series.independence_time_fs < 3e5
+    assert series.independence_time_err_fs is not None
+    assert len(series.depletion) == 3
+
+
+def test_independence_time_exact_cases():
+    t = np.geomspace(1e3, 1e6, 40)
+    base = 100 * t**0.3
+    err = np.full((2, t.size), 30.0)
+    same = np.vstack([base, base + 500.0])  # a constant offset only: independent from the start
+    assert independence_time(t, same, err) == pytest.approx(t[0])
+    growing = np.vstack([base, base + 0.5 * t**0.5])  # keeps diverging: never independent
+    assert independence_time(t, growing, err) is None
+
+
+def test_composition_series_volcano(fluence_results):
+    # reuse the three analyses as three "films": the longest band-like length wins
+    series = composition_series(fluence_results, [0.0, 40.0, 60.0], [30.0, 18.0, 15.0])
+    lengths = [row["length_nm"] for row in series.table()]
+    assert series.volcano_maximum == [0.0, 40.0, 60.0][int(np.argmax(lengths))]
+    assert series.table()[1]["sigma_inh_meV"] == 18.0
+
+
+def test_depletion_rate_recovered():
+    # a spot whose centre empties by bimolecular decay: kappa = k n_peak = 1/(50 ps)
+    kappa = 1 / 5e4
+    delays = np.concatenate([[-300.0, -200.0, -100.0], np.geomspace(100, 1e6, 40)])
+    apparent = np.concatenate([[0, 0, 0], depletion_broadening_nm2(delays[3:], kappa, 141.0,
+                                                                   55.6)])
+    x = kappa * np.clip(delays, 0, None)
+    stack, _ = spreading_gaussian_stack(delays, apparent, peak_snr=200, lifetime_fs=1e9, seed=4)
+    # replace the amplitude law by the depleted one: integral falls as ln(1 + x) / x
+    factor = np.where(x > 0, np.log1p(x) / np.where(x > 0, x, 1), 1.0)
+    stack = stack * factor[:, None, None]
+    fits = fit_frames(stack)
+    rate = fit_depletion_rate(fits)
+    assert rate["kappa_per_fs"] == pytest.approx(kappa, rel=0.2)
+
+
+def test_depletion_broadening_small_x_limit():
+    # first order in x = kappa t: the Gaussian fit of g - x g^2 widens linearly in x; compare with
+    # an independent scipy curve_fit of the same profile on a fine grid
+    from scipy.optimize import curve_fit
+
+    x_nm = np.linspace(-1500, 1500, 301)
+    xx, yy = np.meshgrid(x_nm, x_nm)
+    g = np.exp(-(xx**2 + yy**2) / (2 * 141.0**2))
+    prof = g / (1 + 0.01 * g)
+
+    def model(xy, a, s):
+        return a * np.exp(-(xy[0] ** 2 + xy[1] ** 2) / (2 * s**2))
+
+    (_, s), _ = curve_fit(model, (xx.ravel(), yy.ravel()), prof.ravel(), p0=(1, 141))
+    expected = s**2 - 141.0**2
+    got = depletion_broadening_nm2(np.array([1.0]), 0.01, 141.0, 10.0, n_pixels=301)[0]
+    assert got == pytest.approx(expected, rel=0.02)
+
+
+def test_series_cli(tmp_path, capsys):
+    paths = []
+    for i, nabs in enumerate((0.045, 0.18)):
+        stack, _ = spreading_gaussian_stack(DELAYS, fluence_truth(nabs), seed=40 + i,
+                                            peak_snr=60, lifetime_fs=1e7, shape=(32, 32),
+                                            attrs={"nabs": nabs})
+        p = tmp_path / f"film_{i}.nc"
+        save_stack(stack, p)
+        paths.append(str(p))
+    out = tmp_path / "series"
+    with pytest.raises(SystemExit) as exc:
+        main(["series", *paths, "--out", str(out)])
+    assert exc.value.code == 0
+    summary = json.loads((out / "series.json").read_text())
+    assert [row["value"] for row in summary["table"]] == [0.045, 0.18]
+    assert (out / "figures" / "msd_overlay.png").exists()
+    assert (out / "film_0" / "results.json").exists()
+    with pytest.raises(SystemExit) as exc:
+        main(["series", paths[0], "--out", str(tmp_path / "other")])
+    assert exc.value.code == 2
+    assert "at least two" in capsys.readouterr().err
