@@ -33,6 +33,9 @@ def _register() -> None:
     from tamkit.commands import spectro
 
     app.command("spectro", help=spectro.__doc__)(spectro.command)
+    from tamkit.commands import reproduce
+
+    app.command("reproduce", help=reproduce.__doc__)(reproduce.command)
 
 
 _register()
