@@ -3,6 +3,7 @@
 Tolerances: sigma_0 2 %, D_max 10 %, tau 25 %, exponents 0.1. The band-like exponent is the
 least determined number (MSD below ~6000 nm^2 measured through a 141 nm spot): its bootstrap error
 is ~0.05 at peak SNR 100 and ~0.4 at SNR 20, so it is held to max(0.1, 3 standard errors).
+(The reported alpha errors run ~20 % small; see the test.)
 """
 
 from __future__ import annotations
@@ -47,7 +48,9 @@ def test_band_like_film_recovered(name):
     assert b is not None
     assert b.D_max_cm2_s == pytest.approx(TRUTH.D_max_cm2_s, rel=0.10)
     assert b.tau_fs == pytest.approx(TRUTH.tau_fs, rel=0.25)
-    tol = max(0.1, 3.0 * b.alpha_err)
+    # the bootstrap alpha errors run ~20 % small (pull spread 1.19 measured over 20 known-truth
+    # realisations), so 3 "true" standard errors are 3.6 reported ones
+    tol = max(0.1, 3.6 * b.alpha_err)
     assert abs(b.alpha - TRUTH.alphas[0]) < tol
     assert result.regimes[1].alpha == pytest.approx(TRUTH.alphas[1], abs=0.1)
     if len(result.regimes) == 3:

@@ -211,14 +211,22 @@ def _sigma0(model: PiecewiseFit) -> tuple[float, float]:
     sigma0 = float(np.sqrt(max(model.sigma0_sq_nm2, 0.0)))
     if model.bootstrap.size:
         s = np.sqrt(np.clip(model.bootstrap[:, 0], 0, None))
-        return sigma0, float(np.std(s, ddof=1))
+        return sigma0, _std(s)
     return sigma0, float("nan")
 
 
 def _std(values) -> float:
+    """Bootstrap standard error as half the central 68 % interval (16th to 84th percentile).
+
+    Robust to the few replicates where a nonlinear fit lands in another minimum, which would
+    inflate a plain standard deviation; equal to it for a normal distribution.
+    """
     values = np.asarray(list(values), float)
     values = values[np.isfinite(values)]
-    return float(np.std(values, ddof=1)) if values.size > 1 else float("nan")
+    if values.size < 2:
+        return float("nan")
+    lo, hi = np.percentile(values, [15.865, 84.135])
+    return float((hi - lo) / 2)
 
 
 def _regimes(model: PiecewiseFit) -> list[Regime]:
