@@ -236,7 +236,8 @@ def fluence_trends(fluence: FluenceSeries) -> list[dict]:
     t_err_ps = None if t_err is None else t_err / 1e3
     out.append(_trend(
         "MSD fluence-independent after ~100 ps (independence time within 30-300 ps)", holds,
-        f"independence time {_fmt(t_ps, t_err_ps)} ps"))
+        "no fluence-independent window found" if t is None
+        else f"independence time {_fmt(t_ps, t_err_ps)} ps"))
     out.append(_depletion_trend(fluence))
     return out
 

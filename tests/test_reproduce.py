@@ -1,0 +1,180 @@
+"""`tamkit reproduce --quick` end to end, its JSON contract and the trends the physics supports.
+
+One quick run (module fixture, ~20 s on 2 cores) through the CLI; the rest reads its output.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from tamkit.cli import main
+from tamkit.reproduction.table import _late_mobility, _per_run_precision, _row
+
+FIGURES = ("fig2a", "fig2d", "fig3a", "fig3b", "fig3c", "fig4a", "fig4b", "fig4c", "fig4d")
+ROW_KEYS = {"quantity", "unit", "paper", "tamkit", "tamkit_err", "rel_diff"}
+SOURCES = {"measured", "model input", "not modelled"}
+TREND_NAMES = (
+    "D_max falls with fluence",
+    "MSD rises with fluence before ~100 ps",
+    "MSD fluence-independent after ~100 ps",
+    "volcano maximum of the band-like length at 40 vol%",
+    "no band-like regime at 90 vol%",
+    "1/tau_band-like follows sigma_inh",
+    "sigma_inh falls as perovskite content rises",
+)
+
+
+def _run(argv):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    return exc.value.code
+
+
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory):
+    out = tmp_path_factory.mktemp("rep") / "out"
+    assert _run(["reproduce", "--out", str(out), "--quick", "--seed", "0"]) == 0
+    return out, json.loads((out / "reproduce.json").read_text())
+
+
+def _rows(data):
+    return {r["quantity"]: r for r in data["table"]}
+
+
+def _trend(data, prefix):
+    hits = [t for t in data["trends"] if t["name"].startswith(prefix)]
+    assert len(hits) == 1, prefix
+    return hits[0]
+
+
+def test_files_written(quick):
+    out, data = quick
+    for name in FIGURES:
+        path = out / f"{name}.png"
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
+        assert path.stat().st_size > 20_000, name  # a real plot, not an empty canvas
+    assert sorted(data["figures"]) == sorted(f"{n}.png" for n in FIGURES)
+    assert data["schema"] == "tamkit.reproduce/1"
+    assert data["settings"]["quick"] is True
+
+
+def test_table_schema(quick):
+    _, data = quick
+    assert len(data["table"]) >= 30
+    for row in data["table"]:
+        assert ROW_KEYS <= set(row), row
+        assert row["source"] in SOURCES
+        assert isinstance(row["paper"], float) and row["paper"] != 0
+        if row["tamkit"] is None:
+            assert row["rel_diff"] is None
+        else:
+            assert row["rel_diff"] == pytest.approx((row["tamkit"] - row["paper"]) / row["paper"])
+    papers = {r["paper"] for r in data["table"]}
+    # every headline number of reference-values.md has a row
+    for value in (141, 133, 102, 3.94e3, 300, 80, 26, 106, 90, 30, 91, 905, 64, 565, 13, 0.045,
+                  0.18, 8, 10):
+        assert any(math.isclose(value, p, rel_tol=1e-9) for p in papers), value
+
+
+def test_measured_rows_are_not_the_truth(quick):
+    # a value computed from the frames carries fit noise: bit-identical truth would mean a leak
+    _, data = quick
+    measured = [r for r in data["table"] if r["source"] == "measured" and r["truth"] is not None
+                and r["tamkit"] is not None]
+    assert len(measured) >= 5
+    for row in measured:
+        assert row["tamkit"] != row["truth"], row["quantity"]
+
+
+def test_measured_values_near_paper(quick):
+    rows = _rows(quick[1])
+    # sigma_0: the paper quotes 141 ± 10 nm; tamkit's own fit error in a quick run is ~2-5 nm
+    s0 = rows["pump spot sigma_0 (fit at t = 0, cqd 0.045)"]
+    assert abs(s0["tamkit"] - 141.0) < 10.0 + 3 * s0["tamkit_err"]
+    # TA-map band peaks: the simulated bands sit at the paper's wavelengths and the peak fits
+    # resolve them to well under a nanometre at this noise level
+    cqd_gsb = rows["CQD GSB (cqd TA map, t = 0 of the shift fit)"]["tamkit"]
+    assert cqd_gsb == pytest.approx(905, abs=3)
+    assert rows["perovskite GSB (qdip40 TA map)"]["tamkit"] == pytest.approx(565, abs=3)
+    # band-like D_max at 40 vol%: within 15 % of 106 cm^2/s or within 2 of tamkit's errors
+    d40 = rows["band-like D_max (qdip40 0.045)"]
+    assert d40["tamkit"] is not None
+    assert abs(d40["rel_diff"]) < 0.15 or abs(d40["tamkit"] - 106) < 2 * d40["tamkit_err"]
+
+
+def test_trend_list(quick):
+    # the fluence trends (D_max falling, Auger excess, independence after ~100 ps) and the
+    # 1/tau-sigma_inh correlation depend on film parameters still being tuned: only their
+    # report is checked here; the lead decides when to assert them
+    _, data = quick
+    for prefix in TREND_NAMES:
+        t = _trend(data, prefix)
+        assert isinstance(t["holds"], bool) and t["detail"]
+
+
+def test_trends_the_physics_supports(quick):
+    _, data = quick
+    # the composition findings of Fig. 4 (band-like length maximal at 40 vol%, absent at 90)
+    assert _trend(data, "volcano maximum")["holds"]
+    assert _trend(data, "no band-like regime at 90 vol%")["holds"]
+    # sigma_inh from the bleach red-shift of the simulated TA maps falls with perovskite content
+    assert _trend(data, "sigma_inh falls")["holds"]
+    comp = {m["value"]: m for m in data["composition_series"]["members"]}
+    assert comp[90.0]["band_like"] is False
+    assert data["composition_series"]["volcano_maximum_vol_percent"] == 40.0
+
+
+def test_existing_output_refused_before_work(tmp_path, capsys):
+    out = tmp_path / "taken"
+    out.mkdir()
+    (out / "keep.txt").write_text("x")
+    assert _run(["reproduce", "--out", str(out), "--quick"]) == 2
+    assert "--force" in capsys.readouterr().err
+    assert (out / "keep.txt").read_text() == "x"
+
+
+def test_row_relative_difference():
+    row = _row("q", "nm", 100.0, 110.0, 2.0)
+    assert row["rel_diff"] == pytest.approx(0.1)
+    assert _row("q", "nm", 100.0, None)["rel_diff"] is None
+    assert _row("q", "nm", 100.0, float("nan"))["tamkit"] is None
+
+
+def _frames(delay, msd, msd_err, x0_err=None):
+    n = delay.size
+    x0_err = np.full(n, 1.0) if x0_err is None else x0_err
+    return xr.Dataset(
+        {"status": ("delay", np.array(["ok"] * n)), "msd_nm2": ("delay", msd),
+         "msd_err_nm2": ("delay", msd_err), "x0_err_nm": ("delay", x0_err),
+         "y0_err_nm": ("delay", x0_err)},
+        coords={"delay": delay},
+    )
+
+
+class _Result:
+    def __init__(self, frames):
+        self.frames = frames
+
+
+def test_late_mobility_of_linear_growth():
+    # MSD = c + 2 D t exactly: the slope gives D, and mu = e D / k_B T (Einstein) at 300 K:
+    # D = 1e-4 nm^2/fs = 1e-3 cm^2/s -> mu = 1e-3 / 0.025852 = 0.0387 cm^2/(V s)
+    delay = np.geomspace(1e3, 1e6, 30)
+    msd = 5000.0 + 2 * 1e-4 * delay
+    mu, mu_err = _late_mobility(_Result(_frames(delay, msd, np.full(30, 1.0))), 1e5)
+    assert mu == pytest.approx(1e-3 / 0.0258520, rel=1e-3)
+    assert 0 < mu_err < 0.01 * mu
+
+
+def test_per_run_precision_scales_with_sqrt_runs():
+    # averaging n independent runs shrinks the centre error by sqrt(n): one run is err sqrt(n)
+    delay = np.linspace(20.0, 1000.0, 50)
+    frames = _frames(delay, delay, delay, x0_err=np.full(50, 2.0))
+    value, spread = _per_run_precision(_Result(frames), 10, 5)
+    assert value == pytest.approx(2.0 * math.sqrt(50))
+    assert spread == pytest.approx(0.0)
