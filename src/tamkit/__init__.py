@@ -14,12 +14,14 @@ Synthetic data with a known truth: :mod:`tamkit.artificial` (prescribed MSD) and
 
 __version__ = "0.1.0"
 
+from tamkit.batch import analyze_many  # noqa: E402
 from tamkit.errors import InputError  # noqa: E402
-from tamkit.gaussfit import cramer_rao_bound, fit_frames  # noqa: E402
+from tamkit.gaussfit import cramer_rao_bound, fit_frames, fit_frames_reference  # noqa: E402
 from tamkit.io import load, load_stack, read_delays, save_stack  # noqa: E402
 from tamkit.pipeline import analyze_file, analyze_stack  # noqa: E402
-from tamkit.preprocess import preprocess  # noqa: E402
+from tamkit.preprocess import estimate_time_zero, preprocess  # noqa: E402
 from tamkit.report import report  # noqa: E402
+from tamkit.series import composition_series, fluence_series  # noqa: E402
 from tamkit.stack import make_stack, validate_stack  # noqa: E402
 from tamkit.transport import TransportResult, transport  # noqa: E402
 
@@ -28,9 +30,14 @@ __all__ = [
     "TransportResult",
     "__version__",
     "analyze_file",
+    "analyze_many",
     "analyze_stack",
+    "composition_series",
     "cramer_rao_bound",
+    "estimate_time_zero",
     "fit_frames",
+    "fit_frames_reference",
+    "fluence_series",
     "load",
     "load_stack",
     "make_stack",
