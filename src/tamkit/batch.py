@@ -108,8 +108,7 @@ def analyze_one(
     """
     import dask
 
-    from tamkit.constants import ROOM_TEMPERATURE_K
-    from tamkit.pipeline import analyze_stack, sha256_of
+    from tamkit.pipeline import analyze_file
 
     start = time.perf_counter()
     opts = dict(analysis_options)
@@ -118,26 +117,7 @@ def analyze_one(
         with dask.config.set(scheduler="synchronous"):
             stack = load_maybe_lazy(path, delays=opts.get("delays"), pixel_nm=opts.get("pixel_nm"),
                                     threshold_bytes=lazy_threshold_bytes)
-            temperature = opts.get("temperature_K")
-            if temperature is None:
-                temperature = float(stack.attrs.get("temperature_K", ROOM_TEMPERATURE_K))
-            fits, result = analyze_stack(stack, pitch_nm=opts.get("pitch_nm"),
-                                         temperature_K=temperature,
-                                         n_bootstrap=opts.get("n_bootstrap", 200))
-        # the same input facts as tamkit.pipeline.analyze_file, plus how the stack was read
-        info = {
-            "path": str(Path(path)),
-            "sha256": sha256_of(path),
-            "n_frames": int(stack.sizes["delay"]),
-            "n_baseline_frames": int(np.sum(stack["delay"].values < 0)),
-            "frame_shape": [int(stack.sizes["y"]), int(stack.sizes["x"])],
-            "pixel_nm": float(stack.attrs["pixel_nm"]),
-            "signal_sign": int(fits.attrs.get("signal_sign", 0)),
-            "delays_file": None if opts.get("delays") is None else str(opts["delays"]),
-            "sample": stack.attrs.get("sample"),
-            "nabs": stack.attrs.get("nabs"),
-            "lazy_loaded": stack.chunks is not None,
-        }
+            analysis = analyze_file(path, stack=stack, **opts)
     except InputError as exc:
         return BatchRow(str(path), "failed", _one_line(str(exc)),
                         seconds=time.perf_counter() - start)
@@ -146,7 +126,6 @@ def analyze_one(
         reason = f"{type(exc).__name__}: {_one_line(str(exc))} (at {Path(where.filename).name}:" \
                  f"{where.lineno})"
         return BatchRow(str(path), "failed", reason, seconds=time.perf_counter() - start)
-    analysis = Analysis(stack, fits, result, info)
     return _row_from(str(path), analysis, time.perf_counter() - start)
 
 

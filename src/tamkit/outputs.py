@@ -71,3 +71,13 @@ def to_jsonable(value: Any) -> Any:
 def write_json(path: str | os.PathLike, data: Any) -> None:
     """Write ``data`` as indented JSON (strict: NaN and inf become null)."""
     Path(path).write_text(json.dumps(to_jsonable(data), indent=2, allow_nan=False) + "\n")
+
+
+def format_value(value: Any, err: Any = None, unit: str = "", digits: int = 3) -> str:
+    """``value ± err unit`` with ``digits`` significant digits; ``n/a`` for missing values."""
+    if value is None or not np.isfinite(value):
+        return "n/a"
+    text = f"{value:.{digits}g}"
+    if err is not None and np.isfinite(err):
+        text += f" ± {err:.2g}"
+    return f"{text} {unit}".strip()

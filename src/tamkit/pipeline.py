@@ -125,9 +125,15 @@ def analyze_file(
     pitch_nm: float | None = None,
     temperature_K: float | None = None,
     n_bootstrap: int = 200,
+    stack: xr.DataArray | None = None,
 ) -> Analysis:
-    """Load a stack file and analyse it; temperature falls back to the file's, then 300 K."""
-    stack = load(path, delays=delays, pixel_nm=pixel_nm)
+    """Load a stack file and analyse it; temperature falls back to the file's, then 300 K.
+
+    ``stack`` may be given when the caller has already loaded ``path`` (lazily, say); it is then
+    analysed as given and ``path`` only identifies the input.
+    """
+    if stack is None:
+        stack = load(path, delays=delays, pixel_nm=pixel_nm)
     if temperature_K is None:
         temperature_K = float(stack.attrs.get("temperature_K", ROOM_TEMPERATURE_K))
     fits, result = analyze_stack(stack, pitch_nm=pitch_nm, temperature_K=temperature_K,
@@ -143,5 +149,6 @@ def analyze_file(
         "delays_file": None if delays is None else str(delays),
         "sample": stack.attrs.get("sample"),
         "nabs": stack.attrs.get("nabs"),
+        "lazy_loaded": stack.chunks is not None,
     }
     return Analysis(stack, fits, result, info)

@@ -16,7 +16,7 @@ import numpy as np
 import xarray as xr
 
 from tamkit import __version__
-from tamkit.outputs import atomic_output_dir, to_jsonable, write_json
+from tamkit.outputs import atomic_output_dir, format_value, to_jsonable, write_json
 from tamkit.plots import plot_diffusivity, plot_length, plot_montage, plot_msd
 from tamkit.transport import TransportResult
 
@@ -106,13 +106,8 @@ def _html_table(rows: list[tuple[str, str]]) -> str:
     return f"<table>{body}</table>"
 
 
-def _fmt(value: float | None, err: float | None = None, unit: str = "", digits: int = 3) -> str:
-    if value is None or not np.isfinite(value):
-        return "n/a"
-    text = f"{value:.{digits}g}"
-    if err is not None and np.isfinite(err):
-        text += f" ± {err:.2g}"
-    return f"{text} {unit}".strip()
+def _fmt(value: Any, err: Any = None, unit: str = "", digits: int = 3) -> str:
+    return format_value(value, err, unit, digits)
 
 
 def summary_rows(result: TransportResult) -> list[tuple[str, str]]:

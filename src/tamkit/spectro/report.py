@@ -10,7 +10,7 @@ from typing import Any
 import matplotlib.pyplot as plt
 import numpy as np
 
-from tamkit.outputs import atomic_output_dir, write_json
+from tamkit.outputs import atomic_output_dir, format_value, write_json
 from tamkit.spectro import plots
 from tamkit.spectro.analysis import SpectroAnalysis, spectro_dict
 
@@ -35,12 +35,7 @@ def write_figures(analysis: SpectroAnalysis, folder: Path) -> list[str]:
 
 
 def _fmt(value: Any, err: Any = None, unit: str = "", digits: int = 4) -> str:
-    if value is None or not np.isfinite(value):
-        return "n/a"
-    text = f"{value:.{digits}g}"
-    if err is not None and np.isfinite(err):
-        text += f" ± {err:.2g}"
-    return f"{text} {unit}".strip()
+    return format_value(value, err, unit, digits)
 
 
 def summary_rows(data: dict[str, Any]) -> list[tuple[str, str]]:
