@@ -86,6 +86,26 @@ FIT_PARAMETERS: dict[str, tuple[float, str]] = {
     ),
     "hot_rate_factor": (30.0, "Hop-rate enhancement of Auger-heated carriers (PHYSICS.md 10-100)."),
     "tau_cool_fs": (1000.0, "Stepwise cooling time of hot carriers (PHYSICS.md 0.5-2 ps)."),
+    "hot_flight_fs": (
+        15_000.0,
+        "Mean time an Auger survivor (~1.37 eV excess) moves band-like in the delocalised "
+        "higher states (D_hot = v^2 tau_c0, 27 nm^2/fs for cqd) before it drops into the 1S "
+        "level; Erlang-distributed (8 stages). Tuned so that the true MSD averaged over 2-50 ps "
+        "at <N_abs> = 0.18 exceeds that at 0.045 by ~2,900 nm^2 (paper: MSD rises with fluence "
+        "before 100 ps, hot carriers relax 'over tens of picoseconds'), with every flight over "
+        "by ~100 ps (10 ps gives ~1,200 nm^2, too little over the ~2,000 nm^2 band-like deficit "
+        "at 0.18; 30 ps leaves flights running past 100 ps).",
+    ),
+    "encounter_auger_factor": (
+        0.0,
+        "Auger rate of carriers that met by hopping, relative to a pump-made multiexciton that "
+        "never left its dot. Thermalised carriers in these strongly coupled films are "
+        "dissociated charges: an encounter forms an exciton (radiative lifetime ~us in PbS) or "
+        "a like-charge pair, neither recombining within 1 ns; Auger needs a third carrier. Any "
+        "value that matters breaks the paper's fluence-independent MSD after 100 ps: at 0.001 "
+        "the late increments at 0.18 and 0.045 differ by ~7,000 nm^2, each encounter Auger "
+        "launching a hot flight. Set > 0 to explore exciton-exciton annihilation.",
+    ),
 }
 
 #: Per-preset composition: perovskite volume fraction and inhomogeneous broadening (meV).
@@ -147,11 +167,16 @@ class Film:
     hot_rate_factor : float
         Hop-rate enhancement of Auger-heated (hot) carriers.
     tau_cool_fs : float
-        Cooling time of hot carriers (fs).
+        Stepwise cooling time of hot carriers within the 1S level after their flight (fs).
     temperature_K : float
         Lattice temperature (K).
     contact_spacing_nm : float
         s0, the spacing at which coupling0 and nu0 are defined (nm).
+    hot_flight_fs : float
+        Mean time (fs) an Auger survivor moves band-like in the delocalised higher states,
+        with per-axis diffusivity :attr:`hot_diffusivity_nm2_fs` (0: no flights).
+    encounter_auger_factor : float
+        Auger rate of carriers that met by hopping relative to a pump-made multiexciton, [0, 1].
     """
 
     name: str
@@ -173,6 +198,8 @@ class Film:
     tau_cool_fs: float
     temperature_K: float = ROOM_TEMPERATURE_K
     contact_spacing_nm: float = CONTACT_SPACING_NM
+    hot_flight_fs: float = FIT_PARAMETERS["hot_flight_fs"][0]
+    encounter_auger_factor: float = FIT_PARAMETERS["encounter_auger_factor"][0]
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -201,6 +228,12 @@ class Film:
         for key in nonneg:
             if getattr(self, key) < 0:
                 raise InputError(f"film field {key} must be >= 0, got {getattr(self, key)}")
+        if self.hot_flight_fs < 0:
+            raise InputError(f"film field hot_flight_fs must be >= 0, got {self.hot_flight_fs}")
+        if not 0.0 <= self.encounter_auger_factor <= 1.0:
+            raise InputError(
+                f"encounter_auger_factor must be in [0, 1], got {self.encounter_auger_factor}"
+            )
         if abs(self.pitch_nm - self.dot_diameter_nm - self.spacing_nm) > 1e-6:
             raise InputError(
                 f"pitch_nm ({self.pitch_nm}) must equal dot_diameter_nm + spacing_nm "
@@ -220,6 +253,17 @@ class Film:
         The average of (2 J a / hbar)^2 sin^2(k a) over a uniformly filled tight-binding band.
         """
         return 2.0 * (self.coupling_meV * self.pitch_nm / HBAR_MEV_FS) ** 2
+
+    @property
+    def hot_diffusivity_nm2_fs(self) -> float:
+        """Per-axis diffusivity of a hot carrier in the delocalised states, v^2 tau_c0 (nm^2/fs).
+
+        An Auger survivor holds ~1.37 eV of excess energy, far above the ~30 meV disorder that
+        localises band-edge carriers, so it moves like the band-like stage without localisation
+        and without carrier-carrier scattering: D = v^2 tau_c0 (26.8 nm^2/fs = 268 cm^2/s for
+        cqd). The same coupling sets it, so it falls with spacing as J^2 a^2.
+        """
+        return self.band_like_velocity2_nm2_fs2 * self.tau_c0_fs
 
     @property
     def localisation_time_fs(self) -> float:
@@ -371,6 +415,8 @@ def build_film(name: str, perovskite_fraction: float, sigma_inh_meV: float, **ov
         "tau_cool_fs": _fit("tau_cool_fs"),
         "temperature_K": ROOM_TEMPERATURE_K,
         "contact_spacing_nm": s0,
+        "hot_flight_fs": _fit("hot_flight_fs"),
+        "encounter_auger_factor": _fit("encounter_auger_factor"),
     }
     values.update(overrides)
     return Film(**values)

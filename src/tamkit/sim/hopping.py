@@ -50,6 +50,11 @@ DEFAULT_EXCESS_ENERGY_MEV = 1e3 * float(nm_to_ev(905.0))
 #: only that cooling is stepwise over ~0.5-2 ps; the mean total cooling time is tau_cool whatever
 #: the number of steps, and with a band-gap excess every step still clears the ~25 meV barriers.
 DEFAULT_N_COOL_STEPS = 4
+#: Erlang stages of a hot survivor's flight time (see :func:`tamkit.sim.kmc.run_kmc`). A
+#: modelling choice like DEFAULT_N_COOL_STEPS: cooling from ~1.37 eV runs through many levels,
+#: so its duration is sharper than one exponential; 8 stages give a relative spread of 35 %
+#: and end nearly every flight within 2 mean flight times.
+FLIGHT_STAGES = 8
 #: Default box: 20^3 dots (60 nm at a = 3 nm), several times the rms carrier displacement at
 #: 1 ns (~25 nm), and small enough for the kernel's per-dot arrays to stay in cache (the kernel
 #: is memory-bound: 20^3 runs ~2x more events per second than 32^3). Statistics come from
@@ -136,6 +141,9 @@ def simulate_hopping_physics(
     hot_carriers: bool = True,
     auger: bool = True,
     n_workers: int | None = None,
+    encounter_auger_factor: float = 1.0,
+    hot_diffusivity_nm2_fs: float = 0.0,
+    hot_flight_fs: float = 0.0,
 ) -> HoppingResult:
     """Kinetic Monte Carlo of hot-carrier, Auger and thermal hopping with plain parameters.
 
@@ -181,6 +189,16 @@ def simulate_hopping_physics(
     n_workers : int, optional
         Threads running realisations in parallel (default: one per CPU); the result does not
         depend on it.
+    encounter_auger_factor : float
+        Auger rate of carriers that met by hopping, relative to a pump-made (geminate)
+        multiexciton on one dot, in [0, 1].
+    hot_diffusivity_nm2_fs : float
+        Per-axis diffusivity D_hot (nm^2/fs) of a heated Auger survivor in the delocalised
+        higher states.
+    hot_flight_fs : float
+        Mean time (fs) the survivor moves band-like with D_hot before it drops into the 1S
+        level; its displacement, Gaussian of per-axis variance 2 D_hot t_flight with t_flight
+        exponential of this mean, is applied at the Auger event (:func:`tamkit.sim.kmc.run_kmc`).
 
     Returns
     -------
@@ -193,8 +211,12 @@ def simulate_hopping_physics(
     _check_positive("tau_xx_fs", tau_xx_fs, allow_inf=True)
     for name, value in [("sigma_site_meV", sigma_site_meV), ("hop_rate_per_fs", hop_rate_per_fs),
                         ("hot_rate_factor", hot_rate_factor),
-                        ("excess_energy_meV", excess_energy_meV)]:
+                        ("excess_energy_meV", excess_energy_meV),
+                        ("hot_diffusivity_nm2_fs", hot_diffusivity_nm2_fs),
+                        ("hot_flight_fs", hot_flight_fs)]:
         _check_positive(name, value, allow_zero=True)
+    if not 0.0 <= encounter_auger_factor <= 1.0:
+        raise InputError(f"encounter_auger_factor must be in [0, 1], got {encounter_auger_factor}.")
     if int(n_realisations) < 1:
         raise InputError(f"n_realisations must be >= 1, got {n_realisations}.")
     if int(n_cool_steps) < 1:
@@ -211,6 +233,10 @@ def simulate_hopping_physics(
     cool_rate = n_cool_steps / tau_cool_fs
 
     hot_rate = hot_rate_factor * hop_rate_per_fs
+    # flights of heated survivors: diffusivity in pitch^2/fs and landing rate
+    flies = hot_carriers and hot_diffusivity_nm2_fs > 0 and hot_flight_fs > 0
+    flight_d = hot_diffusivity_nm2_fs / pitch_nm**2 if flies else 0.0
+    land_rate = 1.0 / hot_flight_fs if flies else 1.0
     # validate the rate model once, before any worker starts
     thermal_rates_per_fs(np.zeros(1), np.zeros((1, 1), dtype=np.int32), hop_rate_per_fs, kT,
                          rate_model, reorganisation_meV)
@@ -223,7 +249,9 @@ def simulate_hopping_physics(
         occ0 = poisson_occupancy(rng, n_sites, nabs_local)
         o, cnt, _ = run_kmc(nbr, CUBIC_STEPS, eps, rates, occ0, sample_t, DOT_CAPACITY,
                             hot_rate, kT, excess_energy_meV, int(n_cool_steps), cool_rate,
-                            auger_coef, auger_coef > 0, bool(hot_carriers), rng)
+                            auger_coef, auger_coef > 0, bool(hot_carriers), rng,
+                            float(encounter_auger_factor), float(flight_d), float(land_rate),
+                            FLIGHT_STAGES)
         return int(occ0.sum()), o, cnt
 
     # Realisations are independent, each with its own generator, and the compiled kernel
@@ -261,7 +289,9 @@ def simulate_hopping_physics(
         "reorganisation_meV": float(reorganisation_meV), "lattice": "simple cubic, periodic",
         "n_sites_side": int(n_sites_side), "n_realisations": int(n_realisations),
         "dot_capacity": DOT_CAPACITY, "seed": int(seed), "hot_carriers": bool(hot_carriers),
-        "auger": bool(auger),
+        "auger": bool(auger), "encounter_auger_factor": float(encounter_auger_factor),
+        "hot_diffusivity_nm2_fs": float(hot_diffusivity_nm2_fs),
+        "hot_flight_fs": float(hot_flight_fs), "flight_stages": FLIGHT_STAGES,
         "engine": "rejection-free (BKL) kinetic Monte Carlo, numba",
     }
     return HoppingResult(
@@ -331,6 +361,9 @@ def simulate_hopping(
         hot_carriers=hot_carriers,
         auger=auger,
         n_workers=n_workers,
+        encounter_auger_factor=getattr(film, "encounter_auger_factor", 1.0),
+        hot_diffusivity_nm2_fs=getattr(film, "hot_diffusivity_nm2_fs", 0.0),
+        hot_flight_fs=getattr(film, "hot_flight_fs", 0.0),
     )
     result.params["film"] = getattr(film, "name", None)
     return result

@@ -82,7 +82,7 @@ def _hot_hop_rate(eps, i, j, hot_rate, excess, kT):
 
 @njit(cache=True, inline="always")
 def _carrier_rate(c, site, hot, occ, nbr, eps, rate_thermal, capacity, hot_rate, kT,
-                  excess_step, cool_rate, auger_coef, auger_on, chan):
+                  excess_step, cool_rate, auger_coef, auger_on, chan, auger_scale):
     """Total event rate (1/fs) of carrier ``c``: hops + cooling + its share of Auger.
 
     Also stores each channel's rate in ``chan[c]`` (neighbour slots, then cooling, then Auger),
@@ -106,20 +106,40 @@ def _carrier_rate(c, site, hot, occ, nbr, eps, rate_thermal, capacity, hot_rate,
     chan[c, n_nb] = r
     total += r
     n = occ[i]
-    r = auger_coef * n * (n - 1) if (auger_on and n >= 2) else 0.0
+    r = auger_scale * auger_coef * n * (n - 1) if (auger_on and n >= 2) else 0.0
     chan[c, n_nb + 1] = r
     total += r
     return total
 
 
 @njit(cache=True, inline="always")
+def _auger_scale(i, head, nxt, origin, meet_factor):
+    """Auger rate factor of dot ``i``: 1 for a pump-made multiexciton, ``meet_factor`` otherwise.
+
+    Pump-made: every carrier on the dot was excited on it and has never left it (``origin`` is
+    the dot a carrier was excited on, -1 once it has moved). Any carrier that arrived by
+    hopping or flight makes the group an encounter (see :func:`run_kmc`).
+    """
+    if meet_factor == 1.0:
+        return 1.0
+    c = head[i]
+    while c >= 0:
+        if origin[c] != i:
+            return meet_factor
+        c = nxt[c]
+    return 1.0
+
+
+@njit(cache=True, inline="always")
 def _refresh_site(i, head, nxt, occ, tree, n_leaves, site, hot, nbr, eps, rate_thermal,
-                  capacity, hot_rate, kT, excess_step, cool_rate, auger_coef, auger_on, chan):
+                  capacity, hot_rate, kT, excess_step, cool_rate, auger_coef, auger_on, chan,
+                  origin, meet_factor):
     """Recompute the rates of every carrier on dot ``i``."""
+    scale = _auger_scale(i, head, nxt, origin, meet_factor)
     c = head[i]
     while c >= 0:
         r = _carrier_rate(c, site, hot, occ, nbr, eps, rate_thermal, capacity, hot_rate, kT,
-                          excess_step, cool_rate, auger_coef, auger_on, chan)
+                          excess_step, cool_rate, auger_coef, auger_on, chan, scale)
         _tree_update(tree, n_leaves, c, r)
         c = nxt[c]
 
@@ -127,12 +147,12 @@ def _refresh_site(i, head, nxt, occ, tree, n_leaves, site, hot, nbr, eps, rate_t
 @njit(cache=True, inline="always")
 def _refresh_neighbourhood(i, head, nxt, occ, tree, n_leaves, site, hot, nbr, eps,
                            rate_thermal, capacity, hot_rate, kT, excess_step, cool_rate,
-                           auger_coef, auger_on, chan):
+                           auger_coef, auger_on, chan, origin, meet_factor):
     """Recompute the carriers next to dot ``i`` (its filling or emptying changed their hops)."""
     for k in range(nbr.shape[1]):
         _refresh_site(nbr[i, k], head, nxt, occ, tree, n_leaves, site, hot, nbr, eps,
                       rate_thermal, capacity, hot_rate, kT, excess_step, cool_rate,
-                      auger_coef, auger_on, chan)
+                      auger_coef, auger_on, chan, origin, meet_factor)
 
 
 @njit(cache=True, inline="always")
@@ -157,8 +177,12 @@ def _add_to_site(i, c, head, nxt, occ):
 
 
 @njit(cache=True, inline="always")
-def _record(k, obs, alive, disp, site, hot, eps, n_carriers):
-    """Accumulate the observables of sample ``k`` over the carriers alive now."""
+def _record(k, obs, alive, disp, site, hot, eps, n_carriers, t, flight_t0, flight_d):
+    """Accumulate the observables of sample ``k`` (time ``t``) over the carriers alive now.
+
+    A carrier in flight adds its flight's expected per-axis square displacement,
+    2 D_hot (t - t_takeoff): exact for the mean, as the flight is a free Gaussian spread.
+    """
     for c in range(n_carriers):
         if not alive[c]:
             continue
@@ -166,6 +190,8 @@ def _record(k, obs, alive, disp, site, hot, eps, n_carriers):
         dy = disp[c, 1]
         dz = disp[c, 2]
         per_axis = (dx * dx + dy * dy + dz * dz) / 3.0
+        if flight_t0[c] >= 0.0:
+            per_axis += 2.0 * flight_d * (t - flight_t0[c])
         obs[k, 0] += 1.0
         obs[k, 1] += per_axis
         obs[k, 2] += per_axis * per_axis
@@ -175,9 +201,28 @@ def _record(k, obs, alive, disp, site, hot, eps, n_carriers):
         obs[k, 5] += eps[site[c]] * eps[site[c]]
 
 
+@njit(cache=True, inline="always")
+def _flight_target(i, variance, nbr, plus, minus, jump, rng):
+    """Dot where a band-like flight from dot ``i`` ends; ``jump`` gets its steps per axis.
+
+    Per-axis displacement Gaussian of ``variance`` (pitch^2), rounded to whole pitches; the
+    walk along the neighbour table wraps the periodic box, the displacement stays unwrapped.
+    """
+    scale = math.sqrt(variance)
+    j = i
+    for a in range(3):
+        n = int(round(scale * rng.standard_normal()))
+        jump[a] = n
+        slot = plus[a] if n > 0 else minus[a]
+        for _ in range(abs(n)):
+            j = nbr[j, slot]
+    return j
+
+
 @njit(cache=True, nogil=True)
 def run_kmc(nbr, steps, eps, rate_thermal, occ0, sample_t, capacity, hot_rate, kT, e_excess,
-            n_cool_steps, cool_rate, auger_coef, auger_on, hot_on, rng):
+            n_cool_steps, cool_rate, auger_coef, auger_on, hot_on, rng, meet_factor=1.0,
+            flight_d=0.0, land_rate=1.0, flight_stages=1):
     """Run one realisation of the hopping / Auger / cooling kinetic Monte Carlo.
 
     Parameters
@@ -212,6 +257,22 @@ def run_kmc(nbr, steps, eps, rate_thermal, occ0, sample_t, capacity, hot_rate, k
         Switch Auger events, and heating of the Auger survivor, on or off.
     rng : numpy.random.Generator
         Source of randomness; its state advances.
+    meet_factor : float
+        Auger rate factor of a dot whose carriers were not all excited on one dot (carriers
+        that met by hopping), relative to a geminate multiexciton. 1 treats both alike.
+    flight_d : float
+        Per-axis diffusivity (pitch^2/fs) of a heated Auger survivor in the delocalised higher
+        states; 0 switches flights off. The survivor leaves its dot at the Auger event (it
+        neither blocks nor meets anyone in flight) and lands at rate ``land_rate`` (cooling
+        back into the 1S level is a rate process), displaced by a Gaussian of per-axis
+        variance 2 flight_d t_flight rounded to the lattice; it lands hot and goes on with the
+        stepwise cooling. A landing on a full dot falls back to the take-off dot.
+    land_rate : float
+        1 / mean flight time (1/fs).
+    flight_stages : int
+        The flight ends after this many exponential stages, each at rate
+        ``flight_stages * land_rate``: an Erlang flight time (cooling through many levels has
+        a sharper duration than one exponential step).
 
     Returns
     -------
@@ -238,6 +299,7 @@ def run_kmc(nbr, steps, eps, rate_thermal, occ0, sample_t, capacity, hot_rate, k
     alive = np.ones(n_carriers, dtype=np.bool_)
     disp = np.zeros((n_carriers, 3), dtype=np.int32)
     t_arrival = np.zeros(n_carriers)
+    origin = np.empty(n_carriers, dtype=np.int32)
     # Small integer types keep the per-dot arrays in cache: the kernel is memory-bound.
     occ = np.zeros(n_sites, dtype=np.int32)
     # carriers on each dot as linked lists: far less memory than an n_sites x capacity table
@@ -247,6 +309,7 @@ def run_kmc(nbr, steps, eps, rate_thermal, occ0, sample_t, capacity, hot_rate, k
     for i in range(n_sites):
         for _ in range(occ0[i]):
             site[c] = i
+            origin[c] = i
             _add_to_site(i, c, head, nxt, occ)
             c += 1
 
@@ -254,12 +317,28 @@ def run_kmc(nbr, steps, eps, rate_thermal, occ0, sample_t, capacity, hot_rate, k
     while n_leaves < max(n_carriers, 1):
         n_leaves *= 2
     tree = np.zeros(2 * n_leaves)
-    chan = np.zeros((n_carriers, nbr.shape[1] + 2))
+    # channels: hops to each neighbour, cooling step, Auger share, landing of a flight
+    chan = np.zeros((n_carriers, nbr.shape[1] + 3))
+    flight_t0 = -np.ones(n_carriers)
+    flight_stage = np.zeros(n_carriers, dtype=np.int32)
+    stage_rate = land_rate * flight_stages
     excess_step = e_excess / max(n_cool_steps, 1)
     for c in range(n_carriers):
         r = _carrier_rate(c, site, hot, occ, nbr, eps, rate_thermal, capacity, hot_rate, kT,
-                          excess_step, cool_rate, auger_coef, auger_on, chan)
+                          excess_step, cool_rate, auger_coef, auger_on, chan, 1.0)
         _tree_update(tree, n_leaves, c, r)
+    # lattice slots of a unit step along +axis and -axis, for the flights
+    plus = np.zeros(3, dtype=np.int64)
+    minus = np.zeros(3, dtype=np.int64)
+    for slot in range(steps.shape[0]):
+        for a in range(3):
+            if steps[slot, a] == 1 and steps[slot, (a + 1) % 3] == 0 \
+                    and steps[slot, (a + 2) % 3] == 0:
+                plus[a] = slot
+            if steps[slot, a] == -1 and steps[slot, (a + 1) % 3] == 0 \
+                    and steps[slot, (a + 2) % 3] == 0:
+                minus[a] = slot
+    jump = np.zeros(3, dtype=np.int64)
 
     t = 0.0
     k = 0
@@ -271,7 +350,8 @@ def run_kmc(nbr, steps, eps, rate_thermal, occ0, sample_t, capacity, hot_rate, k
         else:
             t_next = math.inf
         while k < n_samples and sample_t[k] < t_next:
-            _record(k, obs, alive, disp, site, hot, eps, n_carriers)
+            _record(k, obs, alive, disp, site, hot, eps, n_carriers, sample_t[k], flight_t0,
+                    flight_d)
             k += 1
         if k >= n_samples:
             break
@@ -283,7 +363,7 @@ def run_kmc(nbr, steps, eps, rate_thermal, occ0, sample_t, capacity, hot_rate, k
         n_nb = nbr.shape[1]
         chosen = -1
         last_nonzero = -1
-        for slot in range(n_nb + 2):
+        for slot in range(n_nb + 3):
             r = chan[c, slot]
             if r > 0.0:
                 last_nonzero = slot
@@ -302,29 +382,53 @@ def run_kmc(nbr, steps, eps, rate_thermal, occ0, sample_t, capacity, hot_rate, k
             _remove_from_site(i, c, head, nxt, occ)
             _add_to_site(j, c, head, nxt, occ)
             site[c] = j
+            origin[c] = -1
             for a in range(3):
                 disp[c, a] += steps[chosen, a]
             counts[0] += 1
             _refresh_site(i, head, nxt, occ, tree, n_leaves, site, hot, nbr, eps,
                           rate_thermal, capacity, hot_rate, kT, excess_step, cool_rate,
-                          auger_coef, auger_on, chan)
+                          auger_coef, auger_on, chan, origin, meet_factor)
             _refresh_site(j, head, nxt, occ, tree, n_leaves, site, hot, nbr, eps,
                           rate_thermal, capacity, hot_rate, kT, excess_step, cool_rate,
-                          auger_coef, auger_on, chan)
+                          auger_coef, auger_on, chan, origin, meet_factor)
             if was_full_i:
                 _refresh_neighbourhood(i, head, nxt, occ, tree, n_leaves, site, hot, nbr, eps,
                                        rate_thermal, capacity, hot_rate, kT, excess_step,
-                                       cool_rate, auger_coef, auger_on, chan)
+                                       cool_rate, auger_coef, auger_on, chan, origin, meet_factor)
             if occ[j] >= capacity:
                 _refresh_neighbourhood(j, head, nxt, occ, tree, n_leaves, site, hot, nbr, eps,
                                        rate_thermal, capacity, hot_rate, kT, excess_step,
-                                       cool_rate, auger_coef, auger_on, chan)
+                                       cool_rate, auger_coef, auger_on, chan, origin, meet_factor)
+        elif chosen == n_nb + 2 and flight_stage[c] + 1 < flight_stages:
+            flight_stage[c] += 1  # one more stage of the flight; its rate is unchanged
+        elif chosen == n_nb + 2:
+            j = _flight_target(i, 2.0 * flight_d * (t - flight_t0[c]), nbr, plus, minus, jump,
+                               rng)
+            if occ[j] >= capacity and occ[i] < capacity:
+                j = i
+                jump[:] = 0
+            flight_t0[c] = -1.0
+            origin[c] = -1
+            chan[c, n_nb + 2] = 0.0
+            t_arrival[c] = t
+            _add_to_site(j, c, head, nxt, occ)
+            site[c] = j
+            for a in range(3):
+                disp[c, a] += jump[a]
+            _refresh_site(j, head, nxt, occ, tree, n_leaves, site, hot, nbr, eps,
+                          rate_thermal, capacity, hot_rate, kT, excess_step, cool_rate,
+                          auger_coef, auger_on, chan, origin, meet_factor)
+            if occ[j] >= capacity:
+                _refresh_neighbourhood(j, head, nxt, occ, tree, n_leaves, site, hot, nbr, eps,
+                                       rate_thermal, capacity, hot_rate, kT, excess_step,
+                                       cool_rate, auger_coef, auger_on, chan, origin, meet_factor)
         elif chosen == n_nb:
             hot[c] = h - 1
             counts[2] += 1
             _refresh_site(i, head, nxt, occ, tree, n_leaves, site, hot, nbr, eps,
                           rate_thermal, capacity, hot_rate, kT, excess_step, cool_rate,
-                          auger_coef, auger_on, chan)
+                          auger_coef, auger_on, chan, origin, meet_factor)
         else:
             residence[i] += t - t_arrival[c]
             was_full_i = occ[i] >= capacity
@@ -337,15 +441,25 @@ def run_kmc(nbr, steps, eps, rate_thermal, occ0, sample_t, capacity, hot_rate, k
                 for _ in range(int(rng.random() * occ[i])):
                     survivor = nxt[survivor]
                 hot[survivor] = n_cool_steps
+                if flight_d > 0.0:
+                    # take-off: the survivor leaves the dot and only its landing can happen
+                    residence[i] += t - t_arrival[survivor]
+                    _remove_from_site(i, survivor, head, nxt, occ)
+                    flight_t0[survivor] = t
+                    flight_stage[survivor] = 0
+                    for slot in range(n_nb + 3):
+                        chan[survivor, slot] = 0.0
+                    chan[survivor, n_nb + 2] = stage_rate
+                    _tree_update(tree, n_leaves, survivor, stage_rate)
             _refresh_site(i, head, nxt, occ, tree, n_leaves, site, hot, nbr, eps,
                           rate_thermal, capacity, hot_rate, kT, excess_step, cool_rate,
-                          auger_coef, auger_on, chan)
+                          auger_coef, auger_on, chan, origin, meet_factor)
             if was_full_i:
                 _refresh_neighbourhood(i, head, nxt, occ, tree, n_leaves, site, hot, nbr, eps,
                                        rate_thermal, capacity, hot_rate, kT, excess_step,
-                                       cool_rate, auger_coef, auger_on, chan)
+                                       cool_rate, auger_coef, auger_on, chan, origin, meet_factor)
 
     for c in range(n_carriers):
-        if alive[c]:
+        if alive[c] and flight_t0[c] < 0.0:
             residence[site[c]] += t_end - t_arrival[c]
     return obs, counts, residence
