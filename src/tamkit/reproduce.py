@@ -92,6 +92,7 @@ class Reproduction:
             "measurements": {key: {"film": m.spec.film, "nabs": m.spec.nabs, "seed": m.spec.seed,
                                    "wall_s": m.wall_s, "summary": m.result.summary(),
                                    "warnings": m.result.warnings,
+                                   "single_run_precision": m.precision,
                                    "truth": {k: m.truth.get(k) for k in
                                              ("sigma0_nm", "band_like", "precision")}}
                              for key, m in self.measurements.items()},

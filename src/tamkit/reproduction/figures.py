@@ -43,10 +43,8 @@ def fig2a(geometry: dict) -> Figure:
     ax.plot(x, 10.0 * geometry["spacing_nm"], color="C0", lw=2, label="inter-dot spacing")
     ax.set_xlabel("perovskite content (vol%)")
     ax.set_ylabel("inter-dot spacing (Å)", color="C0")
-    ax.set_yscale("log")
-    ax.axvline(geometry["onset_vol_percent"], color="0.5", ls=":", lw=1)
-    ax.text(geometry["onset_vol_percent"] + 1, 10.0 * geometry["spacing_nm"].max() * 0.7,
-            f"1 - φ = {geometry['onset_vol_percent']:.0f} vol%", fontsize=8, color="0.4")
+    ax.axvline(geometry["onset_vol_percent"], color="0.5", ls=":", lw=1,
+               label=f"1 − φ = {geometry['onset_vol_percent']:.0f} vol% (voids filled)")
     ax2 = ax.twinx()
     ax2.plot(x, geometry["exciton_peak_nm"], color="C3", lw=2, label="film exciton peak")
     ax2.axhline(geometry["solution_peak_nm"], color="C3", ls="--", lw=1,
@@ -57,8 +55,8 @@ def fig2a(geometry: dict) -> Figure:
         ax2.plot(vol, film["exciton_peak_nm"], "s", color="C3", ms=6)
     lines = ax.get_legend_handles_labels()
     lines2 = ax2.get_legend_handles_labels()
-    ax.legend(lines[0] + lines2[0], lines[1] + lines2[1], fontsize=8, loc="upper left")
-    ax.set_title("Fig. 2a: geometry model (random close packing, matrix fills voids)",
+    ax.legend(lines[0] + lines2[0], lines[1] + lines2[1], fontsize=8, loc="center left")
+    ax.set_title("Fig. 2a: geometry model (markers: the four films)",
                  fontsize=10)
     return fig
 

@@ -77,23 +77,6 @@ def _late_mobility(result, start_fs: float) -> tuple[float | None, float | None]
     return float(einstein_mobility_cm2_Vs(d, 300.0)), float(einstein_mobility_cm2_Vs(d_err, 300.0))
 
 
-def _per_run_precision(result, n_runs: int, n_spots: int) -> tuple[float | None, float | None]:
-    """Localisation precision of one run's frame, from the averaged frames' centre errors.
-
-    The fitted centre error of a frame averaged over n runs shrinks as 1/sqrt(n) (independent
-    camera noise), so one run localises to err * sqrt(n). Median over the first picosecond,
-    where the spot is brightest.
-    """
-    f = result.frames
-    ok = (np.asarray(f["status"].values).astype(str) == "ok") & (f["delay"].values > 0)
-    ok &= f["delay"].values <= 1000.0
-    if not ok.any():
-        return None, None
-    err = np.hypot(f["x0_err_nm"].values[ok], f["y0_err_nm"].values[ok]) / math.sqrt(2.0)
-    per_run = err * math.sqrt(n_runs * n_spots)
-    return float(np.median(per_run)), float(np.std(per_run, ddof=1) if per_run.size > 1 else 0)
-
-
 def build_table(measurements: dict, maps: dict, geometry: dict, settings) -> list[dict]:
     """Every numeric value of reference-values.md beside tamkit's (see the module notes)."""
     scope = Microscope()
@@ -134,10 +117,12 @@ def build_table(measurements: dict, maps: dict, geometry: dict, settings) -> lis
         _row("spots per film (at least)", "", 5.0, settings.n_spots, source="model input",
              note="this run's setting"),
     ]
-    prec, prec_err = _per_run_precision(low.result, settings.n_runs, settings.n_spots)
-    rows.append(_row("localisation precision (one run)", "nm", 10.0, prec, prec_err,
+    prec = low.precision
+    rows.append(_row("localisation precision (one run)", "nm", 10.0, prec.get("per_run_nm"),
+                     prec.get("per_run_err_nm"),
                      truth=(low.truth.get("precision") or {}).get("centre_per_run_nm"),
-                     note="fitted centre error of the averaged frames x sqrt(runs x spots)"))
+                     note="scatter of the fitted centre within single runs, first ps; truth: "
+                     "Cramer-Rao bound"))
     rows += [
         _row("lowest fluence <N_abs>", "photons/dot", 0.045, low.spec.nabs, source="model input"),
         _row("highest fluence <N_abs>", "photons/dot", 0.18,
@@ -268,25 +253,36 @@ def composition_trends(comp: CompositionSeries, sigma_inh: dict[float, tuple]) -
     lengths = {m.value: m.result.band_like for m in comp.members}
     detail = ", ".join(f"{v:g} vol%: {_fmt(b.length_nm, b.length_err_nm) if b else 'none'}"
                        for v, b in lengths.items())
+    # a volcano needs its rising side: the pure film must show a (shorter) band-like regime too
+    b0, b40 = lengths.get(0.0), lengths.get(40.0)
+    rising = b0 is not None and b40 is not None and b0.length_nm < b40.length_nm
     out.append(_trend("volcano maximum of the band-like length at 40 vol%",
-                      comp.volcano_maximum == 40.0, f"lengths (nm) {detail}"))
+                      comp.volcano_maximum == 40.0 and rising,
+                      f"lengths (nm) {detail}; longest at "
+                      f"{'none' if comp.volcano_maximum is None else f'{comp.volcano_maximum:g}'}"
+                      f" vol%, shorter band-like regime at 0 vol%: {rising}"))
     b90 = lengths.get(90.0)
     out.append(_trend("no band-like regime at 90 vol%", 90.0 in lengths and b90 is None,
                       "90 vol%: " + ("none" if b90 is None else
                                      f"band-like with D_max {b90.D_max_cm2_s:.3g} cm^2/s")))
     pairs = [(v, 1e3 / b.tau_fs, sigma_inh.get(v, (None, None))[0]) for v, b in lengths.items()
              if b is not None and sigma_inh.get(v, (None, None))[0] is not None]
-    holds, detail = False, "fewer than 3 films with both a band-like regime and sigma_inh"
-    if len(pairs) >= 3:
+    listing = ", ".join(f"{v:g} vol%: 1/tau {i:.3g} /ps, sigma_inh {s:.3g} meV"
+                        for v, i, s in pairs)
+    holds, detail = False, "fewer than 2 films with both a band-like regime and sigma_inh"
+    if len(pairs) >= 2:
         inv, sig = np.array([p[1] for p in pairs]), np.array([p[2] for p in pairs])
-        rho, r = float(spearmanr(inv, sig)[0]), float(pearsonr(inv, sig)[0])
-        holds = rho > 0 and r > 0
-        detail = (", ".join(f"{v:g} vol%: 1/tau {i:.3g} /ps, sigma_inh {s:.3g} meV"
-                            for v, i, s in pairs) + f"; Spearman {rho:.2f}, Pearson {r:.2f}")
+        rho = float(spearmanr(inv, sig)[0])
+        holds = rho > 0
+        detail = f"{listing}; Spearman rank correlation {rho:.2f} over {len(pairs)} films"
+        if len(pairs) >= 3:
+            r = float(pearsonr(inv, sig)[0])
+            holds = holds and r > 0
+            detail += f", Pearson {r:.2f}"
     elif pairs:
-        detail += ": " + ", ".join(f"{v:g} vol%: 1/tau {i:.3g} /ps, sigma_inh {s:.3g} meV"
-                                   for v, i, s in pairs)
-    out.append(_trend("1/tau_band-like follows sigma_inh (positive correlation)", holds, detail))
+        detail += ": " + listing
+    out.append(_trend("1/tau_band-like follows sigma_inh (same ordering, positive correlation)",
+                      holds, detail))
     sig = sorted((v, s) for v, (s, _) in sigma_inh.items() if s is not None)
     falls = len(sig) >= 2 and all(a[1] > b[1] for a, b in zip(sig, sig[1:], strict=False))
     out.append(_trend("sigma_inh falls as perovskite content rises", falls,
