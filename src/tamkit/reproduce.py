@@ -30,7 +30,7 @@ from tamkit.reproduction.runs import (
     run_all,
 )
 from tamkit.reproduction.table import build_table, composition_trends, fluence_trends
-from tamkit.series import composition_series, fluence_series
+from tamkit.series import CompositionSeries, FluenceSeries, composition_series, fluence_series
 
 SCHEMA = "tamkit.reproduce/1"
 DEFAULT_OUT = "tamkit-reproduce"
@@ -45,8 +45,8 @@ class Reproduction:
 
     table: list[dict]
     trends: list[dict]
-    fluence: object
-    composition: object
+    fluence: FluenceSeries
+    composition: CompositionSeries
     sigma_inh: dict[float, tuple]
     maps: dict[str, dict]
     geometry: dict
@@ -78,7 +78,7 @@ class Reproduction:
                 "independence_time_fs": fl.independence_time_fs,
                 "independence_time_err_fs": fl.independence_time_err_fs,
                 "auger_excess": fl.auger_excess,
-                "depletion": [{k: v for k, v in d.items()} for d in fl.depletion],
+                "depletion": fl.depletion,
             },
             "composition_series": {
                 "members": self.composition.table(),

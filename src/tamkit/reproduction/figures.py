@@ -226,8 +226,11 @@ def fig4a(comp) -> Figure:
     return fig
 
 
-def _twin(x, y1, e1, y2, e2, label1, label2, title, *, line2=False) -> Figure:
+def _twin(x, y1, e1, y2, e2, label1, label2, title, *, line2=False, absent=()) -> Figure:
     fig, ax = plt.subplots(figsize=FIGSIZE, layout="constrained")
+    for v in absent:
+        ax.annotate("no band-like\nregime", (v, 0), xytext=(0, 12), textcoords="offset points",
+                    ha="center", fontsize=7, color="0.35")
     ax.errorbar(x, y1, yerr=e1, fmt="o-", color="C0", ms=6, capsize=3, label=label1)
     ax.set_xlabel("perovskite content (vol%)")
     ax.set_ylabel(label1, color="C0")
@@ -237,7 +240,7 @@ def _twin(x, y1, e1, y2, e2, label1, label2, title, *, line2=False) -> Figure:
     ax2.set_ylabel(label2, color="C3")
     h1, l1 = ax.get_legend_handles_labels()
     h2, l2 = ax2.get_legend_handles_labels()
-    ax.legend(h1 + h2, l1 + l2, fontsize=8, loc="upper left")
+    ax.legend(h1 + h2, l1 + l2, fontsize=8, loc="best")
     ax.set_title(title, fontsize=10)
     ax.set_xlim(-5, 95)
     return fig
@@ -256,9 +259,9 @@ def fig4b(comp) -> Figure:
     dots = [r["n_dots"] if r["band_like"] else 0.0 for r in rows]
     pitch = [m.result.parameters["pitch_nm"] for m in comp.members]
     dots_err = [e / p for e, p in zip(err, pitch, strict=True)]
-    fig = _twin(x, length, err, dots, dots_err, "band-like length (nm)", "number of dots",
-                "Fig. 4b: band-like length (0 = no band-like regime)", line2=True)
-    return fig
+    absent = [r["value"] for r in rows if not r["band_like"]]
+    return _twin(x, length, err, dots, dots_err, "band-like length (nm)", "number of dots",
+                 "Fig. 4b: band-like transport length (volcano)", line2=True, absent=absent)
 
 
 def fig4c(comp, geometry: dict) -> Figure:
@@ -270,7 +273,7 @@ def fig4c(comp, geometry: dict) -> Figure:
     spacing = [10.0 * geometry["presets"][v]["spacing_nm"] for v in x]
     return _twin(x, d, e, spacing, None, r"D$_{max}$ (cm$^2$ s$^{-1}$)",
                  "inter-dot spacing (Å, model)", "Fig. 4c: peak diffusivity and spacing",
-                 line2=True)
+                 line2=True, absent=[r["value"] for r in rows if not r["band_like"]])
 
 
 def fig4d(comp, sigma_inh: dict) -> Figure:
