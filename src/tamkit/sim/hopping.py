@@ -12,10 +12,14 @@ exp(-eps^2 / (2 sigma_site^2)) centred on 0; its equilibrium mean is -sigma_site
 (Bassler, Phys. Status Solidi B 175, 15 (1993)), i.e. the paper's -sigma'^2 / (2 k_B T) with
 sigma'^2 = 2 sigma_site^2. MSD is per axis. Times are fs, lengths nm.
 
-Fluence: Auger events make hot carriers early (doubly excited dots, ~tau_XX) and later (carriers
-that meet), both more often at higher <N>; each hot carrier adds a fixed displacement while it
-cools, so the MSD excess at high fluence is largest before ~100 ps and then shrinks relative to
-the growing thermal MSD (it does not vanish while carriers keep meeting).
+Fluence: a pump-made multiexciton (a dot the pump excited more than once) loses carriers by Auger
+within ~tau_XX unless its carriers hop apart first; each Auger survivor takes the band gap as
+excess energy and flies band-like through the delocalised higher states (per-axis diffusivity
+D_hot = v^2 tau_c0 of the film, for ~tau_flight) before it cools. Survivors are 1-4 % of the
+carriers at <N_abs> = 0.045-0.18 but each spreads by ~1 um, so the MSD rises with fluence
+until the flights are over (~60 ps). Carriers that meet later are dissociated charges and do
+not Auger by default (``encounter_auger_factor`` = 0): the MSD after 100 ps then grows the same
+way at every fluence (paper: fluence-independent thermal hopping after ~100 ps).
 
 Public surface: :func:`simulate_hopping` (takes a :class:`tamkit.sample.Film`),
 :func:`simulate_hopping_physics` (the same with plain physical parameters) and

@@ -18,7 +18,15 @@ Events
 - **Auger** on a dot holding n >= 2 at total rate ``n^2 (n - 1) auger_coef`` with
   ``auger_coef = 1 / (4 tau_XX)`` (PHYSICS.md stage 2). The rate is split evenly over the n
   carriers; the one whose share fires recombines and a uniformly chosen other carrier on the dot
-  takes up the band-gap energy as excess (becomes hot at the top cooling level).
+  takes up the band-gap energy as excess (becomes hot at the top cooling level). The full rate
+  applies to a pump-made multiexciton (every carrier on the dot excited there and never moved);
+  a group that any carrier joined by hopping or flight (an encounter) has it times
+  ``meet_factor``.
+- **Flight** of the heated survivor (when ``flight_d > 0``): with ~1.37 eV of excess it is in
+  the delocalised higher states and moves band-like until it cools back into the 1S level. It
+  leaves its dot at the Auger event, its expected spread 2 D_hot (t - t_Auger) enters the MSD
+  while it flies, and it lands after an Erlang time (``flight_stages`` exponential stages)
+  displaced by a Gaussian of per-axis variance 2 D_hot t_flight, then cools stepwise as above.
 
 Randomness comes from a ``numpy.random.Generator`` passed in (numba draws from its bit generator),
 so a given seed gives the same trajectory bit for bit on every run, compiled or interpreted.
