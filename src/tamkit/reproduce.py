@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tamkit.errors import InputError
 from tamkit.outputs import atomic_output_dir, write_json
 from tamkit.reproduction.figures import write_figures
 from tamkit.reproduction.runs import (
@@ -69,7 +70,8 @@ class Reproduction:
                          "n_spots": self.settings.n_spots,
                          "n_bootstrap": self.settings.n_bootstrap,
                          "n_delays": int(self.settings.delay_fs.size),
-                         "workers": self.settings.workers},
+                         "workers": self.settings.workers,
+                         "max_regimes": self.settings.max_regimes},
             "wall_time_s": self.wall_s,
             "table": self.table,
             "trends": self.trends,
@@ -116,6 +118,7 @@ def reproduce(
     progress: ProgressFn | None = None,
     force: bool = False,
     workers: int | None = None,
+    max_regimes: int | None = None,
 ) -> Reproduction:
     """Reproduce the paper's Figs. 2a, 2d, 3a-c, 4a-d and its table through the whole loop.
 
@@ -134,13 +137,18 @@ def reproduce(
         Replace an existing ``out_dir``.
     workers : int, optional
         Parallel processes (default: up to 2).
+    max_regimes : int, optional
+        Largest number of power-law regimes of the transport fit (BIC picks 1..max_regimes);
+        default: the pipeline's (:func:`tamkit.transport.transport`).
 
     Returns
     -------
     Reproduction
     """
     start = time.perf_counter()
-    settings = Settings.make(quick, workers)
+    if max_regimes is not None and not 1 <= int(max_regimes) <= 6:
+        raise InputError(f"max_regimes must be between 1 and 6, got {max_regimes}")
+    settings = Settings.make(quick, workers, max_regimes)
     specs = measurement_specs(seed)
     tamap_films = list(COMPOSITION_FILMS)
     total = len(specs) + len(tamap_films) + 2

@@ -32,11 +32,18 @@ def command(
     ] = False,
     seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same bits).")] = 0,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing output.")] = False,
+    max_regimes: Annotated[
+        int | None,
+        typer.Option("--max-regimes", help="Most MSD power-law regimes the transport fit may "
+                     "use (BIC chooses); default: the analysis default."),
+    ] = None,
 ) -> None:
     from tamkit.reproduce import reproduce
 
     if seed < 0:
         raise InputError(f"--seed must be a non-negative integer, got {seed}")
+    if max_regimes is not None and not 1 <= max_regimes <= 6:
+        raise InputError(f"--max-regimes must be between 1 and 6, got {max_regimes}")
     # refuse an existing output before minutes of work (reproduce checks again when writing)
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not force:
         raise InputError(f"output folder {out} already exists; use --force to replace it")
@@ -49,7 +56,8 @@ def command(
         def progress(done: int, total: int, label: str) -> None:
             bar.update(task, completed=done, total=total, description=f"done: {label}")
 
-        rep = reproduce(out, quick=quick, seed=seed, progress=progress, force=force)
+        rep = reproduce(out, quick=quick, seed=seed, progress=progress, force=force,
+                        max_regimes=max_regimes)
     print_report(rep, Console(width=None if Console().is_terminal else 160))
 
 
