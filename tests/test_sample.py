@@ -144,6 +144,8 @@ def test_toml_composition_rederives_geometry(tmp_path):
         'tau_xx_fs = "long"\n',  # not a number
         "sigma_inh_meV = -1.0\n",  # unphysical
         "perovskite_fraction = 1.5\n",
+        "encounter_auger_factor = 2.0\n",  # a rate factor in [0, 1]
+        "hot_flight_fs = -1.0\n",
         "perovskite_fraction = \"half\"\n",
         "name = 3\n",
         "this is not toml",
@@ -166,3 +168,14 @@ def test_film_energy_consistency():
     film = film_preset("cqd")
     shift_meV = (moreels_gap_eV(film.dot_diameter_nm) - nm_to_ev(film.exciton_peak_nm)) * 1e3
     assert shift_meV == pytest.approx(91.0, abs=1e-6)
+
+
+def test_hot_diffusivity_is_the_unlocalised_band_like_D():
+    # D_hot = v^2 tau_c0 = 2 (J a / hbar)^2 tau_c0: 27 nm^2/fs (270 cm^2/s) for cqd, and it
+    # falls with spacing as J^2 a^2 (qdip90 has no band-like regime, and almost no flight)
+    film = film_preset("cqd")
+    expected = 2 * (film.coupling_meV * film.pitch_nm / HBAR_MEV_FS) ** 2 * film.tau_c0_fs
+    assert film.hot_diffusivity_nm2_fs == pytest.approx(expected, rel=1e-12)
+    assert nm2_per_fs_to_cm2_per_s(film.hot_diffusivity_nm2_fs) == pytest.approx(270, rel=0.02)
+    assert film_preset("qdip90").hot_diffusivity_nm2_fs < 1e-2 * film.hot_diffusivity_nm2_fs
+    assert film.hot_flight_fs > 0 and film.encounter_auger_factor == 0.0

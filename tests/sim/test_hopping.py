@@ -89,7 +89,8 @@ def test_relaxation_reaches_boltzmann_mean_of_finite_landscape():
         rates = thermal_rates_per_fs(eps, nbr, NU, kT)
         occ0 = poisson_occupancy(rng, nbr.shape[0], 0.05)
         obs, _, _ = run_kmc(nbr, CUBIC_STEPS, eps, rates, occ0, np.array([1e3 / NU]),
-                            DOT_CAPACITY, 0.0, kT, 0.0, 1, 1.0, 0.0, False, False, rng)
+                            DOT_CAPACITY, 0.0, kT, 0.0, 1, 1.0, 0.0, False, False, rng,
+                            1.0, 0.0, 1.0, 1)
         dyn.append(obs[0, 3] / obs[0, 0])
         w = np.exp(-(eps - eps.min()) / kT)
         boltz.append(np.sum(eps * w) / np.sum(w))
@@ -110,7 +111,8 @@ def test_detailed_balance_long_run_occupancy_is_boltzmann(model):
     occ0 = np.zeros(nbr.shape[0], dtype=np.int64)
     occ0[:16] = 1
     _, counts, residence = run_kmc(nbr, CUBIC_STEPS, eps, rates, occ0, np.array([2e4 / NU]),
-                                   DOT_CAPACITY, 0.0, kT, 0.0, 1, 1.0, 0.0, False, False, rng)
+                                   DOT_CAPACITY, 0.0, kT, 0.0, 1, 1.0, 0.0, False, False, rng,
+                                   1.0, 0.0, 1.0, 1)
     occupancy = residence / residence.sum()
     boltzmann = np.exp(-(eps - eps.min()) / kT)
     boltzmann /= boltzmann.sum()
@@ -145,7 +147,7 @@ def test_auger_biexciton_decay_without_hopping():
     eps = np.zeros(n_sites)
     obs, counts, _ = run_kmc(nbr, CUBIC_STEPS, eps, np.zeros((n_sites, 6)), occ0, t,
                              DOT_CAPACITY, 0.0, 25.0, 1370.0, 4, 4e-3, 1 / (4 * tau_xx),
-                             True, True, np.random.default_rng(2))
+                             True, True, np.random.default_rng(2), 1.0, 0.0, 1.0, 1)
     survival = obs[:, 0] / occ0.sum()
     np.testing.assert_allclose(survival, (1 + np.exp(-t / tau_xx)) / 2, atol=0.01)
     assert counts[0] == 0
@@ -289,11 +291,11 @@ def test_encounters_do_not_auger_with_factor_zero():
     for factor, expected in [(1.0, 1), (0.0, 0)]:
         _, counts, _ = run_kmc(nbr, CUBIC_STEPS, eps, rates, occ0, t, DOT_CAPACITY, 0.0, 25.0,
                                0.0, 1, 1.0, 1 / (4 * 10 / NU), True, False,
-                               np.random.default_rng(3), factor)
+                               np.random.default_rng(3), factor, 0.0, 1.0, 1)
         assert counts[1] == expected
     pair = np.zeros(n_sites, dtype=np.int64)
     pair[0] = 2
     _, counts, _ = run_kmc(nbr, CUBIC_STEPS, eps, np.zeros((n_sites, 6)), pair, t, DOT_CAPACITY,
                            0.0, 25.0, 0.0, 1, 1.0, 1 / (4 * 10 / NU), True, False,
-                           np.random.default_rng(3), 0.0)
+                           np.random.default_rng(3), 0.0, 0.0, 1.0, 1)
     assert counts[1] == 1

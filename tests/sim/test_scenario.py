@@ -73,10 +73,13 @@ def test_survival_and_depletion_are_physical(measurement):
     s = np.asarray(truth["survival"])
     assert np.all(s <= 1.0) and np.all(np.diff(s) <= 1e-12) and s[-1] < 1.0
     auger = np.asarray(truth["auger_apparent_msd_nm2"])
-    # depletion flattens the spot and grows as carriers are lost; early on, Monte Carlo noise in
-    # the per-level survival (~1e-4 with >= 3000 carriers, x sigma_0^2) moves it by ~1 nm^2
+    # depletion flattens the spot and grows as carriers are lost (pump-made multiexcitons, within
+    # ~5 tau_XX = 50 ps), then stays: carriers that meet later do not Auger (the encounter
+    # factor is 0). Monte Carlo noise in the per-level survival (~1e-4 with >= 3000 carriers,
+    # x sigma_0^2) moves it by ~1 nm^2.
     assert np.all(auger[DELAYS_FS <= 0] == 0)
-    assert np.all(auger >= -5.0) and auger[-1] > auger[-2] > auger[-3] > 5.0
+    assert np.all(auger >= -5.0) and auger[-2] > auger[-3] > 5.0
+    assert auger[-1] == pytest.approx(auger[-2], abs=2.0)
 
 
 def test_single_level_band_like_truth_is_the_semiclassical_curve():
@@ -93,9 +96,11 @@ def test_single_level_band_like_truth_is_the_semiclassical_curve():
         2 * grid)
     band = m.truth["band_like"]
     # the truth's grid has 300 log steps on 1-5000 fs (2.9 % apart): tau within one step, D_max
-    # within 0.1 % (flat maximum); the hopping MSD adds < 1 nm^2 at 300 fs
+    # within 0.1 % (flat maximum); the hopping stage adds ~10 nm^2 at 300 fs (0.2 % of the
+    # MSD): the Auger survivors already in flight, ~1.3 % of the carriers at <N> = 0.09 by then,
+    # each spreading at 2 D_hot = 54 nm^2/fs. Tolerance 0.5 %.
     assert band["tau_fs"] == pytest.approx(grid[np.argmax(d)], rel=0.03)
-    assert band["D_max_cm2_s"] == pytest.approx(nm2_per_fs_to_cm2_per_s(d.max()), rel=1e-3)
+    assert band["D_max_cm2_s"] == pytest.approx(nm2_per_fs_to_cm2_per_s(d.max()), rel=5e-3)
     assert band["n_dots"] == pytest.approx(band["length_nm"] / film.pitch_nm)
 
 
