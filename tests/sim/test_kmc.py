@@ -12,13 +12,15 @@ import pytest
 
 from tamkit.sim.kmc import _tree_select, _tree_update
 
-# A small run with every event type (hops, Auger, hot hops, cooling), printed as exact floats.
+# A small run with every event type (hops, Auger of pump-made and met carriers, flights, hot hops,
+# cooling), printed as exact floats.
 _TINY_RUN = """
 import json, numpy as np
 from tamkit.sim.hopping import simulate_hopping_physics
 r = simulate_hopping_physics(nabs_local=0.3, delay_fs=np.geomspace(100.0, 3e4, 6), pitch_nm=3.0,
     sigma_site_meV=25.0, hop_rate_per_fs=2e-4, temperature_K=300.0, tau_xx_fs=2e3,
-    hot_rate_factor=30.0, tau_cool_fs=500.0, n_sites_side=5, n_realisations=2, seed=9)
+    hot_rate_factor=30.0, tau_cool_fs=500.0, n_sites_side=5, n_realisations=2, seed=9,
+    encounter_auger_factor=0.5, hot_diffusivity_nm2_fs=0.5, hot_flight_fs=300.0)
 print(json.dumps({"msd": [float(v).hex() for v in r.msd_nm2],
                   "energy": [float(v).hex() for v in r.mean_energy_meV],
                   "survival": [float(v).hex() for v in r.survival],
