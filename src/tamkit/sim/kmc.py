@@ -325,8 +325,9 @@ def run_kmc(nbr, steps, eps, rate_thermal, occ0, sample_t, capacity, hot_rate, k
     while n_leaves < max(n_carriers, 1):
         n_leaves *= 2
     tree = np.zeros(2 * n_leaves)
-    # channels: hops to each neighbour, cooling step, Auger share, landing of a flight
-    chan = np.zeros((n_carriers, nbr.shape[1] + 3))
+    # channels: hops to each neighbour, cooling step, Auger share (a row of 8 doubles is one
+    # cache line on the cubic lattice; a carrier in flight has only its flight stage, kept out)
+    chan = np.zeros((n_carriers, nbr.shape[1] + 2))
     flight_t0 = -np.ones(n_carriers)
     flight_stage = np.zeros(n_carriers, dtype=np.int32)
     stage_rate = land_rate * flight_stages
@@ -371,16 +372,19 @@ def run_kmc(nbr, steps, eps, rate_thermal, occ0, sample_t, capacity, hot_rate, k
         n_nb = nbr.shape[1]
         chosen = -1
         last_nonzero = -1
-        for slot in range(n_nb + 3):
-            r = chan[c, slot]
-            if r > 0.0:
-                last_nonzero = slot
-                if u < r:
-                    chosen = slot
-                    break
-                u -= r
-        if chosen < 0:
-            chosen = last_nonzero  # rounding at the very end of the interval
+        if flight_t0[c] >= 0.0:
+            chosen = n_nb + 2  # a carrier in flight has one channel: the next flight stage
+        else:
+            for slot in range(n_nb + 2):
+                r = chan[c, slot]
+                if r > 0.0:
+                    last_nonzero = slot
+                    if u < r:
+                        chosen = slot
+                        break
+                    u -= r
+            if chosen < 0:
+                chosen = last_nonzero  # rounding at the very end of the interval
 
         if chosen < n_nb:
             j = nbr[i, chosen]
@@ -418,7 +422,6 @@ def run_kmc(nbr, steps, eps, rate_thermal, occ0, sample_t, capacity, hot_rate, k
                 jump[:] = 0
             flight_t0[c] = -1.0
             origin[c] = -1
-            chan[c, n_nb + 2] = 0.0
             t_arrival[c] = t
             _add_to_site(j, c, head, nxt, occ)
             site[c] = j
@@ -455,9 +458,8 @@ def run_kmc(nbr, steps, eps, rate_thermal, occ0, sample_t, capacity, hot_rate, k
                     _remove_from_site(i, survivor, head, nxt, occ)
                     flight_t0[survivor] = t
                     flight_stage[survivor] = 0
-                    for slot in range(n_nb + 3):
+                    for slot in range(n_nb + 2):
                         chan[survivor, slot] = 0.0
-                    chan[survivor, n_nb + 2] = stage_rate
                     _tree_update(tree, n_leaves, survivor, stage_rate)
             _refresh_site(i, head, nxt, occ, tree, n_leaves, site, hot, nbr, eps,
                           rate_thermal, capacity, hot_rate, kT, excess_step, cool_rate,
