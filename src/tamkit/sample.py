@@ -85,7 +85,11 @@ FIT_PARAMETERS: dict[str, tuple[float, str]] = {
         "Biexciton Auger lifetime ~10 ps at d = 2.7 nm (volume scaling; PHYSICS.md 10-50 ps).",
     ),
     "hot_rate_factor": (30.0, "Hop-rate enhancement of Auger-heated carriers (PHYSICS.md 10-100)."),
-    "tau_cool_fs": (1000.0, "Stepwise cooling time of hot carriers (PHYSICS.md 0.5-2 ps)."),
+    "tau_cool_fs": (
+        1000.0,
+        "Stepwise cooling time of a hot carrier within the 1S manifold after its flight "
+        "(PHYSICS.md 0.5-2 ps); adds < 1 % of the Auger-assisted MSD.",
+    ),
     "hot_flight_fs": (
         20_000.0,
         "Mean time an Auger survivor (~1.37 eV excess) moves band-like in the delocalised "
