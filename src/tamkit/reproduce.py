@@ -181,7 +181,9 @@ def reproduce(
         if tmp is not None:
             rep.figures = write_figures(tmp, geometry=geometry, maps=maps, fluence=fluence,
                                         comp=comp, sigma_inh=sigma_inh,
-                                        low_truth=measurements["cqd@0.045"].truth)
+                                        low_truth=measurements["cqd@0.045"].truth,
+                                        fluence_truths=[measurements[f"cqd@{m.value:g}"].truth
+                                                        for m in fluence.members])
         tick("figures")
         rep.wall_s = time.perf_counter() - start
         if tmp is not None:

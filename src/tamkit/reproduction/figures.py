@@ -106,9 +106,9 @@ def _shade(ax, result, t_star=None):
                 ha="center", va="top", transform=ax.get_xaxis_transform(), color="0.3")
 
 
-def fig3a(fluence) -> Figure:
-    """MSD vs delay at three fluences (log-log) with the estimated Auger-depletion artefact,
-    and a linear panel of the first picosecond."""
+def fig3a(fluence, truths: list[dict] | None = None) -> Figure:
+    """MSD vs delay at three fluences (log-log) with the estimated Auger-depletion artefact
+    (and the simulator's true artefact, labelled truth), and a linear panel of the first ps."""
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11, 4.4), layout="constrained",
                                   gridspec_kw={"width_ratios": [1.5, 1]})
     for k, (m, dep) in enumerate(zip(fluence.members, fluence.depletion, strict=True)):
@@ -126,6 +126,18 @@ def fig3a(fluence) -> Figure:
         if sel.any():
             ax.plot(d[sel], art[sel], "--", color=colour, lw=1.2,
                     label=f"Auger-depletion artefact (estimated), {m.value:g}")
+        else:
+            # a zero artefact has no place on a log axis: say so in the legend
+            ax.plot([], [], "--", color=colour, lw=1.2,
+                    label=f"Auger-depletion artefact (estimated), {m.value:g}: 0 nm²")
+        truth = truths[k] if truths else None
+        if truth and truth.get("auger_apparent_msd_nm2") is not None:
+            td = np.asarray(truth["delay_fs"], float)
+            ta = np.asarray(truth["auger_apparent_msd_nm2"], float)
+            ok = (td > 0) & (ta > 0)
+            if ok.any():
+                ax.plot(td[ok], ta[ok], ":", color=colour, lw=1,
+                        label=f"depletion artefact, simulator truth, {m.value:g}")
         early = (t <= 1000.0)
         ax2.errorbar(t[early], msd[early], yerr=err[early], fmt="o", ms=3, color=colour,
                      lw=0.6, label=f"<N_abs> = {m.value:g}")
@@ -290,12 +302,12 @@ def fig4d(comp, sigma_inh: dict) -> Figure:
 
 
 def write_figures(out_dir: Path, *, geometry, maps, fluence, comp, sigma_inh,
-                  low_truth) -> list[str]:
+                  low_truth, fluence_truths=None) -> list[str]:
     """Write every figure as PNG into ``out_dir``; returns the file names."""
     figures = {
         "fig2a.png": lambda: fig2a(geometry),
         "fig2d.png": lambda: fig2d(maps),
-        "fig3a.png": lambda: fig3a(fluence),
+        "fig3a.png": lambda: fig3a(fluence, fluence_truths),
         "fig3b.png": lambda: fig3b(fluence),
         "fig3c.png": lambda: fig3c(fluence.members[0], low_truth),
         "fig4a.png": lambda: fig4a(comp),
