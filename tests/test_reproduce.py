@@ -163,13 +163,26 @@ class _Result:
 
 
 def test_late_mobility_of_linear_growth():
-    # MSD = c + 2 D t exactly: the slope gives D, and mu = e D / k_B T (Einstein) at 300 K:
-    # D = 1e-4 nm^2/fs = 1e-3 cm^2/s -> mu = 1e-3 / 0.025852 = 0.0387 cm^2/(V s)
+    # sigma^2 = sigma_0^2 + c + 2 D t exactly: the slope gives D, and mu = e D / k_B T
+    # (Einstein) at 300 K: D = 1e-4 nm^2/fs = 1e-3 cm^2/s -> mu = 1e-3 / 0.025852 cm^2/(V s)
     delay = np.geomspace(1e3, 1e6, 30)
-    msd = 5000.0 + 2 * 1e-4 * delay
-    mu, mu_err = _late_mobility(_Result(_frames(delay, msd, np.full(30, 1.0))), 1e5)
+    sigma = np.sqrt(141.0**2 + 5000.0 + 2 * 1e-4 * delay)
+    frames = _frames(delay, sigma**2 - 141.0**2, np.full(30, 1.0))
+    frames["sigma_nm"] = ("delay", sigma)
+    frames["sigma_err_nm"] = ("delay", np.full(30, 0.5))
+    mu, mu_err = _late_mobility(_Result(frames), 1e5)
     assert mu == pytest.approx(1e-3 / 0.0258520, rel=1e-3)
-    assert 0 < mu_err < 0.01 * mu
+    # slope error of a weighted straight line, 1 / sqrt(sum w^2 (t - t_w)^2), with
+    # w = 1 / (2 sigma dsigma): halved for D and converted like D (independent formula)
+    late = delay >= 1e5
+    w2 = 1.0 / (2.0 * sigma[late] * 0.5) ** 2
+    t_w = np.sum(w2 * delay[late]) / np.sum(w2)
+    slope_err = 1.0 / np.sqrt(np.sum(w2 * (delay[late] - t_w) ** 2))
+    assert mu_err == pytest.approx(mu * (slope_err / 2) / 1e-4, rel=1e-6)
+    # only frames after start_fs count: a different early slope does not change the result
+    early = delay < 1e5
+    frames["sigma_nm"] = ("delay", np.where(early, sigma * 1.01, sigma))
+    assert _late_mobility(_Result(frames), 1e5)[0] == pytest.approx(mu, rel=1e-6)
 
 
 def test_single_run_precision_matches_cramer_rao():

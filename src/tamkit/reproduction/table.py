@@ -57,23 +57,25 @@ def _truth_band(measurement, key):
 
 
 def _late_mobility(result, start_fs: float) -> tuple[float | None, float | None]:
-    """Einstein mobility of the late (thermal-hopping) growth: D = Delta MSD / (2 Delta t).
+    """Einstein mobility of the late (thermal-hopping) growth, MSD = c + 2 D t for t >= start.
 
-    The slope from ``start_fs`` to the last usable delay, not MSD / 2t, which at late times is
-    still dominated by the band-like and Auger-assisted spread acquired early.
+    A weighted straight-line fit of the fitted sigma_t^2 against t over the late frames (the
+    slope of sigma^2 is that of the MSD; sigma_0's error is common to all frames and cancels in
+    a slope), not MSD / 2t, which at late times is still dominated by the band-like and
+    Auger-assisted spread acquired early.
     """
     f = result.frames
-    t = f["delay"].values
-    ok = (np.asarray(f["status"].values).astype(str) == "ok") & np.isfinite(f["msd_nm2"].values)
-    i_end = np.flatnonzero(ok)
-    i_start = np.flatnonzero(ok & (t >= start_fs))
-    if i_end.size == 0 or i_start.size == 0 or i_start[0] >= i_end[-1]:
+    t = np.asarray(f["delay"].values, float)
+    sigma = np.asarray(f["sigma_nm"].values, float)
+    sigma_err = np.asarray(f["sigma_err_nm"].values, float)
+    ok = (np.asarray(f["status"].values).astype(str) == "ok") & (t >= start_fs)
+    ok &= np.isfinite(sigma) & np.isfinite(sigma_err) & (sigma_err > 0)
+    if ok.sum() < 3:
         return None, None
-    a, b = i_start[0], i_end[-1]
-    dt = t[b] - t[a]
-    d_nm2_fs = (f["msd_nm2"].values[b] - f["msd_nm2"].values[a]) / (2 * dt)
-    err_nm2_fs = np.hypot(f["msd_err_nm2"].values[b], f["msd_err_nm2"].values[a]) / (2 * dt)
-    d, d_err = nm2_per_fs_to_cm2_per_s(d_nm2_fs), nm2_per_fs_to_cm2_per_s(err_nm2_fs)
+    w = 1.0 / (2.0 * sigma[ok] * sigma_err[ok])
+    (slope, _), cov = np.polyfit(t[ok], sigma[ok] ** 2, 1, w=w, cov="unscaled")
+    d = nm2_per_fs_to_cm2_per_s(slope / 2.0)
+    d_err = nm2_per_fs_to_cm2_per_s(np.sqrt(cov[0, 0]) / 2.0)
     return float(einstein_mobility_cm2_Vs(d, 300.0)), float(einstein_mobility_cm2_Vs(d_err, 300.0))
 
 
@@ -145,8 +147,8 @@ def build_table(measurements: dict, maps: dict, geometry: dict, settings) -> lis
     ]
     mob, mob_err = _late_mobility(low.result, LATE_START_FS)
     rows.append(_row("equilibrium (late, hopping) mobility (cqd 0.045)", "cm^2/(V s)", 1e-2, mob,
-                     mob_err, note="paper range 1e-3 to 1e-1 (log centre); tamkit: slope of "
-                     "the MSD from 100 ps to the last delay"))
+                     mob_err, note="paper range 1e-3 to 1e-1 (log centre); tamkit: weighted slope "
+                     "of the MSD from 100 ps to the last delay"))
     rows.append(_row("bulk PbS mobility / band-like mobility", "", 1 / 6, None,
                      source="not modelled", note="no bulk PbS in tamkit"))
     rows.append(_row("hopping time between dots", "ps", 8.0, film_preset("cqd").hop_time_fs / 1e3,
