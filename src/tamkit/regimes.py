@@ -193,7 +193,7 @@ def fit_regimes(
     sigma_sq_nm2: np.ndarray,
     sigma_sq_err_nm2: np.ndarray,
     *,
-    max_regimes: int = 4,
+    max_regimes: int = 5,
     n_bootstrap: int = 200,
     seed: int = 0,
     criterion: str = "bic",
@@ -207,8 +207,8 @@ def fit_regimes(
     sigma_sq_nm2, sigma_sq_err_nm2 : ndarray
         Fitted per-axis variance sigma_t^2 (nm^2) and its standard error.
     max_regimes : int
-        Largest number of regimes tried. The paper's films show three; a fourth lets the fit
-        follow a late rise (e.g. the Auger-depletion artefact) without merging early regimes.
+        Largest number of regimes tried. The paper's films show three; more let the fit
+        follow later structure (Auger-assisted rise, plateaus) without merging early regimes.
     n_bootstrap : int
         Parametric bootstrap replicates for the uncertainties (0 to skip).
     seed : int

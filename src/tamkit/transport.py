@@ -88,7 +88,7 @@ def transport(
     *,
     pitch_nm: float | None = None,
     temperature_K: float = ROOM_TEMPERATURE_K,
-    max_regimes: int = 4,
+    max_regimes: int = 5,
     n_bootstrap: int = 200,
     seed: int = 0,
 ) -> TransportResult:
