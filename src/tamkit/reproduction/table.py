@@ -146,9 +146,11 @@ def build_table(measurements: dict, maps: dict, geometry: dict, settings) -> lis
              truth=_truth_band(low, "n_dots")),
     ]
     mob, mob_err = _late_mobility(low.result, LATE_START_FS)
+    resolved = mob is not None and mob_err is not None and abs(mob) > 2 * mob_err
     rows.append(_row("equilibrium (late, hopping) mobility (cqd 0.045)", "cm^2/(V s)", 1e-2, mob,
                      mob_err, note="paper range 1e-3 to 1e-1 (log centre); tamkit: weighted slope "
-                     "of the MSD from 100 ps to the last delay"))
+                     "of the MSD from 100 ps to the last delay"
+                     + ("" if resolved else "; not resolved: below 2 standard errors")))
     rows.append(_row("bulk PbS mobility / band-like mobility", "", 1 / 6, None,
                      source="not modelled", note="no bulk PbS in tamkit"))
     rows.append(_row("hopping time between dots", "ps", 8.0, film_preset("cqd").hop_time_fs / 1e3,
