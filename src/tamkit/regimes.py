@@ -156,10 +156,30 @@ def _starts(k, t, s2, anchor_fs):
         yield _pack(s0sq0, log_anchor0, alphas0, b)
 
 
-def _fit_k(k, t, s2, err, anchor_fs, log_t_pos):
+def _split_starts(previous, k, t, anchor_fs):
+    """Starts for k regimes from the best (k-1)-regime fit: each of its regimes split in two
+    (at a third, half and two thirds of its span in log time), the exponents kept."""
+    s0sq, log_anchor, alphas, breaks = _unpack(previous.x, k - 1)
+    pos = t[t > 0]
+    edges = np.log(np.concatenate([[pos[0]], breaks, [pos[-1]]]))
+    for j in range(k - 1):
+        for frac in (1 / 3, 1 / 2, 2 / 3):
+            new = edges[j] + frac * (edges[j + 1] - edges[j])
+            log_b = np.sort(np.concatenate([np.log(breaks), [new]]))
+            anchor = log_anchor
+            if j == 0:  # the new break is the first one: move the anchor along regime 0
+                ref = np.log(breaks[0]) if breaks.size else np.log(anchor_fs)
+                anchor = log_anchor + alphas[0] * (new - ref)
+            yield _pack(s0sq, anchor, np.insert(alphas, j, alphas[j]), np.exp(log_b))
+
+
+def _fit_k(k, t, s2, err, anchor_fs, log_t_pos, previous=None):
     lo, hi = _bounds(k, log_t_pos, s2)
     best = None
-    for p0 in _starts(k, t, s2, anchor_fs):
+    starts = list(_starts(k, t, s2, anchor_fs))
+    if previous is not None:
+        starts += list(_split_starts(previous, k, t, anchor_fs))
+    for p0 in starts:
         p0 = np.clip(p0, lo + 1e-9, hi - 1e-9)
         try:
             res = least_squares(
@@ -229,8 +249,10 @@ def fit_regimes(
     anchor_fs = float(np.exp(np.mean(np.log(pos))))
     log_t_pos = np.log(pos)
     fits = []
+    previous = None
     for k in range(1, max_regimes + 1):
-        res = _fit_k(k, t, s2, err, anchor_fs, log_t_pos)
+        res = _fit_k(k, t, s2, err, anchor_fs, log_t_pos, previous)
+        previous = res
         if res is None:
             continue
         chi2 = 2.0 * res.cost
