@@ -7,6 +7,7 @@ used to compute a tamkit value.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -276,7 +277,9 @@ def run_all(
             if progress:
                 progress(f"TA map {name}")
         return measurements, maps
-    with ProcessPoolExecutor(max_workers=settings.workers) as pool:
+    # spawn, not fork: forking a process whose numba/OpenMP threads are running can kill the child
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=settings.workers, mp_context=context) as pool:
         futures = {pool.submit(run_measurement, spec, settings): ("m", spec.key)
                    for spec in specs}
         futures.update({pool.submit(run_tamap, name, int(s)): ("t", name)
