@@ -188,8 +188,8 @@ def test_late_mobility_of_linear_growth():
 def test_single_run_precision_matches_cramer_rao():
     # a spot that does not move, imaged with shot noise only: the scatter of the fitted centre
     # within one run is the Cramer-Rao bound for the per-pixel noise of dT/T = (on - off) / off,
-    # sqrt(2 / N) for N probe counts. 30 frames x 2 axes x 5 runs estimate a standard deviation
-    # to ~6 %, and the probe profile (20 frame widths) is flat to < 1 %: 20 % tolerance.
+    # sqrt(2 / N) for N probe counts. 10 frames (<= 200 fs) x 2 axes x 5 runs estimate a standard
+    # deviation to ~7 %, and the probe profile (20 frame widths) is flat to < 1 %: 20 % tolerance.
     from tamkit.artificial import gaussian_frames, raw_acquisition
     from tamkit.gaussfit import cramer_rao_bound
     from tamkit.reproduction.runs import single_run_precision
