@@ -55,38 +55,55 @@ def _guess_one(buf, ux, uy, sign, out, rows, sm):
     for i in range(1, ny - 1):
         acc += buf[i, 0] + buf[i, nx - 1]
     off = acc / (2 * nx + 2 * ny - 4)
-    # separable 3x3 box sum: three-pixel sums along rows, then along columns
+    # separable 3x3 box sum: three-pixel sums along rows, then along columns (2D indexing,
+    # no row views: each view costs an atomic reference count in the loop)
     for i in range(ny):
-        r = buf[i]
-        rows[i, 0] = r[0] + r[1]
+        rows[i, 0] = buf[i, 0] + buf[i, 1]
         for j in range(1, nx - 1):
-            rows[i, j] = r[j - 1] + r[j] + r[j + 1]
-        rows[i, nx - 1] = r[nx - 2] + r[nx - 1]
+            rows[i, j] = buf[i, j - 1] + buf[i, j] + buf[i, j + 1]
+        rows[i, nx - 1] = buf[i, nx - 2] + buf[i, nx - 1]
     k = sign / 9.0
-    for j in range(nx):
-        sm[0, j] = k * (rows[0, j] + rows[1, j])
-        sm[ny - 1, j] = k * (rows[ny - 2, j] + rows[ny - 1, j])
-    for i in range(1, ny - 1):
+    # running maximum per column and the first row that holds it: element-wise, so it
+    # vectorises (a scalar max-reduction does not); ties resolve to the first pixel in
+    # row-major order, as a flat argmax would
+    col_max = np.full(nx, -np.inf)
+    col_row = np.zeros(nx, dtype=np.int64)
+    for i in range(ny):
+        up = max(i - 1, 0)
+        down = min(i + 1, ny - 1)
+        if i == 0 or i == ny - 1:
+            for j in range(nx):
+                sm[i, j] = k * (rows[up, j] + rows[down, j])
+        else:
+            for j in range(nx):
+                sm[i, j] = k * (rows[up, j] + rows[i, j] + rows[down, j])
         for j in range(nx):
-            sm[i, j] = k * (rows[i - 1, j] + rows[i, j] + rows[i + 1, j])
+            v = sm[i, j]
+            higher = v > col_max[j]
+            col_row[j] = i if higher else col_row[j]
+            col_max[j] = v if higher else col_max[j]
+    best = -np.inf
+    for j in range(nx):
+        best = col_max[j] if col_max[j] > best else best
+    best_row = ny
+    best_col = 0
+    for j in range(nx):
+        if col_max[j] == best and col_row[j] < best_row:
+            best_row = col_row[j]
+            best_col = j
+    if best_row == ny:  # no finite maximum (overflowing data): the first pixel, as before
+        best_row = 0
     flat = sm.ravel()
-    best = flat.max()  # a vectorised maximum, then the first pixel that holds it
-    flat_best = 0
-    for q in range(flat.size):
-        if flat[q] == best:
-            flat_best = q
-            break
     half = 0.5 * (best + sign * off)
     best -= sign * off
     area = 0
     for q in range(flat.size):
         area += flat[q] > half
     s2 = area / (2.0 * np.pi * np.log(2.0)) - 2.0 / 3.0
-    s = min(np.sqrt(max(s2, 0.36)), 0.5 * min(nx, ny))
     out[0] = sign * max(best, 1e-3)
-    out[1] = ux[flat_best % nx]
-    out[2] = uy[flat_best // nx]
-    out[3] = s
+    out[1] = ux[best_col]
+    out[2] = uy[best_row]
+    out[3] = min(np.sqrt(max(s2, 0.36)), 0.5 * min(nx, ny))
     out[4] = off
 
 
@@ -110,10 +127,8 @@ def _spikes_one(buf, valid, ux, uy, p, model, threshold, found):
     count = 0
     for i in range(ny):
         _model_row(gx, gy[i], ux, uy[i], p, model, row_model)
-        row = buf[i]
-        ok = valid[i]
         for j in range(nx):
-            count += ok[j] & (abs(row[j] - row_model[j]) > threshold)
+            count += valid[i, j] & (abs(buf[i, j] - row_model[j]) > threshold)
     if count == 0:
         return 0
     k = 0

@@ -13,6 +13,7 @@ import xarray as xr
 from scipy import ndimage
 
 from tamkit.errors import InputError
+from tamkit.gaussfit._outliers import outlier_maps
 from tamkit.stack import FRAME_DIMS
 from tamkit.stack import pixel_nm as stack_pixel_nm
 
@@ -81,15 +82,6 @@ def load_frames(stack: xr.DataArray, idx: np.ndarray) -> np.ndarray:
     return np.asarray(stack.isel(delay=idx).values, dtype=float)
 
 
-def _local_outlier_z(frames: np.ndarray) -> np.ndarray:
-    """Robust z-score of each pixel against the median of its 3x3 neighbourhood, per frame."""
-    filled = np.where(np.isfinite(frames), frames, np.nanmedian(frames, axis=(1, 2), keepdims=True))
-    high = filled - ndimage.median_filter(filled, size=(1, 3, 3), mode="nearest")
-    scale = MAD_TO_STD * np.median(np.abs(high), axis=(1, 2), keepdims=True)
-    scale = np.where(scale > 0, scale, np.inf)
-    return np.abs(high) / scale
-
-
 def hot_pixel_map(stack: xr.DataArray, baseline: np.ndarray) -> np.ndarray:
     """Persistent hot pixels (bool, (y, x)): local outliers in most sampled frames.
 
@@ -104,7 +96,7 @@ def hot_pixel_map(stack: xr.DataArray, baseline: np.ndarray) -> np.ndarray:
     counts = np.zeros((stack.sizes["y"], stack.sizes["x"]))
     base_counts = np.zeros_like(counts)
     for idx, frames in iter_chunks(stack, sample):
-        outlier = _local_outlier_z(frames) > HOT_Z
+        outlier = outlier_maps(frames, HOT_Z, MAD_TO_STD)
         counts += outlier.sum(axis=0)
         base_counts += outlier[np.isin(idx, baseline)].sum(axis=0)
     hot = counts >= HOT_PERSISTENCE * sample.size
