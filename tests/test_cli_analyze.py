@@ -11,15 +11,7 @@ import numpy as np
 import pytest
 
 from tamkit.artificial import spreading_gaussian_stack
-from tamkit.cli import main
 from tamkit.io import save_stack
-
-
-def run_cli(args: list[str], capsys) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exc:
-        main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return exc.value.code, out, err
 
 
 @pytest.fixture(scope="module")
@@ -30,9 +22,9 @@ def good_stack(tmp_path_factory) -> Path:
     return path
 
 
-def test_analyze_writes_all_outputs(good_stack, tmp_path, capsys):
+def test_analyze_writes_all_outputs(good_stack, tmp_path, run_cli):
     out = tmp_path / "res"
-    code, stdout, _ = run_cli(["analyze", good_stack, "--out", out], capsys)
+    code, stdout, _ = run_cli(["analyze", good_stack, "--out", out])
     assert code == 0
     results = json.loads((out / "results.json").read_text())
     assert results["schema"] == "tamkit.results/1"
@@ -54,10 +46,10 @@ def test_analyze_writes_all_outputs(good_stack, tmp_path, capsys):
     assert "band-like" in (out / "report.html").read_text()
     # never overwrite without --force, and leave the old results untouched
     before = (out / "results.json").read_text()
-    code, _, err = run_cli(["analyze", good_stack, "--out", out], capsys)
+    code, _, err = run_cli(["analyze", good_stack, "--out", out])
     assert code == 2 and "--force" in err
     assert (out / "results.json").read_text() == before
-    code, _, _ = run_cli(["analyze", good_stack, "--out", out, "--force"], capsys)
+    code, _, _ = run_cli(["analyze", good_stack, "--out", out, "--force"])
     assert code == 0
 
 
@@ -172,13 +164,13 @@ BAD_CASES = [
 
 
 @pytest.mark.parametrize("name", BAD_CASES)
-def test_bad_input_exits_2_with_one_line(name, tmp_path, good_stack, capsys):
+def test_bad_input_exits_2_with_one_line(name, tmp_path, good_stack, run_cli):
     work = tmp_path / "work"
     work.mkdir()
     args = _case(name, work, good_stack)
     out = tmp_path / "out"
     listing_before = sorted(p.name for p in work.iterdir())
-    code, _, err = run_cli(["analyze", *args, "--out", out], capsys)
+    code, _, err = run_cli(["analyze", *args, "--out", out])
     assert code == 2, err
     lines = [ln for ln in err.splitlines() if ln.strip()]
     assert len(lines) == 1, err

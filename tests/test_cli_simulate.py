@@ -12,13 +12,6 @@ from tamkit.cli import main
 from tamkit.io import load, load_stack
 
 
-def run_cli(args: list, capsys) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exc:
-        main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return exc.value.code, out, err
-
-
 @pytest.fixture(scope="module")
 def simulated(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("sim") / "cqd"
@@ -46,21 +39,20 @@ def test_simulate_writes_stack_and_truth(simulated):
     assert centre.mean() < 0  # the PIA band: negative dT/T
 
 
-def test_simulate_refuses_to_overwrite_without_force(simulated, capsys):
+def test_simulate_refuses_to_overwrite_without_force(simulated, run_cli):
     before = (simulated / "truth.json").read_text()
-    code, _, err = run_cli(["simulate", "--out", simulated], capsys)
+    code, _, err = run_cli(["simulate", "--out", simulated])
     assert code == 2
     assert "already exists" in err and len(err.strip().splitlines()) == 1
     assert (simulated / "truth.json").read_text() == before
 
 
-def test_simulate_tif_format_and_force(tmp_path, capsys):
+def test_simulate_tif_format_and_force(tmp_path, run_cli):
     out = tmp_path / "tif"
     out.mkdir()
     (out / "old.txt").write_text("old")
     code, stdout, _ = run_cli(["simulate", "--film", "qdip90", "--nabs", "0.09", "--runs", "1",
-                               "--spots", "1", "--format", "tif", "--out", out, "--force"],
-                              capsys)
+                               "--spots", "1", "--format", "tif", "--out", out, "--force"])
     assert code == 0 and "band-like: none" in stdout
     assert sorted(p.name for p in out.iterdir()) == ["stack.tif", "truth.json"]
     assert load(out / "stack.tif").attrs["pixel_nm"] == pytest.approx(16_000 / 288)
@@ -79,19 +71,19 @@ def test_simulate_tif_format_and_force(tmp_path, capsys):
         ["--seed", "-3"],
     ],
 )
-def test_bad_input_exits_2_with_one_line_and_no_output(args, tmp_path, capsys):
+def test_bad_input_exits_2_with_one_line_and_no_output(args, tmp_path, run_cli):
     out = tmp_path / "never"
-    code, _, err = run_cli(["simulate", *args, "--out", out], capsys)
+    code, _, err = run_cli(["simulate", *args, "--out", out])
     assert code == 2
     assert len(err.strip().splitlines()) == 1 and err.startswith("tamkit: error:")
     assert not out.exists()
     assert list(tmp_path.iterdir()) == []  # no partial folder left either
 
 
-def test_bad_toml_film_is_an_input_error(tmp_path, capsys):
+def test_bad_toml_film_is_an_input_error(tmp_path, run_cli):
     bad = tmp_path / "bad.toml"
     bad.write_text("sigma_inh_meV = [unclosed\n")
     out = tmp_path / "never"
-    code, _, err = run_cli(["simulate", "--film", bad, "--out", out], capsys)
+    code, _, err = run_cli(["simulate", "--film", bad, "--out", out])
     assert code == 2 and "bad.toml" in err
     assert not out.exists()

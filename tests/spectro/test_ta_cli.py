@@ -9,16 +9,8 @@ import numpy as np
 import pytest
 from spectro_data import HIPPIUS, need
 
-from tamkit.cli import main
 from tamkit.sim.ta_map import simulated_ta_map_for_film
 from tamkit.spectro.loading import save_tamap
-
-
-def run_cli(args: list, capsys) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exc:
-        main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return exc.value.code, out, err
 
 
 @pytest.fixture(scope="module")
@@ -29,12 +21,12 @@ def film_map(tmp_path_factory):
     return path, truth
 
 
-def test_spectro_writes_contract(film_map, tmp_path, capsys):
+def test_spectro_writes_contract(film_map, tmp_path, run_cli):
     path, truth = film_map
     out = tmp_path / "res"
     code, stdout, err = run_cli(["spectro", path, "--components", "3", "--bleach", "850:980",
                                  "--donor", "540:590", "--acceptor", "840:990",
-                                 "--reference", "650:690", "--out", out], capsys)
+                                 "--reference", "650:690", "--out", out])
     assert code == 0, err
     data = json.loads((out / "spectro.json").read_text())
     assert data["schema"] == "tamkit.spectro/1"
@@ -57,7 +49,7 @@ def test_spectro_writes_contract(film_map, tmp_path, capsys):
     assert (out / "das.csv").read_text().startswith("wavelength_nm")
     assert "IRF FWHM" in stdout
     # an existing output is not overwritten without --force
-    code, _, err = run_cli(["spectro", path, "--components", "1", "--out", out], capsys)
+    code, _, err = run_cli(["spectro", path, "--components", "1", "--out", out])
     assert code == 2 and "--force" in err
 
 
@@ -73,28 +65,28 @@ def test_spectro_writes_contract(film_map, tmp_path, capsys):
         (["--artifact", "7"], "artifact"),
     ],
 )
-def test_bad_arguments_exit_2_and_leave_nothing(film_map, tmp_path, capsys, args, message):
+def test_bad_arguments_exit_2_and_leave_nothing(film_map, tmp_path, args, message, run_cli):
     path, _ = film_map
     out = tmp_path / "never"
-    code, _, err = run_cli(["spectro", path, "--out", out, *args], capsys)
+    code, _, err = run_cli(["spectro", path, "--out", out, *args])
     assert code == 2
     assert message in err and len(err.strip().splitlines()) == 1
     assert not out.exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".never")]
 
 
-def test_bad_files_exit_2(tmp_path, capsys):
+def test_bad_files_exit_2(tmp_path, run_cli):
     bad = tmp_path / "bad.csv"
     bad.write_text("not,a\nmap,at all\n")
-    code, _, err = run_cli(["spectro", bad, "--out", tmp_path / "o"], capsys)
+    code, _, err = run_cli(["spectro", bad, "--out", tmp_path / "o"])
     assert code == 2 and "bad.csv" in err
-    code, _, err = run_cli(["spectro", tmp_path / "missing.ascii"], capsys)
+    code, _, err = run_cli(["spectro", tmp_path / "missing.ascii"])
     assert code == 2 and "does not exist" in err
 
 
-def test_hippius_map_end_to_end(tmp_path, capsys):
+def test_hippius_map_end_to_end(tmp_path, run_cli):
     out = tmp_path / "hippius"
-    code, _, err = run_cli(["spectro", need(HIPPIUS), "--components", "4", "--out", out], capsys)
+    code, _, err = run_cli(["spectro", need(HIPPIUS), "--components", "4", "--out", out])
     assert code == 0, err
     data = json.loads(Path(out / "spectro.json").read_text())
     statuses = [e["status"] for e in data["lifetimes_ps"]]

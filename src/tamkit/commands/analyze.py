@@ -12,6 +12,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from tamkit.commands import (
+    ForceOption,
+    PitchOption,
+    PixelSizeOption,
+    TemperatureOption,
+    analysis_options,
+)
 from tamkit.errors import InputError
 
 
@@ -20,35 +27,25 @@ def command(
     delays: Annotated[
         Path | None, typer.Option("--delays", help="One column of delays in fs.")
     ] = None,
-    pixel_size: Annotated[
-        float | None, typer.Option("--pixel-size", help="Pixel size at the sample (nm).")
-    ] = None,
-    pitch: Annotated[
-        float | None, typer.Option("--pitch", help="Dot-to-dot pitch (nm), for the number of dots.")
-    ] = None,
-    temperature: Annotated[
-        float | None, typer.Option("--temperature", help="Temperature (K); default 300.")
-    ] = None,
+    pixel_size: PixelSizeOption = None,
+    pitch: PitchOption = None,
+    temperature: TemperatureOption = None,
     out: Annotated[
         Path | None, typer.Option("--out", help="Output folder (default: STACK_analysis).")
     ] = None,
-    force: Annotated[bool, typer.Option("--force", help="Replace an existing output.")] = False,
+    force: ForceOption = False,
 ) -> None:
     from tamkit.pipeline import analyze_file
     from tamkit.report import report
 
-    if temperature is not None and not temperature > 0:
-        raise InputError(f"--temperature must be a positive number of kelvin, got {temperature}")
-    if pitch is not None and not pitch > 0:
-        raise InputError(f"--pitch must be a positive number of nm, got {pitch}")
+    options = analysis_options(pixel_size, pitch, temperature)
     if out is None:
         out = stack.with_name(stack.stem + "_analysis")
     if out.exists() and any(out.iterdir()) and not force:
         raise InputError(f"output folder {out} already exists; use --force to replace it")
     console = Console(stderr=True)
     with console.status(f"analysing {stack.name}"):
-        analysis = analyze_file(stack, delays=delays, pixel_nm=pixel_size, pitch_nm=pitch,
-                                temperature_K=temperature)
+        analysis = analyze_file(stack, delays=delays, **options)
         report(analysis.result, out, stack=analysis.stack, input_info=analysis.input_info,
                force=force)
     print_summary(analysis.result, title=f"tamkit analyze {stack.name}")

@@ -15,6 +15,13 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from tamkit.commands import (
+    ForceOption,
+    PitchOption,
+    PixelSizeOption,
+    TemperatureOption,
+    analysis_options,
+)
 from tamkit.errors import InputError
 
 
@@ -29,26 +36,17 @@ def command(
     workers: Annotated[
         int | None, typer.Option("--workers", help="Workers (local) or threads; default: cores.")
     ] = None,
-    pixel_size: Annotated[
-        float | None, typer.Option("--pixel-size", help="Pixel size at the sample (nm).")
-    ] = None,
-    pitch: Annotated[
-        float | None, typer.Option("--pitch", help="Dot-to-dot pitch (nm), for the number of dots.")
-    ] = None,
-    temperature: Annotated[
-        float | None, typer.Option("--temperature", help="Temperature (K); default 300.")
-    ] = None,
-    force: Annotated[bool, typer.Option("--force", help="Replace an existing output.")] = False,
+    pixel_size: PixelSizeOption = None,
+    pitch: PitchOption = None,
+    temperature: TemperatureOption = None,
+    force: ForceOption = False,
 ) -> None:
     import dask
 
     from tamkit.batch import analyze_many, check_scheduler, expand_paths, write_summary
     from tamkit.outputs import atomic_output_dir
 
-    options = {"pixel_nm": pixel_size, "pitch_nm": pitch, "temperature_K": temperature}
-    for key, value in options.items():
-        if value is not None and not value > 0:
-            raise InputError(f"--{_flag(key)} must be a positive number, got {value}")
+    options = analysis_options(pixel_size, pitch, temperature)
     if workers is not None and workers < 1:
         raise InputError(f"--workers must be at least 1, got {workers}")
     check_scheduler(scheduler)
@@ -79,10 +77,6 @@ def command(
     if n_failed:
         err.print(f"[yellow]warning:[/] {n_failed} of {len(rows)} stacks failed; "
                   f"see {out}/summary.csv")
-
-
-def _flag(key: str) -> str:
-    return {"pixel_nm": "pixel-size", "pitch_nm": "pitch", "temperature_K": "temperature"}[key]
 
 
 def _write_report(row, folder: Path) -> None:

@@ -17,6 +17,13 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from tamkit.commands import (
+    ForceOption,
+    PitchOption,
+    PixelSizeOption,
+    TemperatureOption,
+    analysis_options,
+)
 from tamkit.errors import InputError
 
 
@@ -56,11 +63,11 @@ def command(
         "comma-separated; default from each file's metadata.")] = None,
     sigma_inh: Annotated[str | None, typer.Option(
         "--sigma-inh", help="sigma_inh (meV) per stack, comma-separated (composition).")] = None,
-    pixel_size: Annotated[float | None, typer.Option("--pixel-size", help="nm.")] = None,
-    pitch: Annotated[float | None, typer.Option("--pitch", help="Dot pitch (nm).")] = None,
-    temperature: Annotated[float | None, typer.Option("--temperature", help="K.")] = None,
+    pixel_size: PixelSizeOption = None,
+    pitch: PitchOption = None,
+    temperature: TemperatureOption = None,
     out: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("tamkit-series"),
-    force: Annotated[bool, typer.Option("--force", help="Replace an existing output.")] = False,
+    force: ForceOption = False,
 ) -> None:
     from tamkit.outputs import atomic_output_dir, write_json
     from tamkit.pipeline import analyze_file
@@ -68,6 +75,7 @@ def command(
     from tamkit.report import report
     from tamkit.series import composition_series, fluence_series
 
+    options = analysis_options(pixel_size, pitch, temperature)
     if len(stacks) < 2:
         raise InputError("a series needs at least two stacks")
     stems = [p.stem for p in stacks]
@@ -82,8 +90,7 @@ def command(
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("analysing stacks", total=len(stacks))
         for path in stacks:
-            analyses.append(analyze_file(path, pixel_nm=pixel_size, pitch_nm=pitch,
-                                         temperature_K=temperature))
+            analyses.append(analyze_file(path, **options))
             progress.advance(task)
     vals = [g if g is not None else _value_from_attrs(a.stack, by, p)
             for g, a, p in zip(given or [None] * len(stacks), analyses, stacks, strict=True)]
