@@ -30,7 +30,7 @@ from tamkit.errors import InputError
 from tamkit.io import load, read_delays
 from tamkit.io._common import as_delay_array, check_path, decode_attr, file_errors
 from tamkit.io.tiff import _metadata, _quiet_tifffile
-from tamkit.stack import FRAME_DIMS, _checked_pixel_nm, pixel_axis_nm
+from tamkit.stack import FRAME_DIMS, make_stack, validate_stack
 
 #: Files larger than this (bytes) are opened lazily when their layout allows it.
 LAZY_THRESHOLD_BYTES = 512 * 2**20
@@ -190,51 +190,11 @@ def _assemble_lazy(values, delay_fs, pix, attrs, name, source: str) -> xr.DataAr
     if not np.issubdtype(values.dtype, np.number) or np.issubdtype(values.dtype,
                                                                    np.complexfloating):
         raise InputError(f"frame values must be real numbers, got {values.dtype}")
-    delay_fs = np.asarray(delay_fs, dtype=float).ravel()
-    if delay_fs.size != values.shape[0]:
-        raise InputError(
-            f"{delay_fs.size} delays given for {values.shape[0]} frames; they must match"
-        )
-    pixel = _checked_pixel_nm(pix)
-    ny, nx = values.shape[1:]
     stack_attrs = {k: v for k, v in dict(attrs or {}).items() if v is not None}
     stack_attrs.setdefault("quantity", "dT/T")
-    stack_attrs["pixel_nm"] = pixel
-    stack = xr.DataArray(
-        values.astype(float),
-        dims=FRAME_DIMS,
-        coords={
-            "delay": ("delay", delay_fs, {"units": "fs"}),
-            "y": ("y", pixel_axis_nm(ny, pixel), {"units": "nm"}),
-            "x": ("x", pixel_axis_nm(nx, pixel), {"units": "nm"}),
-        },
-        name=name or "dT_T",
-        attrs=stack_attrs,
-    )
-    return validate_lazy(stack)
+    return make_stack(values, delay_fs, pix, attrs=stack_attrs).rename(name or "dT_T")
 
 
 def validate_lazy(stack: xr.DataArray) -> xr.DataArray:
-    """:func:`tamkit.stack.validate_stack` for a dask-backed stack: the same checks, with the
-    all-NaN frame test computed chunk by chunk (one count per frame comes back, not frames)."""
-    ny, nx = stack.sizes["y"], stack.sizes["x"]
-    if ny < 5 or nx < 5:
-        raise InputError(f"frames of {ny}x{nx} pixels are too small to fit (need at least 5x5)")
-    delay = np.asarray(stack["delay"].values, dtype=float)
-    if not np.all(np.isfinite(delay)):
-        raise InputError("delays contain NaN or infinite values")
-    steps = np.diff(delay)
-    if np.any(steps == 0):
-        raise InputError(f"duplicate delay {delay[1:][steps == 0][0]:g} fs; delays must be unique")
-    if np.any(steps < 0):
-        raise InputError("delays are not sorted in increasing order; frames must be in delay order")
-    if not np.any(delay >= 0):
-        raise InputError("no frame at delay >= 0 fs: the stack holds only pre-time-zero baseline")
-    finite_per_frame = da.isfinite(stack.data).sum(axis=(1, 2)).compute()
-    dead = np.flatnonzero((finite_per_frame == 0) & (delay >= 0))
-    if dead.size:
-        raise InputError(
-            f"frame at delay {delay[dead[0]]:g} fs has no finite pixel (all NaN); "
-            "remove it or fix the file"
-        )
-    return stack
+    """:func:`tamkit.stack.validate_stack` of a dask-backed stack (it stays lazy)."""
+    return validate_stack(stack)

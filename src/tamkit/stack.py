@@ -62,7 +62,9 @@ def make_stack(
     xarray.DataArray
         dims ``(delay, y, x)``, coords in fs and nm.
     """
-    frames = np.asarray(frames, dtype=float)
+    # a dask array stays lazy (large stacks); anything else becomes a float ndarray
+    lazy = type(frames).__module__.startswith("dask")
+    frames = frames.astype(float) if lazy else np.asarray(frames, dtype=float)
     if frames.ndim == 2:
         frames = frames[None]
     if frames.ndim != 3:
@@ -104,8 +106,24 @@ def validate_stack(stack: xr.DataArray) -> xr.DataArray:
 
     Checks: dims ``(delay, y, x)``; at least 5x5 pixels; finite, strictly increasing delays
     (no duplicates); a positive pixel size; at least one frame at delay >= 0; no frame at
-    delay >= 0 that is entirely NaN.
+    delay >= 0 that is entirely NaN. A dask-backed stack stays lazy: the NaN test computes one
+    count per frame, chunk by chunk.
     """
+    delay = validate_layout(stack)
+    if not np.issubdtype(stack.dtype, np.number) or np.issubdtype(stack.dtype, np.complexfloating):
+        raise InputError(f"frame values must be real numbers, got {stack.dtype}")
+    finite_per_frame = np.asarray(np.isfinite(stack).sum(dim=("y", "x")).values)
+    dead = np.flatnonzero((finite_per_frame == 0) & (delay >= 0))
+    if dead.size:
+        raise InputError(
+            f"frame at delay {delay[dead[0]]:g} fs has no finite pixel (all NaN); "
+            "remove it or fix the file"
+        )
+    return stack
+
+
+def validate_layout(stack: xr.DataArray) -> np.ndarray:
+    """The checks of :func:`validate_stack` that need no pixel values; returns the delays (fs)."""
     if not isinstance(stack, xr.DataArray):
         raise InputError("a TAM stack must be an xarray.DataArray with dims (delay, y, x)")
     if tuple(stack.dims) != FRAME_DIMS:
@@ -125,17 +143,7 @@ def validate_stack(stack: xr.DataArray) -> xr.DataArray:
         raise InputError("delays are not sorted in increasing order; frames must be in delay order")
     if not np.any(delay >= 0):
         raise InputError("no frame at delay >= 0 fs: the stack holds only pre-time-zero baseline")
-    values = np.asarray(stack.values)
-    if not np.issubdtype(values.dtype, np.number):
-        raise InputError(f"frame values must be numeric, got {values.dtype}")
-    finite_per_frame = np.isfinite(values).reshape(values.shape[0], -1).sum(axis=1)
-    dead = np.flatnonzero((finite_per_frame == 0) & (delay >= 0))
-    if dead.size:
-        raise InputError(
-            f"frame at delay {delay[dead[0]]:g} fs has no finite pixel (all NaN); "
-            "remove it or fix the file"
-        )
-    return stack
+    return delay
 
 
 def pixel_nm(stack: xr.DataArray) -> float:
