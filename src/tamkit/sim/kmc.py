@@ -48,18 +48,25 @@ from numba import njit
 N_OBSERVABLES = 6
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def _tree_update(tree, n_leaves, leaf, value):
-    """Set a leaf of the binary sum tree and refresh its ancestors (exact sums, no drift)."""
+    """Set a leaf of the binary sum tree and refresh its ancestors (exact sums, no drift).
+
+    Each parent is recomputed as left + right exactly as before (IEEE addition is commutative,
+    so carrying the new child in a register gives the very same bits); a leaf set to the value
+    it already holds changes no sum and is skipped.
+    """
     pos = n_leaves + leaf
+    if tree[pos] == value:
+        return
     tree[pos] = value
-    pos //= 2
-    while pos >= 1:
-        tree[pos] = tree[2 * pos] + tree[2 * pos + 1]
-        pos //= 2
+    while pos > 1:
+        value = value + tree[pos ^ 1]
+        pos >>= 1
+        tree[pos] = value
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def _tree_select(tree, n_leaves, u):
     """Leaf whose cumulative-rate interval holds ``u`` (0 <= u < tree[1]); never a zero leaf.
 
@@ -71,15 +78,15 @@ def _tree_select(tree, n_leaves, u):
         left = tree[2 * pos]
         right = tree[2 * pos + 1]
         # Rounding may leave u just past the last interval: never descend into an empty branch.
-        if (u < left and left > 0.0) or right <= 0.0:
-            pos = 2 * pos
-        else:
-            u -= left
-            pos = 2 * pos + 1
+        # Bitwise operators and a conditional subtraction keep the descent free of branches
+        # (the direction is a coin toss the branch predictor cannot learn).
+        go_right = not (((u < left) & (left > 0.0)) | (right <= 0.0))
+        u = u - left if go_right else u
+        pos = 2 * pos + go_right
     return pos - n_leaves, u
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def _hot_hop_rate(eps, i, j, hot_rate, excess, kT):
     """Hop rate of a hot carrier: barrier reduced by its excess energy (meV)."""
     barrier = eps[j] - eps[i] - excess
@@ -88,7 +95,7 @@ def _hot_hop_rate(eps, i, j, hot_rate, excess, kT):
     return hot_rate
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def _carrier_rate(c, site, hot, occ, nbr, eps, rate_thermal, capacity, hot_rate, kT,
                   excess_step, cool_rate, auger_coef, auger_on, chan, auger_scale):
     """Total event rate (1/fs) of carrier ``c``: hops + cooling + its share of Auger.
@@ -120,7 +127,7 @@ def _carrier_rate(c, site, hot, occ, nbr, eps, rate_thermal, capacity, hot_rate,
     return total
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def _auger_scale(i, head, nxt, origin, meet_factor):
     """Auger rate factor of dot ``i``: 1 for a pump-made multiexciton, ``meet_factor`` otherwise.
 
@@ -138,7 +145,7 @@ def _auger_scale(i, head, nxt, origin, meet_factor):
     return 1.0
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def _refresh_site(i, head, nxt, occ, tree, n_leaves, site, hot, nbr, eps, rate_thermal,
                   capacity, hot_rate, kT, excess_step, cool_rate, auger_coef, auger_on, chan,
                   origin, meet_factor):
@@ -152,7 +159,7 @@ def _refresh_site(i, head, nxt, occ, tree, n_leaves, site, hot, nbr, eps, rate_t
         c = nxt[c]
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def _refresh_neighbourhood(i, head, nxt, occ, tree, n_leaves, site, hot, nbr, eps,
                            rate_thermal, capacity, hot_rate, kT, excess_step, cool_rate,
                            auger_coef, auger_on, chan, origin, meet_factor):
@@ -163,7 +170,7 @@ def _refresh_neighbourhood(i, head, nxt, occ, tree, n_leaves, site, hot, nbr, ep
                       auger_coef, auger_on, chan, origin, meet_factor)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def _remove_from_site(i, c, head, nxt, occ):
     """Unlink carrier ``c`` from dot ``i``'s list (singly linked: ``head[i]``, ``nxt[c]``)."""
     if head[i] == c:
@@ -177,14 +184,14 @@ def _remove_from_site(i, c, head, nxt, occ):
     occ[i] -= 1
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def _add_to_site(i, c, head, nxt, occ):
     nxt[c] = head[i]
     head[i] = c
     occ[i] += 1
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def _record(k, obs, alive, disp, site, hot, eps, n_carriers, t, flight_t0, flight_d):
     """Accumulate the observables of sample ``k`` (time ``t``) over the carriers alive now.
 
@@ -209,7 +216,7 @@ def _record(k, obs, alive, disp, site, hot, eps, n_carriers, t, flight_t0, fligh
         obs[k, 5] += eps[site[c]] * eps[site[c]]
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def _flight_target(i, variance, nbr, plus, minus, jump, rng):
     """Dot where a band-like flight from dot ``i`` ends; ``jump`` gets its steps per axis.
 
@@ -227,7 +234,7 @@ def _flight_target(i, variance, nbr, plus, minus, jump, rng):
     return j
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def run_kmc(nbr, steps, eps, rate_thermal, occ0, sample_t, capacity, hot_rate, kT, e_excess,
             n_cool_steps, cool_rate, auger_coef, auger_on, hot_on, rng, meet_factor=1.0,
             flight_d=0.0, land_rate=1.0, flight_stages=1):
