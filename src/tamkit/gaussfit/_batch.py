@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from tamkit.gaussfit._lm import _ell_fit_one, _iso_fit_one
+from tamkit.gaussfit._lm import _CUT_SIGMAS, _ell_fit_one, _iso_fit_one
 
 ISO, ELLIPTICAL = 0, 1
 
@@ -119,10 +119,15 @@ def _spikes_one(buf, valid, ux, uy, p, model, threshold, found):
     gy = np.empty(ny)
     if model == ISO:
         inv_s2 = 1.0 / (p[3] * p[3])
+        # beyond the fit's cut (_CUT_SIGMAS widths) the Gaussian is < 7e-10 of its peak, far
+        # below any threshold: no exp there
+        reach = _CUT_SIGMAS * abs(p[3])
         for j in range(nx):
-            gx[j] = p[0] * np.exp(-0.5 * (ux[j] - p[1]) ** 2 * inv_s2)
+            dx = ux[j] - p[1]
+            gx[j] = p[0] * np.exp(-0.5 * dx**2 * inv_s2) if abs(dx) <= reach else 0.0
         for i in range(ny):
-            gy[i] = np.exp(-0.5 * (uy[i] - p[2]) ** 2 * inv_s2)
+            dy = uy[i] - p[2]
+            gy[i] = np.exp(-0.5 * dy**2 * inv_s2) if abs(dy) <= reach else 0.0
     row_model = np.empty(nx)
     count = 0
     if model == ISO:

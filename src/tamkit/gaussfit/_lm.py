@@ -51,9 +51,13 @@ def _fill(dst, value):
 @njit(cache=True, fastmath=False)
 def _solve(m, b, out):
     """Solve ``m x = b`` (small, dense) by Gaussian elimination with pivoting; False if singular."""
-    n = b.shape[0]
-    a = m.copy()
-    x = b.copy()
+    return _solve_in_place(m.copy(), b.copy(), out)
+
+
+@njit(cache=True, fastmath=False)
+def _solve_in_place(a, x, out):
+    """:func:`_solve` that overwrites ``a`` and ``x`` (scratch): no allocation in the LM loop."""
+    n = x.shape[0]
     for k in range(n):
         piv = k
         best = abs(a[k, k])
@@ -314,6 +318,7 @@ def _iso_fit_one(data, ux, uy, mrow, mcol, p0, linear_start, p_out, cov_out):
     lam = _LAM0
     step = np.empty(5)
     damped = np.empty((5, 5))
+    rhs = np.empty(5)
     trial = np.empty(5)
     converged = False
     n_iter = 0
@@ -323,7 +328,8 @@ def _iso_fit_one(data, ux, uy, mrow, mcol, p0, linear_start, p_out, cov_out):
             for b in range(5):
                 damped[a, b] = jtj[a, b]
             damped[a, a] = jtj[a, a] * (1.0 + lam) + 1e-300
-        if not _solve(damped, jtd, step):
+            rhs[a] = jtd[a]
+        if not _solve_in_place(damped, rhs, step):
             lam *= 10.0
             if lam > _LAM_MAX:
                 break

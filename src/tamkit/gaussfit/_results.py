@@ -246,6 +246,15 @@ def classify(
     return snr, status, reason
 
 
+def _row_median(values: np.ndarray) -> np.ndarray:
+    """``np.median(values, axis=1)`` of finite values, by sorting the short rows (far faster)."""
+    ordered = np.sort(values, axis=1)
+    half = values.shape[1] // 2
+    if values.shape[1] % 2:
+        return ordered[:, half]
+    return (ordered[:, half - 1] + ordered[:, half]) / 2.0
+
+
 def _flag_off_track(res: dict[str, np.ndarray], status: np.ndarray, reason: np.ndarray) -> None:
     """Fail 'ok' frames whose centre is far off the spot's local track (noise fitted elsewhere).
 
@@ -269,9 +278,9 @@ def _flag_off_track(res: dict[str, np.ndarray], status: np.ndarray, reason: np.n
     for axis in ("x0", "y0"):
         centre = res[f"{axis}_nm"][good]
         err = res[f"{axis}_err_nm"][good]
-        ref = np.median(centre[near], axis=1)
-        scatter = 1.4826 * np.median(np.abs(centre[near] - ref[:, None]), axis=1)
-        ref_err2 = (1.2533 * np.median(err[near], axis=1)) ** 2 / k + scatter**2
+        ref = _row_median(centre[near])
+        scatter = 1.4826 * _row_median(np.abs(centre[near] - ref[:, None]))
+        ref_err2 = (1.2533 * _row_median(err[near])) ** 2 / k + scatter**2
         z_max = np.fmax(z_max, np.abs(centre - ref) / np.sqrt(err**2 + ref_err2))
         dist2 += (centre - ref) ** 2
     # pointing jitter of a real spot is a small part of its width; a noise feature sits apart
