@@ -330,3 +330,71 @@ def test_pointing_jitter_is_not_flagged_off_track():
     assert np.all(fits["status"].values[4:] == "ok")
     z = (fits["x0_nm"].values[4:] - cx[4:]) / fits["x0_err_nm"].values[4:]
     assert np.all(np.abs(z) < 5)
+
+
+# --- compiled building blocks against the library code they replace --------------------------
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    ny=st.integers(1, 9),
+    nx=st.integers(1, 9),
+    levels=st.integers(2, 5),
+    seed=st.integers(0, 2**31 - 1),
+)
+def test_median3x3_equals_scipy_median_filter(ny, nx, levels, seed):
+    """Exact equality, edges and ties included: a median selects one of the values."""
+    from scipy import ndimage
+
+    from tamkit.gaussfit._outliers import median3x3_nearest
+
+    # few distinct levels: many ties, where an incorrect selection network would show
+    img = np.random.default_rng(seed).integers(0, levels, size=(ny, nx)).astype(float)
+    out = np.empty_like(img)
+    median3x3_nearest(img, out)
+    np.testing.assert_array_equal(out, ndimage.median_filter(img, size=3, mode="nearest"))
+
+
+def test_outlier_maps_equal_the_scipy_formulation():
+    """Same outliers as median_filter + numpy medians, with NaN/inf pixels and a flat frame."""
+    from scipy import ndimage
+
+    from tamkit.gaussfit._outliers import outlier_maps
+    from tamkit.gaussfit._prepare import HOT_Z, MAD_TO_STD
+
+    rng = np.random.default_rng(3)
+    frames = rng.normal(size=(6, 40, 33))
+    frames[:, 5, 7] += 40.0  # a hot pixel
+    frames[1, 2, 3], frames[2, 0, 0] = np.nan, np.inf
+    frames[3] = 1.0  # no spread: no outliers
+    filled = np.where(
+        np.isfinite(frames), frames, np.nanmedian(frames, axis=(1, 2), keepdims=True)
+    )
+    high = filled - ndimage.median_filter(filled, size=(1, 3, 3), mode="nearest")
+    scale = MAD_TO_STD * np.median(np.abs(high), axis=(1, 2), keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        expected = np.abs(high) / np.where(scale > 0, scale, np.inf) > HOT_Z
+    got = outlier_maps(frames, HOT_Z, MAD_TO_STD)
+    np.testing.assert_array_equal(got, expected)
+    assert got[:, 5, 7].sum() == 5 and not got[3].any()
+
+
+def test_starting_peak_is_the_first_maximum_of_the_smoothed_frame():
+    """The guess's centre is the row-major first maximum of the 3x3 box mean (np.argmax)."""
+    from scipy import ndimage
+
+    from tamkit.gaussfit._batch import guess_batch
+
+    ny, nx = 11, 13
+    ux = np.arange(nx) - (nx - 1) / 2.0
+    uy = np.arange(ny) - (ny - 1) / 2.0
+    rng = np.random.default_rng(5)
+    frames = rng.integers(0, 3, size=(40, ny, nx)).astype(float)  # ties everywhere
+    frames[0] = 0.0
+    frames[0, 4, 3] = frames[0, 4, 9] = 9.0  # equal peaks: the first in row-major order
+    for sign in (1.0, -1.0):
+        p0 = guess_batch(sign * frames, ux, uy, sign)
+        for f in range(frames.shape[0]):
+            smooth = ndimage.uniform_filter(frames[f], size=3, mode="constant")
+            i, j = np.unravel_index(np.argmax(np.round(smooth * 9).astype(int)), (ny, nx))
+            assert (p0[f, 1], p0[f, 2]) == (ux[j], uy[i])
