@@ -367,9 +367,7 @@ def test_outlier_maps_equal_the_scipy_formulation():
     frames[:, 5, 7] += 40.0  # a hot pixel
     frames[1, 2, 3], frames[2, 0, 0] = np.nan, np.inf
     frames[3] = 1.0  # no spread: no outliers
-    filled = np.where(
-        np.isfinite(frames), frames, np.nanmedian(frames, axis=(1, 2), keepdims=True)
-    )
+    filled = np.where(np.isfinite(frames), frames, np.nanmedian(frames, axis=(1, 2), keepdims=True))
     high = filled - ndimage.median_filter(filled, size=(1, 3, 3), mode="nearest")
     scale = MAD_TO_STD * np.median(np.abs(high), axis=(1, 2), keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
