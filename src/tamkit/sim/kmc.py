@@ -234,6 +234,146 @@ def _flight_target(i, variance, nbr, plus, minus, jump, rng):
     return j
 
 
+@njit(cache=True, nogil=True, error_model="numpy", _nrt=False)
+def _event_loop(nbr, steps, eps, rate_thermal, sample_t, capacity, hot_rate, kT, n_cool_steps,
+                cool_rate, auger_coef, auger_on, hot_on, rng, meet_factor, flight_d,
+                flight_stages, stage_rate, excess_step, n_leaves, tree, chan, site, hot, alive,
+                disp, t_arrival, origin, occ, head, nxt, flight_t0, flight_stage, plus, minus,
+                jump, obs, counts, residence):
+    """The event loop of :func:`run_kmc`, on arrays it allocated; fills obs, counts, residence.
+
+    Compiled without numba's reference counting (``_nrt=False``): it allocates nothing, and
+    with reference counting every inlined helper's array arguments cost atomic increments and
+    decrements, which took most of the run time.
+    """
+    n_samples = sample_t.shape[0]
+    n_carriers = site.shape[0]
+    t = 0.0
+    k = 0
+    t_end = sample_t[n_samples - 1] if n_samples > 0 else 0.0
+    while k < n_samples:
+        total = tree[1]
+        if total > 0.0:
+            t_next = t - math.log(1.0 - rng.random()) / total
+        else:
+            t_next = math.inf
+        while k < n_samples and sample_t[k] < t_next:
+            _record(k, obs, alive, disp, site, hot, eps, n_carriers, sample_t[k], flight_t0,
+                    flight_d)
+            k += 1
+        if k >= n_samples:
+            break
+        t = t_next
+        c, u = _tree_select(tree, n_leaves, rng.random() * total)
+        i = site[c]
+        h = hot[c]
+        # Choose the channel of carrier c from the rates _carrier_rate stored.
+        n_nb = nbr.shape[1]
+        chosen = -1
+        last_nonzero = -1
+        if flight_t0[c] >= 0.0:
+            chosen = n_nb + 2  # a carrier in flight has one channel: the next flight stage
+        else:
+            for slot in range(n_nb + 2):
+                r = chan[c, slot]
+                if r > 0.0:
+                    last_nonzero = slot
+                    if u < r:
+                        chosen = slot
+                        break
+                    u -= r
+            if chosen < 0:
+                chosen = last_nonzero  # rounding at the very end of the interval
+
+        if chosen < n_nb:
+            j = nbr[i, chosen]
+            residence[i] += t - t_arrival[c]
+            t_arrival[c] = t
+            was_full_i = occ[i] >= capacity
+            _remove_from_site(i, c, head, nxt, occ)
+            _add_to_site(j, c, head, nxt, occ)
+            site[c] = j
+            origin[c] = -1
+            for a in range(3):
+                disp[c, a] += steps[chosen, a]
+            counts[0] += 1
+            _refresh_site(i, head, nxt, occ, tree, n_leaves, site, hot, nbr, eps,
+                          rate_thermal, capacity, hot_rate, kT, excess_step, cool_rate,
+                          auger_coef, auger_on, chan, origin, meet_factor)
+            _refresh_site(j, head, nxt, occ, tree, n_leaves, site, hot, nbr, eps,
+                          rate_thermal, capacity, hot_rate, kT, excess_step, cool_rate,
+                          auger_coef, auger_on, chan, origin, meet_factor)
+            if was_full_i:
+                _refresh_neighbourhood(i, head, nxt, occ, tree, n_leaves, site, hot, nbr, eps,
+                                       rate_thermal, capacity, hot_rate, kT, excess_step,
+                                       cool_rate, auger_coef, auger_on, chan, origin, meet_factor)
+            if occ[j] >= capacity:
+                _refresh_neighbourhood(j, head, nxt, occ, tree, n_leaves, site, hot, nbr, eps,
+                                       rate_thermal, capacity, hot_rate, kT, excess_step,
+                                       cool_rate, auger_coef, auger_on, chan, origin, meet_factor)
+        elif chosen == n_nb + 2 and flight_stage[c] + 1 < flight_stages:
+            flight_stage[c] += 1  # one more stage of the flight; its rate is unchanged
+        elif chosen == n_nb + 2:
+            j = _flight_target(i, 2.0 * flight_d * (t - flight_t0[c]), nbr, plus, minus, jump,
+                               rng)
+            if occ[j] >= capacity and occ[i] < capacity:
+                j = i
+                for a in range(3):
+                    jump[a] = 0
+            flight_t0[c] = -1.0
+            origin[c] = -1
+            t_arrival[c] = t
+            _add_to_site(j, c, head, nxt, occ)
+            site[c] = j
+            for a in range(3):
+                disp[c, a] += jump[a]
+            _refresh_site(j, head, nxt, occ, tree, n_leaves, site, hot, nbr, eps,
+                          rate_thermal, capacity, hot_rate, kT, excess_step, cool_rate,
+                          auger_coef, auger_on, chan, origin, meet_factor)
+            if occ[j] >= capacity:
+                _refresh_neighbourhood(j, head, nxt, occ, tree, n_leaves, site, hot, nbr, eps,
+                                       rate_thermal, capacity, hot_rate, kT, excess_step,
+                                       cool_rate, auger_coef, auger_on, chan, origin, meet_factor)
+        elif chosen == n_nb:
+            hot[c] = h - 1
+            counts[2] += 1
+            _refresh_site(i, head, nxt, occ, tree, n_leaves, site, hot, nbr, eps,
+                          rate_thermal, capacity, hot_rate, kT, excess_step, cool_rate,
+                          auger_coef, auger_on, chan, origin, meet_factor)
+        else:
+            residence[i] += t - t_arrival[c]
+            was_full_i = occ[i] >= capacity
+            _remove_from_site(i, c, head, nxt, occ)
+            alive[c] = False
+            _tree_update(tree, n_leaves, c, 0.0)
+            counts[1] += 1
+            if hot_on and occ[i] > 0:
+                survivor = head[i]
+                for _ in range(int(rng.random() * occ[i])):
+                    survivor = nxt[survivor]
+                hot[survivor] = n_cool_steps
+                if flight_d > 0.0:
+                    # take-off: the survivor leaves the dot and only its landing can happen
+                    residence[i] += t - t_arrival[survivor]
+                    _remove_from_site(i, survivor, head, nxt, occ)
+                    flight_t0[survivor] = t
+                    flight_stage[survivor] = 0
+                    for slot in range(n_nb + 2):
+                        chan[survivor, slot] = 0.0
+                    _tree_update(tree, n_leaves, survivor, stage_rate)
+            _refresh_site(i, head, nxt, occ, tree, n_leaves, site, hot, nbr, eps,
+                          rate_thermal, capacity, hot_rate, kT, excess_step, cool_rate,
+                          auger_coef, auger_on, chan, origin, meet_factor)
+            if was_full_i:
+                _refresh_neighbourhood(i, head, nxt, occ, tree, n_leaves, site, hot, nbr, eps,
+                                       rate_thermal, capacity, hot_rate, kT, excess_step,
+                                       cool_rate, auger_coef, auger_on, chan, origin, meet_factor)
+
+    for c in range(n_carriers):
+        if alive[c] and flight_t0[c] < 0.0:
+            residence[site[c]] += t_end - t_arrival[c]
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
 def run_kmc(nbr, steps, eps, rate_thermal, occ0, sample_t, capacity, hot_rate, kT, e_excess,
             n_cool_steps, cool_rate, auger_coef, auger_on, hot_on, rng, meet_factor=1.0,
@@ -356,127 +496,9 @@ def run_kmc(nbr, steps, eps, rate_thermal, occ0, sample_t, capacity, hot_rate, k
                 minus[a] = slot
     jump = np.zeros(3, dtype=np.int64)
 
-    t = 0.0
-    k = 0
-    t_end = sample_t[n_samples - 1] if n_samples > 0 else 0.0
-    while k < n_samples:
-        total = tree[1]
-        if total > 0.0:
-            t_next = t - math.log(1.0 - rng.random()) / total
-        else:
-            t_next = math.inf
-        while k < n_samples and sample_t[k] < t_next:
-            _record(k, obs, alive, disp, site, hot, eps, n_carriers, sample_t[k], flight_t0,
-                    flight_d)
-            k += 1
-        if k >= n_samples:
-            break
-        t = t_next
-        c, u = _tree_select(tree, n_leaves, rng.random() * total)
-        i = site[c]
-        h = hot[c]
-        # Choose the channel of carrier c from the rates _carrier_rate stored.
-        n_nb = nbr.shape[1]
-        chosen = -1
-        last_nonzero = -1
-        if flight_t0[c] >= 0.0:
-            chosen = n_nb + 2  # a carrier in flight has one channel: the next flight stage
-        else:
-            for slot in range(n_nb + 2):
-                r = chan[c, slot]
-                if r > 0.0:
-                    last_nonzero = slot
-                    if u < r:
-                        chosen = slot
-                        break
-                    u -= r
-            if chosen < 0:
-                chosen = last_nonzero  # rounding at the very end of the interval
-
-        if chosen < n_nb:
-            j = nbr[i, chosen]
-            residence[i] += t - t_arrival[c]
-            t_arrival[c] = t
-            was_full_i = occ[i] >= capacity
-            _remove_from_site(i, c, head, nxt, occ)
-            _add_to_site(j, c, head, nxt, occ)
-            site[c] = j
-            origin[c] = -1
-            for a in range(3):
-                disp[c, a] += steps[chosen, a]
-            counts[0] += 1
-            _refresh_site(i, head, nxt, occ, tree, n_leaves, site, hot, nbr, eps,
-                          rate_thermal, capacity, hot_rate, kT, excess_step, cool_rate,
-                          auger_coef, auger_on, chan, origin, meet_factor)
-            _refresh_site(j, head, nxt, occ, tree, n_leaves, site, hot, nbr, eps,
-                          rate_thermal, capacity, hot_rate, kT, excess_step, cool_rate,
-                          auger_coef, auger_on, chan, origin, meet_factor)
-            if was_full_i:
-                _refresh_neighbourhood(i, head, nxt, occ, tree, n_leaves, site, hot, nbr, eps,
-                                       rate_thermal, capacity, hot_rate, kT, excess_step,
-                                       cool_rate, auger_coef, auger_on, chan, origin, meet_factor)
-            if occ[j] >= capacity:
-                _refresh_neighbourhood(j, head, nxt, occ, tree, n_leaves, site, hot, nbr, eps,
-                                       rate_thermal, capacity, hot_rate, kT, excess_step,
-                                       cool_rate, auger_coef, auger_on, chan, origin, meet_factor)
-        elif chosen == n_nb + 2 and flight_stage[c] + 1 < flight_stages:
-            flight_stage[c] += 1  # one more stage of the flight; its rate is unchanged
-        elif chosen == n_nb + 2:
-            j = _flight_target(i, 2.0 * flight_d * (t - flight_t0[c]), nbr, plus, minus, jump,
-                               rng)
-            if occ[j] >= capacity and occ[i] < capacity:
-                j = i
-                jump[:] = 0
-            flight_t0[c] = -1.0
-            origin[c] = -1
-            t_arrival[c] = t
-            _add_to_site(j, c, head, nxt, occ)
-            site[c] = j
-            for a in range(3):
-                disp[c, a] += jump[a]
-            _refresh_site(j, head, nxt, occ, tree, n_leaves, site, hot, nbr, eps,
-                          rate_thermal, capacity, hot_rate, kT, excess_step, cool_rate,
-                          auger_coef, auger_on, chan, origin, meet_factor)
-            if occ[j] >= capacity:
-                _refresh_neighbourhood(j, head, nxt, occ, tree, n_leaves, site, hot, nbr, eps,
-                                       rate_thermal, capacity, hot_rate, kT, excess_step,
-                                       cool_rate, auger_coef, auger_on, chan, origin, meet_factor)
-        elif chosen == n_nb:
-            hot[c] = h - 1
-            counts[2] += 1
-            _refresh_site(i, head, nxt, occ, tree, n_leaves, site, hot, nbr, eps,
-                          rate_thermal, capacity, hot_rate, kT, excess_step, cool_rate,
-                          auger_coef, auger_on, chan, origin, meet_factor)
-        else:
-            residence[i] += t - t_arrival[c]
-            was_full_i = occ[i] >= capacity
-            _remove_from_site(i, c, head, nxt, occ)
-            alive[c] = False
-            _tree_update(tree, n_leaves, c, 0.0)
-            counts[1] += 1
-            if hot_on and occ[i] > 0:
-                survivor = head[i]
-                for _ in range(int(rng.random() * occ[i])):
-                    survivor = nxt[survivor]
-                hot[survivor] = n_cool_steps
-                if flight_d > 0.0:
-                    # take-off: the survivor leaves the dot and only its landing can happen
-                    residence[i] += t - t_arrival[survivor]
-                    _remove_from_site(i, survivor, head, nxt, occ)
-                    flight_t0[survivor] = t
-                    flight_stage[survivor] = 0
-                    for slot in range(n_nb + 2):
-                        chan[survivor, slot] = 0.0
-                    _tree_update(tree, n_leaves, survivor, stage_rate)
-            _refresh_site(i, head, nxt, occ, tree, n_leaves, site, hot, nbr, eps,
-                          rate_thermal, capacity, hot_rate, kT, excess_step, cool_rate,
-                          auger_coef, auger_on, chan, origin, meet_factor)
-            if was_full_i:
-                _refresh_neighbourhood(i, head, nxt, occ, tree, n_leaves, site, hot, nbr, eps,
-                                       rate_thermal, capacity, hot_rate, kT, excess_step,
-                                       cool_rate, auger_coef, auger_on, chan, origin, meet_factor)
-
-    for c in range(n_carriers):
-        if alive[c] and flight_t0[c] < 0.0:
-            residence[site[c]] += t_end - t_arrival[c]
+    _event_loop(nbr, steps, eps, rate_thermal, sample_t, capacity, hot_rate, kT, n_cool_steps,
+                cool_rate, auger_coef, auger_on, hot_on, rng, meet_factor, flight_d,
+                flight_stages, stage_rate, excess_step, n_leaves, tree, chan, site, hot,
+                alive, disp, t_arrival, origin, occ, head, nxt, flight_t0, flight_stage,
+                plus, minus, jump, obs, counts, residence)
     return obs, counts, residence
