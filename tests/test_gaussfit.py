@@ -367,6 +367,11 @@ def test_outlier_maps_equal_the_scipy_formulation():
     frames[:, 5, 7] += 40.0  # a hot pixel
     frames[1, 2, 3], frames[2, 0, 0] = np.nan, np.inf
     frames[3] = 1.0  # no spread: no outliers
+    # half the pixels bright, many of them infinite: np.nanmedian (infinities counted) fills
+    # NaN/inf with a bright value, a median of the finite pixels would fill a dark one
+    frames[4, 20:] += 100.0
+    frames[4, 20:][rng.random((20, 33)) < 0.3] = np.inf
+    frames[4, 2, 3] = np.nan  # filled bright among dark neighbours: an outlier
     filled = np.where(np.isfinite(frames), frames, np.nanmedian(frames, axis=(1, 2), keepdims=True))
     high = filled - ndimage.median_filter(filled, size=(1, 3, 3), mode="nearest")
     scale = MAD_TO_STD * np.median(np.abs(high), axis=(1, 2), keepdims=True)
@@ -374,7 +379,7 @@ def test_outlier_maps_equal_the_scipy_formulation():
         expected = np.abs(high) / np.where(scale > 0, scale, np.inf) > HOT_Z
     got = outlier_maps(frames, HOT_Z, MAD_TO_STD)
     np.testing.assert_array_equal(got, expected)
-    assert got[:, 5, 7].sum() == 5 and not got[3].any()
+    assert got[:, 5, 7].sum() == 5 and not got[3].any() and got[4, 2, 3]
 
 
 def test_starting_peak_is_the_first_maximum_of_the_smoothed_frame():

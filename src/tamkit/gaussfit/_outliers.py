@@ -56,9 +56,9 @@ def outlier_maps(frames, z_max, mad_to_std):
     """Per frame (bool (n, y, x)): pixels more than ``z_max`` robust standard deviations from
     the median of their 3x3 neighbourhood.
 
-    Non-finite pixels first take the median of the frame's finite pixels; the robust standard
-    deviation is ``mad_to_std`` times the median absolute deviation from the local median
-    (a frame where that is 0 has no outliers).
+    Non-finite pixels first take the median of the frame's non-NaN pixels (``np.nanmedian``);
+    the robust standard deviation is ``mad_to_std`` times the median absolute deviation from
+    the local median (a frame where that is 0 has no outliers).
     """
     n, ny, nx = frames.shape
     out = np.zeros((n, ny, nx), dtype=np.bool_)
@@ -67,7 +67,9 @@ def outlier_maps(frames, z_max, mad_to_std):
         flat = filled.ravel()
         finite = np.isfinite(flat)
         if not finite.all():
-            fill = np.median(flat[finite]) if finite.any() else np.nan
+            # as np.nanmedian: the median of the non-NaN values (infinities included)
+            numbers = ~np.isnan(flat)
+            fill = np.median(flat[numbers]) if numbers.any() else np.nan
             for q in range(flat.size):
                 if not finite[q]:
                     flat[q] = fill
