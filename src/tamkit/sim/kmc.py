@@ -77,10 +77,13 @@ def _tree_select(tree, n_leaves, u):
     while pos < n_leaves:
         left = tree[2 * pos]
         right = tree[2 * pos + 1]
-        # Rounding may leave u just past the last interval: never descend into an empty branch.
-        # Bitwise operators and a conditional subtraction keep the descent free of branches
-        # (the direction is a coin toss the branch predictor cannot learn).
-        go_right = not (((u < left) & (left > 0.0)) | (right <= 0.0))
+        # The direction is a coin toss no branch predictor can learn: a compare and a select,
+        # no branch. Only beside an empty child (zero rate: dead carriers, the padding leaves)
+        # does rounding matter: u may lie just past the last interval, and the descent must
+        # never enter an empty branch (a rare, well-predicted branch).
+        go_right = not u < left  # (a Python bool when interpreted: keeps pos a Python int)
+        if left <= 0.0 or right <= 0.0:
+            go_right = not ((u < left and left > 0.0) or right <= 0.0)
         u = u - left if go_right else u
         pos = 2 * pos + go_right
     return pos - n_leaves, u
