@@ -9,6 +9,8 @@ import sys
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tamkit.sim.kmc import _tree_select, _tree_update
 
@@ -60,3 +62,23 @@ def test_sum_tree_selects_each_leaf_in_proportion_to_its_rate():
         assert residual == pytest.approx(u - edges[leaf], abs=1e-12)
     # rounding past the end never lands on an empty leaf
     assert rates[_tree_select(tree, n_leaves, rates.sum() * (1 + 1e-12))[0]] > 0
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 12), st.floats(0.0, 10.0) | st.just(0.0)),
+                min_size=1, max_size=60))
+def test_sum_tree_updates_equal_a_fresh_tree_bit_for_bit(updates):
+    # The kernel carries the new partial sum in a register and skips leaves whose value is
+    # unchanged; every node must still be exactly left + right of the current leaves (what a
+    # rebuild from scratch gives), or the random stream would pick other events.
+    n_leaves = 16
+    tree = np.zeros(2 * n_leaves)
+    leaves = np.zeros(n_leaves)
+    for leaf, value in updates:
+        _tree_update(tree, n_leaves, leaf, value)
+        leaves[leaf] = value
+    fresh = np.zeros(2 * n_leaves)
+    fresh[n_leaves:] = leaves
+    for pos in range(n_leaves - 1, 0, -1):
+        fresh[pos] = fresh[2 * pos] + fresh[2 * pos + 1]
+    assert tree.tobytes() == fresh.tobytes()
