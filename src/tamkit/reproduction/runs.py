@@ -122,8 +122,8 @@ def single_run_precision(raw, n_runs: int = PRECISION_RUNS) -> dict:
 
     Each run of the first spot is made into its own dT/T stack (differential imaging, baseline)
     and fitted frame by frame; the spot does not move, so the spread of the fitted centres over
-    the first 200 fs, before the spot has widened (both axes), is the per-run precision. Mean and standard error
-    over ``n_runs`` runs (nm).
+    the first 200 fs, before the spot has widened (both axes), is the per-run precision. Mean and
+    standard error over ``n_runs`` runs (nm).
     """
     from tamkit.gaussfit import fit_frames
     from tamkit.preprocess import differential, subtract_baseline
