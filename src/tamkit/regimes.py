@@ -119,6 +119,41 @@ def _residuals(p, k, t, s2, err, anchor_fs):
     return (s0sq + _msd(t, log_anchor, alphas, breaks, anchor_fs) - s2) / err
 
 
+def _jacobian(p, k, t, s2, err, anchor_fs):
+    """Analytic Jacobian of :func:`_residuals` (the numerical one dominated the run time).
+
+    With u = ln t and log-breaks e_j, ln MSD = ln M + sum_m alpha_m c_m(u), where
+    c_0 = (u - e_0) - (u - e_0)+, c_m = (u - e_(m-1))+ - (u - e_m)+, c_(k-1) = (u - e_(k-2))+.
+    """
+    s0sq, log_anchor, alphas, breaks = _unpack(p, k)
+    u = np.log(np.clip(t, 1e-300, None))
+    msd = _msd(t, log_anchor, alphas, breaks, anchor_fs)
+    jac = np.empty((t.size, p.size))
+    jac[:, 0] = 1.0
+    jac[:, 1] = msd
+    if k == 1:
+        jac[:, 2] = msd * (u - np.log(anchor_fs))
+        return jac / err[:, None]
+    e = np.log(breaks)
+    ramp = np.clip(u[:, None] - e[None, :], 0, None)  # (n, k-1)
+    step = (u[:, None] > e[None, :]).astype(float)
+    coeff = np.empty((t.size, k))
+    coeff[:, 0] = (u - e[0]) - ramp[:, 0]
+    for m in range(1, k - 1):
+        coeff[:, m] = ramp[:, m - 1] - ramp[:, m]
+    coeff[:, k - 1] = ramp[:, k - 2]
+    jac[:, 2 : 2 + k] = msd[:, None] * coeff
+    # d ln MSD / d e_j
+    d_e = np.empty((t.size, k - 1))
+    d_e[:, 0] = -alphas[0] - (alphas[1] - alphas[0]) * step[:, 0]
+    for j in range(1, k - 1):
+        d_e[:, j] = -(alphas[j + 1] - alphas[j]) * step[:, j]
+    # e_0 = p[2+k]; e_j = e_0 + gaps[1..j]: parameter i moves every e_j with j >= i
+    cumulative = np.cumsum(d_e[:, ::-1], axis=1)[:, ::-1]
+    jac[:, 2 + k :] = msd[:, None] * cumulative
+    return jac / err[:, None]
+
+
 def _bounds(k, log_t_pos, s2):
     lo = [0.0, -30.0] + [0.0] * k
     hi = [np.inf, 30.0] + [MAX_ALPHA] * k
@@ -185,6 +220,7 @@ def _fit_k(k, t, s2, err, anchor_fs, log_t_pos, previous=None):
             res = least_squares(
                 _residuals,
                 p0,
+                jac=_jacobian,
                 bounds=(lo, hi),
                 args=(k, t, s2, err, anchor_fs),
                 x_scale="jac",
@@ -294,6 +330,7 @@ def _bootstrap(fit, p_best, t, s2, err, n, seed):
             res = least_squares(
                 _residuals,
                 np.clip(p_best, lo + 1e-9, hi - 1e-9),
+                jac=_jacobian,
                 bounds=(lo, hi),
                 args=(k, t, s2_star, err, fit.anchor_fs),
                 x_scale="jac",
