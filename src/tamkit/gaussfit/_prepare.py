@@ -14,8 +14,8 @@ from scipy import ndimage
 
 from tamkit.errors import InputError
 from tamkit.gaussfit._outliers import outlier_maps
-from tamkit.stack import FRAME_DIMS
 from tamkit.stack import pixel_nm as stack_pixel_nm
+from tamkit.stack import validate_layout
 
 #: 1 / Phi^-1(3/4): MAD of a normal variable times this is its standard deviation.
 MAD_TO_STD = 1.482602218505602
@@ -41,19 +41,8 @@ def check_stack(stack: xr.DataArray) -> tuple[np.ndarray, np.ndarray, np.ndarray
 
     Returns delay_fs, x_nm, y_nm and pixel_nm.
     """
-    if not isinstance(stack, xr.DataArray):
-        raise InputError("a TAM stack must be an xarray.DataArray with dims (delay, y, x)")
-    if tuple(stack.dims) != FRAME_DIMS:
-        raise InputError(f"stack dims must be {FRAME_DIMS}, got {tuple(stack.dims)}")
-    ny, nx = stack.sizes["y"], stack.sizes["x"]
-    if ny < 5 or nx < 5:
-        raise InputError(f"frames of {ny}x{nx} pixels are too small to fit (need at least 5x5)")
+    delay = validate_layout(stack)
     pix = stack_pixel_nm(stack)
-    delay = np.asarray(stack["delay"].values, dtype=float)
-    if not np.all(np.isfinite(delay)) or np.any(np.diff(delay) <= 0):
-        raise InputError("delays must be finite and strictly increasing")
-    if not np.any(delay >= 0):
-        raise InputError("no frame at delay >= 0 fs: the stack holds only pre-time-zero baseline")
     x_nm = np.asarray(stack["x"].values, dtype=float)
     y_nm = np.asarray(stack["y"].values, dtype=float)
     return delay, x_nm, y_nm, pix
