@@ -111,7 +111,7 @@ def _truth_summary(truth: dict) -> dict:
 
 
 #: Single runs fitted for the localisation precision, and the window (fs) of bright frames used.
-PRECISION_RUNS = 10
+PRECISION_RUNS = 50
 #: Frames where the spot is still the pump spot (sigma within ~3 % of sigma_0 at D ~ 100 cm^2/s),
 #: as for the simulator's Cramer-Rao figure: later the spot widens and dims, and the centre
 #: precision worsens with it (by ~25 % averaged over the first 200 fs).
