@@ -33,7 +33,10 @@ def atomic_output_dir(out_dir: str | os.PathLike, force: bool = False) -> Iterat
     parent = out.absolute().parent
     if not parent.exists():
         raise InputError(f"parent folder {parent} of the output does not exist")
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=parent))
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=parent))
+    except OSError as exc:
+        raise InputError(f"cannot write in {parent}: {exc.strerror or exc}") from None
     try:
         yield tmp
     except BaseException:
