@@ -36,16 +36,29 @@ def _model_grid(result: TransportResult) -> np.ndarray:
     return np.geomspace(lo, hi, 400)
 
 
-def plot_msd(result: TransportResult) -> Figure:
-    """MSD(t) on log axes with the fitted piecewise power law, one colour per regime."""
+def _data_figure(result: TransportResult, key: str, err_key: str, positive_only: bool = False,
+                 label: str = "data"):
+    """A new figure with the usable frames' ``key`` (error ``err_key``) against delay.
+
+    ``positive_only`` keeps values > 0 and clips their error bars above zero (log axes).
+    Returns (fig, ax, values) with the values drawn.
+    """
     f = result.frames
     ok = _ok(result)
     t = f["delay"].values[ok]
-    msd, err = f["msd_nm2"].values[ok], f["msd_err_nm2"].values[ok]
+    y, err = f[key].values[ok], f[err_key].values[ok]
+    if positive_only:
+        pos = y > 0
+        t, y, err = t[pos], y[pos], np.minimum(err[pos], 0.999 * y[pos])
     fig, ax = plt.subplots(figsize=(6, 4.2), layout="constrained")
-    pos = msd > 0
-    ax.errorbar(t[pos], msd[pos], yerr=np.minimum(err[pos], 0.999 * msd[pos]), fmt="o", ms=3.5,
-                color="k", ecolor="0.6", lw=0.8, label="data (fitted frames)")
+    ax.errorbar(t, y, yerr=err, fmt="o", ms=3.5, color="k", ecolor="0.6", lw=0.8, label=label)
+    return fig, ax, y
+
+
+def plot_msd(result: TransportResult) -> Figure:
+    """MSD(t) on log axes with the fitted piecewise power law, one colour per regime."""
+    fig, ax, _ = _data_figure(result, "msd_nm2", "msd_err_nm2", positive_only=True,
+                              label="data (fitted frames)")
     grid = _model_grid(result)
     model = result.model.msd_nm2(grid)
     edges = [r.start_fs for r in result.regimes] + [result.regimes[-1].end_fs]
@@ -65,12 +78,7 @@ def plot_msd(result: TransportResult) -> Figure:
 
 def plot_diffusivity(result: TransportResult) -> Figure:
     """Effective diffusivity D(t) = MSD / 2t (cm^2/s) against delay, log time axis."""
-    f = result.frames
-    ok = _ok(result)
-    t = f["delay"].values[ok]
-    d, d_err = f["D_cm2_s"].values[ok], f["D_err_cm2_s"].values[ok]
-    fig, ax = plt.subplots(figsize=(6, 4.2), layout="constrained")
-    ax.errorbar(t, d, yerr=d_err, fmt="o", ms=3.5, color="k", ecolor="0.6", lw=0.8, label="data")
+    fig, ax, d = _data_figure(result, "D_cm2_s", "D_err_cm2_s")
     grid = _model_grid(result)
     ax.plot(grid, nm2_per_fs_to_cm2_per_s(result.model.msd_nm2(grid) / (2 * grid)), color="C3",
             lw=2, label="regime fit")
@@ -90,13 +98,7 @@ def plot_diffusivity(result: TransportResult) -> Figure:
 
 def plot_length(result: TransportResult) -> Figure:
     """Transport length L(t) = sqrt(MSD) (nm), as in the paper's Fig. 3c."""
-    f = result.frames
-    ok = _ok(result)
-    t = f["delay"].values[ok]
-    length, err = f["length_nm"].values[ok], f["length_err_nm"].values[ok]
-    fig, ax = plt.subplots(figsize=(6, 4.2), layout="constrained")
-    ax.errorbar(t, length, yerr=err, fmt="o", ms=3.5, color="k", ecolor="0.6", lw=0.8,
-                label="data")
+    fig, ax, _ = _data_figure(result, "length_nm", "length_err_nm")
     grid = _model_grid(result)
     ax.plot(grid, np.sqrt(result.model.msd_nm2(grid)), color="C3", lw=2, label="regime fit")
     if result.band_like:

@@ -181,12 +181,7 @@ def fig3b(fluence) -> Figure:
         b = m.result.band_like
         extra = f", D_max = {b.D_max_cm2_s:.0f} ± {b.D_max_err_cm2_s:.0f} cm²/s" if b else ""
         _d_curve(ax, m.result, FLUENCE_COLOURS[k % 3], f"<N_abs> = {m.value:g}{extra}")
-    ax.set_xscale("log")
-    ax.set_xlim(10, 1e4)
-    ax.set_ylim(bottom=0)
-    ax.set_xlabel("delay (fs)")
-    ax.set_ylabel(r"D(t) = MSD / 2t (cm$^2$ s$^{-1}$)")
-    ax.legend(fontsize=8)
+    _style_d_axis(ax)
     ax.set_title("Fig. 3b: equivalent diffusivity, pure CQD film", fontsize=10)
     return fig
 
@@ -228,14 +223,19 @@ def fig4a(comp) -> Figure:
         b = m.result.band_like
         extra = f", D_max = {b.D_max_cm2_s:.0f} cm²/s" if b else ", no band-like regime"
         _d_curve(ax, m.result, _film_colour(m.value), f"{m.value:g} vol%{extra}", ls=ls)
+    _style_d_axis(ax)
+    ax.set_title("Fig. 4a: D(t) vs perovskite content (<N_abs> = 0.045)", fontsize=10)
+    return fig
+
+
+def _style_d_axis(ax) -> None:
+    """Axes of a D(t) panel: log delay over the band-like window, D from zero."""
     ax.set_xscale("log")
     ax.set_xlim(10, 1e4)
     ax.set_ylim(bottom=0)
     ax.set_xlabel("delay (fs)")
     ax.set_ylabel(r"D(t) = MSD / 2t (cm$^2$ s$^{-1}$)")
     ax.legend(fontsize=8)
-    ax.set_title("Fig. 4a: D(t) vs perovskite content (<N_abs> = 0.045)", fontsize=10)
-    return fig
 
 
 def _twin(x, y1, e1, y2, e2, label1, label2, title, *, line2=False, absent=()) -> Figure:
