@@ -12,6 +12,7 @@ import json
 import os
 import warnings
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -279,27 +280,22 @@ def validate_any(stack: xr.DataArray) -> xr.DataArray:
     return stack
 
 
+@dataclass
 class Read:
     """What a reader found in a file: the array with its dims and any metadata (or None)."""
 
-    def __init__(
-        self,
-        values: np.ndarray,
-        dims: tuple[str, ...],
-        *,
-        delay_fs: Any = None,
-        pixel_nm: Any = None,
-        attrs: Mapping[str, Any] | None = None,
-        coords: Mapping[str, Any] | None = None,
-        name: str | None = None,
-    ) -> None:
-        self.values = values
-        self.dims = tuple(dims)
-        self.delay_fs = delay_fs
-        self.pixel_nm = pixel_nm
-        self.attrs = dict(attrs or {})
-        self.coords = dict(coords or {})
-        self.name = name
+    values: np.ndarray
+    dims: tuple[str, ...]
+    delay_fs: Any = None
+    pixel_nm: Any = None
+    attrs: dict[str, Any] = field(default_factory=dict)
+    coords: dict[str, Any] = field(default_factory=dict)
+    name: str | None = None
+
+    def __post_init__(self) -> None:
+        self.dims = tuple(self.dims)
+        self.attrs = dict(self.attrs or {})
+        self.coords = dict(self.coords or {})
 
     def to_stack(self, source: str, delay_fs: Any = None, pixel_nm: Any = None) -> xr.DataArray:
         """Assemble the stack; user-given ``delay_fs``/``pixel_nm`` override the file's own."""
