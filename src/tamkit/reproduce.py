@@ -31,7 +31,9 @@ from tamkit.reproduction.runs import (
     run_all,
 )
 from tamkit.reproduction.table import build_table, composition_trends, fluence_trends
+from tamkit.sample import film_preset
 from tamkit.series import CompositionSeries, FluenceSeries, composition_series, fluence_series
+from tamkit.sim.equilibrium import EquilibriumTransport, equilibrium_transport
 
 SCHEMA = "tamkit.reproduce/1"
 DEFAULT_OUT = "tamkit-reproduce"
@@ -54,6 +56,7 @@ class Reproduction:
     measurements: dict
     settings: Settings
     wall_s: float
+    equilibrium: EquilibriumTransport
     out_dir: Path | None = None
     figures: list[str] = field(default_factory=list)
 
@@ -91,6 +94,7 @@ class Reproduction:
                               m["perovskite_peak_nm"], "notes": m["notes"], "truth": m["truth"]}
                        for name, m in self.maps.items()},
             "geometry_model": {k: v for k, v in self.geometry.items() if k != "presets"},
+            "equilibrium_transport": self.equilibrium.summary(),
             "measurements": {key: {"film": m.spec.film, "nabs": m.spec.nabs, "seed": m.spec.seed,
                                    "wall_s": m.wall_s, "summary": m.result.summary(),
                                    "warnings": m.result.warnings,
@@ -151,7 +155,7 @@ def reproduce(
     settings = Settings.make(quick, workers, max_regimes)
     specs = measurement_specs(seed)
     tamap_films = list(COMPOSITION_FILMS)
-    total = len(specs) + len(tamap_films) + 2
+    total = len(specs) + len(tamap_films) + 3
     done = [0]
 
     def tick(label: str) -> None:
@@ -164,6 +168,9 @@ def reproduce(
     with target as tmp:
         measurements, maps = run_all(specs, tamap_films, settings, seed, progress=tick)
         geometry = geometry_curve()
+        equilibrium = equilibrium_transport(film_preset("cqd"),
+                                            n_groups=settings.equilibrium_groups, seed=seed)
+        tick("equilibrium")
         fluence_keys = [f"cqd@{n:g}" for n in FLUENCES_NABS]
         fluence = fluence_series([measurements[k].result for k in fluence_keys],
                                  list(FLUENCES_NABS), n_bootstrap=settings.n_bootstrap // 2,
@@ -174,10 +181,10 @@ def reproduce(
         comp = composition_series([measurements[k].result for k in comp_keys], vols,
                                   [sigma_inh.get(v, (None, None))[0] for v in vols])
         tick("series")
-        table = build_table(measurements, maps, geometry, settings)
+        table = build_table(measurements, maps, geometry, settings, equilibrium)
         trends = fluence_trends(fluence) + composition_trends(comp, sigma_inh)
         rep = Reproduction(table, trends, fluence, comp, sigma_inh, maps, geometry, measurements,
-                           settings, 0.0)
+                           settings, 0.0, equilibrium)
         if tmp is not None:
             rep.figures = write_figures(tmp, geometry=geometry, maps=maps, fluence=fluence,
                                         comp=comp, sigma_inh=sigma_inh,

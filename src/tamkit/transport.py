@@ -39,6 +39,9 @@ class Regime:
     end_fs: float
     alpha: float
     alpha_err: float
+    #: bootstrap standard errors of the two ends (fs); NaN where an end is a data edge
+    start_err_fs: float = float("nan")
+    end_err_fs: float = float("nan")
 
 
 @dataclass
@@ -232,6 +235,9 @@ def _std(values) -> float:
 def _regimes(model: PiecewiseFit) -> list[Regime]:
     edges = np.concatenate([[model.t_range_fs[0]], model.breaks_fs, [model.t_range_fs[1]]])
     alpha_errs = [_std(row[2][k] for row in _bootstrap_rows(model)) for k in range(model.n_regimes)]
+    break_errs = [_std(row[3][k] for row in _bootstrap_rows(model))
+                  for k in range(model.n_regimes - 1)]
+    edge_errs = [float("nan"), *break_errs, float("nan")]
     names: list[str] = []
     for k in range(model.n_regimes):
         name = classify_exponent(model.alphas[k], alpha_errs[k])
@@ -240,9 +246,8 @@ def _regimes(model: PiecewiseFit) -> list[Regime]:
         count = sum(n.startswith(name) for n in names)
         names.append(name if count == 0 else f"{name} {count + 1}")
     return [
-        Regime(
-            names[k], float(edges[k]), float(edges[k + 1]), float(model.alphas[k]), alpha_errs[k]
-        )
+        Regime(names[k], float(edges[k]), float(edges[k + 1]), float(model.alphas[k]),
+               alpha_errs[k], edge_errs[k], edge_errs[k + 1])
         for k in range(model.n_regimes)
     ]
 

@@ -12,9 +12,12 @@ from scipy.stats import norm
 
 from tamkit.errors import InputError
 from tamkit.sim.microscope import (
+    PAPER_NA,
+    PROBE_NM,
     Microscope,
     apparent_images,
     chopped_acquisition,
+    diffraction_limited_sigma_nm,
     emccd_electrons,
     irf_nodes,
     pixel_integrated_variance_nm2,
@@ -41,12 +44,17 @@ def test_paper_instrument_defaults():
     m = Microscope()
     assert m.pixel_nm == pytest.approx(55.556, abs=1e-3)
     assert m.irf_sigma_fs == pytest.approx(13.0 / 2.3548, rel=1e-4)
-    # blur closes the gap between the 133 nm pump and the measured 141 nm sigma_0
+    # the diffraction limit 0.21 lambda / NA at NA 1.1 gives both of the paper's pump sizes
+    # (Methods: 111 nm, FWHM 263 nm at 580 nm) and its 133 nm "diffraction limit" at 690 nm
+    assert m.pump_sigma_nm == pytest.approx(111.0, rel=0.01)
+    assert 2.3548 * m.pump_sigma_nm == pytest.approx(263.0, rel=0.01)
+    assert diffraction_limited_sigma_nm(PROBE_NM, PAPER_NA) == pytest.approx(133.0, rel=0.01)
+    # blur closes the gap between the pump and the measured 141 nm sigma_0
     assert m.pump_sigma_nm**2 + m.detection_sigma_nm**2 + A_NM**2 / 12 == pytest.approx(141.0**2)
-    assert m.detection_sigma_nm == pytest.approx(43.99, abs=0.01)
+    assert m.detection_sigma_nm == pytest.approx(85.81, abs=0.01)
     assert no_blur().detection_sigma_nm == pytest.approx(0.0, abs=1e-6)
     with pytest.raises(InputError):
-        Microscope(apparent_sigma0_nm=120.0)  # below the pump alone
+        Microscope(apparent_sigma0_nm=100.0)  # below the pump alone
     with pytest.raises(InputError):
         Microscope(quantum_efficiency=1.5)
 

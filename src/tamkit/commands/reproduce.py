@@ -81,9 +81,11 @@ def print_report(rep, console: Console) -> None:
     for row in rep.table:
         rel = row["rel_diff"]
         rel_text = "-" if rel is None else f"{100 * rel:+.1f} %"
-        if rel is not None and row["source"] == "measured":
+        if rel is not None and row["source"] in ("measured", "simulated"):
             rel_text = f"[{'green' if abs(rel) <= 0.15 else 'red'}]{rel_text}[/]"
-        table.add_row(row["quantity"], row["unit"], _num(row["paper"]), _num(row["tamkit"]),
+        paper = row.get("paper_range")
+        paper_text = _num(row["paper"]) if paper is None else f"{_num(paper[0])}-{_num(paper[1])}"
+        table.add_row(row["quantity"], row["unit"], paper_text, _num(row["tamkit"]),
                       _num(row["tamkit_err"], 2), rel_text, row["source"], _num(row["truth"]))
     console.print(table)
     trends = Table(title="Trends")

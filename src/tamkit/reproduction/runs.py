@@ -53,19 +53,22 @@ class Settings:
     workers: int = 2
     #: Largest number of MSD regimes the transport fit may use; None: the pipeline's default.
     max_regimes: int | None = None
+    #: Independent landscape groups of the equilibrium-mobility simulation (~0.6 s each).
+    equilibrium_groups: int = 8
 
     @classmethod
     def make(cls, quick: bool, workers: int | None = None,
              max_regimes: int | None = None) -> Settings:
         """Default: the paper's 50 runs on 5 spots, 200 bootstrap replicates, the TAM delays.
 
-        Quick: 25 runs on 5 spots, 30 replicates, 18 log delays after 1 ps (a test run).
+        Quick: 25 runs on 5 spots, 30 replicates, 18 log delays after 1 ps, 3 landscape groups
+        for the equilibrium mobility (a test run).
         """
         if workers is None:
             workers = max(1, min(2, os.cpu_count() or 1))
         if quick:
             delays = tam_delays_fs(n_log=18, n_baseline=4)
-            return cls(True, 25, 5, 30, delays, workers, max_regimes)
+            return cls(True, 25, 5, 30, delays, workers, max_regimes, equilibrium_groups=3)
         return cls(False, 50, 5, 200, tam_delays_fs(), workers, max_regimes)
 
 

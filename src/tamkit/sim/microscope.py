@@ -1,9 +1,10 @@
 """The TAM microscope: from a carrier profile to raw camera frames.
 
-The instrument of the paper (Methods and Fig. 1): a near-diffraction-limited pump (sigma 133 nm)
-creates the carriers; a wide-field probe (sigma 6.4 um) is imaged onto an EMCCD at 288x, so a
-16 um pixel is 55.6 nm at the sample; pump and probe cross-correlate to a 13 fs instrument
-response; the pump is chopped at 30 Hz and dT/T = (T_on - T_off) / T_off.
+The instrument of the paper (Methods and Fig. 1): an oil objective of NA 1.1 focuses the 580 nm
+pump to a diffraction-limited spot that creates the carriers; a wide-field probe (sigma 6.4 um,
+690 nm) is imaged onto an EMCCD at 288x, so a 16 um pixel is 55.6 nm at the sample; pump and
+probe cross-correlate to a 13 fs instrument response; the pump is chopped at 30 Hz and
+dT/T = (T_on - T_off) / T_off.
 
 The image chain, in order:
 
@@ -16,14 +17,21 @@ The image chain, in order:
    multiplication (excess noise factor sqrt 2) and read noise; ``n_runs`` runs on ``n_spots``
    spots.
 
+Spot sizes. The paper gives the pump as "sigma of 133 nm" (Fig. 1 caption) and as "263 nm FWHM,
+111 nm width" (Methods), which disagree by 19 %. The Gaussian approximation of a diffraction-
+limited spot, sigma = 0.21 lambda / NA (Zhang, Zerubia & Olivo-Marin, Appl. Opt. 46, 1819
+(2007)), resolves this: at NA 1.1 it is 110.7 nm (FWHM 260.8 nm) at the 580 nm pump, the Methods'
+values, and 131.7 nm at the 690 nm probe, the "diffraction limit of the microscope (133 nm)" of
+the text (l. 167). tamkit therefore starts the carriers with the pump's 110.7 nm.
+
 How the detection PSF is treated. The paper's sigma_0 = 141 +- 10 nm is what its Gaussian fits
-*measure* at t = 0, while the pump itself is 133 nm (Fig. 1 caption). tamkit starts the carriers
-with the pump's 133 nm and attributes the difference to the imaging: a Gaussian detection blur
-whose variance, together with the pixel's a^2 / 12 (see :func:`pixel_integrated_variance_nm2`),
-brings the measured sigma_0 to 141 nm. Its sigma (``detection_sigma_nm``, 44 nm by default) is
-therefore a *fit* parameter with that target. A constant Gaussian blur adds the same variance to
-every frame, so it cancels in MSD = sigma_t^2 - sigma_0^2; set ``apparent_sigma0_nm`` equal to
-``sqrt(pump_sigma_nm^2 + pixel_nm^2 / 12)`` for no blur at all.
+*measure* at t = 0. tamkit attributes the difference from the pump's 110.7 nm to the imaging: a
+Gaussian detection blur whose variance, together with the pixel's a^2 / 12 (see
+:func:`pixel_integrated_variance_nm2`), brings the measured sigma_0 to 141 nm. Its sigma
+(``detection_sigma_nm``, 86 nm by default) is therefore a *fit* parameter with that target (a
+full incoherent 690 nm PSF would give 172 nm, more than the paper measures). A constant Gaussian
+blur adds the same variance to every frame, so it cancels in MSD = sigma_t^2 - sigma_0^2; set
+``apparent_sigma0_nm`` equal to ``sqrt(pump_sigma_nm^2 + pixel_nm^2 / 12)`` for no blur at all.
 """
 
 from __future__ import annotations
@@ -42,6 +50,18 @@ from tamkit.stack import pixel_axis_nm
 
 #: FWHM / sigma of a Gaussian, 2 sqrt(2 ln 2).
 FWHM_PER_SIGMA = 2.0 * math.sqrt(2.0 * math.log(2.0))
+#: sigma / (lambda / NA) of the Gaussian closest to a diffraction-limited (Airy) spot, paraxial
+#: wide-field case (Zhang, Zerubia & Olivo-Marin, Appl. Opt. 46, 1819 (2007), Table 1).
+AIRY_SIGMA_PER_LAMBDA_NA = 0.21
+#: The paper's objective (oil immersion 100x, NA 1.1) and its pump and probe wavelengths (nm).
+PAPER_NA = 1.1
+PUMP_NM, PROBE_NM = 580.0, 690.0
+
+
+def diffraction_limited_sigma_nm(wavelength_nm: float, numerical_aperture: float) -> float:
+    """Sigma (nm) of the Gaussian approximating a diffraction-limited spot: 0.21 lambda / NA."""
+    return AIRY_SIGMA_PER_LAMBDA_NA * float(wavelength_nm) / float(numerical_aperture)
+
 
 
 @dataclass(frozen=True)
@@ -51,8 +71,9 @@ class Microscope:
     Attributes
     ----------
     pump_sigma_nm : float
-        Pump spot sigma (nm), which the initial carrier distribution follows: 133 nm
-        (paper Fig. 1 caption).
+        Pump spot sigma (nm), which the initial carrier distribution follows: the diffraction
+        limit 0.21 x 580 nm / 1.1 = 110.7 nm (paper Methods: 263 nm FWHM, 111 nm), see the
+        module notes.
     apparent_sigma0_nm : float
         sigma_0 that a Gaussian fit of the t = 0 image measures (nm): 141 nm (paper l. 166).
         Sets the detection blur, see the module notes.
@@ -71,9 +92,11 @@ class Microscope:
         EMCCD output (2e4 x QE x gain = 1.8e5 e-) stays well inside the gain register's range.
     exposures_per_frame : int
         Exposures summed into one frame of one run, half pump-on, half pump-off cycles of the
-        30 Hz chopper each: 1000 (33 s per frame). *Fit*: with the signal below, a single run's
-        frame at <N_abs> = 0.045 then localises the spot centre to ~10 nm (the paper's
-        "~10 nm spatial precision"), and averaging runs and spots improves it as 1/sqrt(n).
+        30 Hz chopper each: 1400 (47 s per frame). *Fit*: with the signal below, a single run's
+        frame at <N_abs> = 0.045 then localises the spot centre to 9.2 nm (Cramer-Rao bound at
+        20 fs; the fitted centres of single runs scatter by 9.5 nm over the first 100 fs), the
+        paper's "sub-10 nm" / "~10 nm spatial precision"; averaging runs and spots improves it
+        as 1/sqrt(n).
     quantum_efficiency : float
         EMCCD quantum efficiency at 690 nm: 0.9 (back-illuminated sensor).
     em_gain : float
@@ -84,24 +107,24 @@ class Microscope:
     chopper_hz : float
         Pump chopping frequency (Hz): 30 Hz (paper Methods).
     dT_T_per_excitation : float
-        dT/T per excitation per dot in the image: -0.05. Negative: the probe band (690 nm) is the
-        photoinduced absorption. *Fit*: the paper gives no magnitude; -0.05 makes the peak
-        |dT/T| ~ 2e-3 at <N_abs> = 0.045, typical of PbS films.
+        dT/T per excitation per dot in the image: -0.072. Negative: the probe band (690 nm) is the
+        photoinduced absorption. *Fit*: the paper gives no magnitude; -0.072 makes the peak
+        |dT/T| ~ 2e-3 at <N_abs> = 0.045 (after the detection blur), typical of PbS films.
     """
 
-    pump_sigma_nm: float = 133.0
+    pump_sigma_nm: float = diffraction_limited_sigma_nm(PUMP_NM, PAPER_NA)
     apparent_sigma0_nm: float = 141.0
     pixel_nm: float = PAPER_PIXEL_NM
     n_pixels: int = 32
     irf_fwhm_fs: float = 13.0
     probe_sigma_nm: float = 6400.0
     probe_photons_per_pixel: float = 2.0e4
-    exposures_per_frame: int = 1000
+    exposures_per_frame: int = 1400
     quantum_efficiency: float = 0.9
     em_gain: float = 10.0
     read_noise_e: float = 50.0
     chopper_hz: float = 30.0
-    dT_T_per_excitation: float = -0.05
+    dT_T_per_excitation: float = -0.072
 
     def __post_init__(self) -> None:
         positive = ("pump_sigma_nm", "apparent_sigma0_nm", "pixel_nm", "irf_fwhm_fs",
@@ -130,7 +153,7 @@ class Microscope:
 
     @property
     def detection_sigma_nm(self) -> float:
-        """Sigma of the Gaussian detection blur (nm); 44 nm for the defaults."""
+        """Sigma of the Gaussian detection blur (nm); 86 nm for the defaults."""
         return math.sqrt(max(self.detection_variance_nm2, 0.0))
 
     @property

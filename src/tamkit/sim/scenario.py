@@ -21,6 +21,8 @@ from tamkit.sample import Film
 from tamkit.sim.bandlike import simulate_band_like
 from tamkit.sim.hopping import DEFAULT_N_REALISATIONS, DEFAULT_N_SITES_SIDE, simulate_hopping
 from tamkit.sim.microscope import (
+    PROBE_NM,
+    PUMP_NM,
     Microscope,
     apparent_images,
     chopped_acquisition,
@@ -39,8 +41,6 @@ TARGET_HOP_CARRIERS = 3000
 MAX_HOP_REALISATIONS = 256
 #: Dense delays (fs) on which the band-like peak of D(t) is located for the truth.
 BAND_GRID_FS = np.geomspace(1.0, 5000.0, 300)
-#: Probe and pump wavelengths of the paper's measurement (nm): PIA band and pump centre.
-PROBE_NM, PUMP_NM = 690.0, 580.0
 
 ProgressFn = Callable[[float, str], None]
 

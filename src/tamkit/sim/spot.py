@@ -1,6 +1,6 @@
 """Composing the pump spot from simulations at a few local densities.
 
-The pump spot (sigma ~ 133-141 nm) is far larger than any transport length before 1 ns, so the
+The pump spot (sigma ~ 111-141 nm) is far larger than any transport length before 1 ns, so the
 carriers at each point of the spot behave like those of an infinite film at the local density
 <N>(x0). tamkit therefore simulates a few density *levels* N_k and composes the carrier profile
 
