@@ -327,7 +327,7 @@ def test_composition_trends_hold_and_fail():
     assert not _by_prefix(composition_trends(bad, sigma_up), "sigma_inh falls")["holds"]
 
 
-def _fluence(d_max, excess, t_star, artefact_nm2):
+def _fluence(d_max, excess, t_star, artefact_nm2, artefact_err_nm2=10.0):
     from types import SimpleNamespace
 
     delay = np.geomspace(100.0, 1e6, 20)
@@ -337,7 +337,8 @@ def _fluence(d_max, excess, t_star, artefact_nm2):
         band = None if d is None else SimpleNamespace(D_max_cm2_s=d, D_max_err_cm2_s=2.0)
         members.append(SimpleNamespace(value=nabs, result=SimpleNamespace(band_like=band,
                                                                           frames=frames)))
-    depletion = [{"delay_fs": delay, "apparent_msd_nm2": np.full(20, artefact_nm2)}] * 3
+    depletion = [{"delay_fs": delay, "apparent_msd_nm2": np.full(20, artefact_nm2),
+                  "apparent_msd_err_nm2": np.full(20, artefact_err_nm2), "model": "saturating"}] * 3
     return SimpleNamespace(
         members=members, independence_time_fs=t_star, independence_time_err_fs=None,
         auger_excess={"excess_msd_nm2": excess[0], "excess_msd_err_nm2": excess[1],
@@ -357,6 +358,9 @@ def test_fluence_trends_hold_and_fail():
     # a missing band-like regime at one fluence cannot show D falling; no independence time
     missing = fluence_trends(_fluence((102, 95, None), (900.0, 100.0), None, 0.0))
     assert not _by_prefix(missing, "D_max falls")["holds"]
+    # an artefact small in value but not in its error (9 % + 2 x 1 % of the MSD) is not negligible
+    uncertain = fluence_trends(_fluence((102, 95, 85), (900.0, 100.0), 1e5, 900.0, 100.0))
+    assert not _by_prefix(uncertain, "Auger-depletion")["holds"]
     assert not _by_prefix(missing, "MSD fluence-independent")["holds"]
     # D differences inside the errors (2 cm^2/s each) are no fall
     flat = fluence_trends(_fluence((100, 99, 98), (900.0, 100.0), 1e5, 0.0))

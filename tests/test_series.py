@@ -9,7 +9,13 @@ import pytest
 
 from tamkit.artificial import BandLikeTruth, spreading_gaussian_stack, tam_delays_fs
 from tamkit.cli import main
-from tamkit.depletion import depletion_broadening_nm2, fit_depletion_rate
+from tamkit.depletion import (
+    depletion_artefact,
+    depletion_broadening_nm2,
+    fit_depletion_kinetics,
+    fit_depletion_rate,
+    saturating_broadening_nm2,
+)
 from tamkit.gaussfit import fit_frames
 from tamkit.io import save_stack
 from tamkit.pipeline import analyze_stack
@@ -90,6 +96,58 @@ def test_depletion_rate_recovered():
     fits = fit_frames(stack)
     rate = fit_depletion_rate(fits)
     assert rate["kappa_per_fs"] == pytest.approx(kappa, rel=0.2)
+
+
+def _saturating_stack(lost: float, tau_a_fs: float, seed: int = 4):
+    """A spot that loses ``lost`` of its carriers within ~tau_a (quantised Auger), widening only
+    by the depletion of its centre (profile g - 2 f g^2), at SNR 300."""
+    delays = np.concatenate([[-300.0, -200.0, -100.0], np.geomspace(100, 1e6, 50)])
+    f_t = lost * (1 - np.exp(-np.clip(delays, 0, None) / tau_a_fs))
+    apparent = np.concatenate([[0, 0, 0], saturating_broadening_nm2(f_t[3:], 141.0, 55.6)])
+    stack, _ = spreading_gaussian_stack(delays, apparent, peak_snr=300, lifetime_fs=1e12,
+                                        seed=seed)
+    # the stack conserves the spot integral; depletion removes the fraction f(t) of it
+    return stack * (1 - f_t)[:, None, None], delays, apparent
+
+
+def test_saturating_depletion_recovered():
+    # 6 % of the carriers lost within ~10 ps: the saturating law wins the BIC over the
+    # bimolecular one and no depletion, recovers f and tau_A, and images the artefact it implies
+    stack, delays, apparent = _saturating_stack(0.06, 1e4)
+    fits = fit_frames(stack)
+    kin = fit_depletion_kinetics(fits)
+    assert kin["model"] == "saturating"
+    assert kin["lost_fraction"] == pytest.approx(0.06, abs=max(0.01, 3 * kin["lost_fraction_err"]))
+    assert kin["auger_time_fs"] == pytest.approx(1e4, rel=0.5)
+    art = depletion_artefact(fits, 141.0)
+    late = delays > 1e5
+    assert art["apparent_msd_nm2"][late] == pytest.approx(apparent[late], rel=0.25)
+    assert np.all(art["apparent_msd_err_nm2"][late] > 0)
+    assert np.all(art["apparent_msd_nm2"][delays <= 0] == 0)
+
+
+def test_no_depletion_gives_zero_with_an_error():
+    # a plain exponential decay: no depletion law is preferred, the artefact is 0 and its error
+    # is the broadening of a one-standard-error lost fraction (finite, small at SNR 300)
+    stack, delays, _ = _saturating_stack(0.0, 1e4, seed=5)
+    fits = fit_frames(stack)
+    art = depletion_artefact(fits, 141.0)
+    assert art["model"] == "none"
+    assert np.all(art["apparent_msd_nm2"] == 0)
+    late_err = art["apparent_msd_err_nm2"][delays > 1e5]
+    assert np.all(np.isfinite(late_err)) and late_err.max() < 300.0
+
+
+def test_saturating_broadening_matches_bimolecular_to_first_order():
+    # to first order both depleted profiles are g - x g^2: saturating with f = x / 2 equals
+    # bimolecular with kappa t = x; second-order terms differ by O(x)
+    x = 0.01
+    bi = depletion_broadening_nm2(np.array([1.0]), x, 141.0, 20.0, n_pixels=151)[0]
+    sat = saturating_broadening_nm2(np.array([x / 2]), 141.0, 20.0, n_pixels=151)[0]
+    assert sat == pytest.approx(bi, rel=0.03)
+    # and it grows with the lost fraction
+    more = saturating_broadening_nm2(np.array([0.01, 0.02, 0.04]), 141.0, 55.6)
+    assert np.all(np.diff(more) > 0)
 
 
 def test_depletion_broadening_small_x_limit():

@@ -1,16 +1,23 @@
 """Apparent broadening from Auger depletion of the spot centre, estimated from the data.
 
 Auger (and any density-dependent) recombination empties the centre of the pump spot faster than
-its edges, so the fitted Gaussian widens with no transport at all. With a local bimolecular
-decay dn/dt = -k n^2 of a 2D Gaussian profile, n(r, t) = n0(r) / (1 + k n0(r) t), and with
-x = k n_peak t the spot integral falls as ln(1 + x) / x. Fitting that law (times a slow
-exponential) to the measured spot integral gives ``kappa = k n_peak``; imaging the depleted
-profile on the stack's own pixel grid and fitting it with :func:`tamkit.fit_frames`, exactly like
-the data, gives the artefact in the fitted MSD.
+its edges, so the fitted Gaussian widens with no transport at all. Two laws for the spot
+integral S(t) are fitted, each times a slow exponential, and the Bayesian information criterion
+picks between them and a plain exponential (no depletion):
 
-The model is phenomenological: quantised Auger in dots (rate n^2 (n-1) / 4 tau_XX per dot, with
-Poisson occupancy) depletes the centre in a similar way but not identically; the simulator
-computes the exact case (:mod:`tamkit.sim.spot`).
+- *bimolecular* (a continuum, e.g. bulk or perovskite): dn/dt = -k n^2 on a 2D Gaussian
+  profile gives n(r, t) = n0(r) / (1 + k n0(r) t), and with x = k n_peak t the spot integral
+  falls as ln(1 + x) / x; ``kappa = k n_peak``.
+- *saturating* (quantised Auger in dots): only the multiply excited dots lose carriers, within
+  ~tau_XX, and then the loss stops: S(t) = S0 (1 - f (1 - exp(-t / tau_A))). At low <N_abs> the
+  doubly excited dots follow n0(r)^2 (Poisson), so the depleted profile is g - 2 f(t) g^2 for a
+  peak-normalised Gaussian g, which loses exactly the fraction f(t).
+
+The depleted profile is imaged on the stack's own pixel grid (from the *measured* sigma_0, which
+includes the detection blur: an upper bound when the carrier spot is narrower) and fitted with
+:func:`tamkit.fit_frames`, exactly like the data, to give the artefact in the fitted MSD, with
+an error from the rate's (or lost fraction's) error. The simulator computes the exact quantised
+case (:mod:`tamkit.sim.spot`).
 """
 
 from __future__ import annotations
@@ -87,6 +94,90 @@ def fit_depletion_rate(fits: xr.Dataset) -> dict:
     }
 
 
+def _fitted_broadening_nm2(frames_of, sigma0_nm: float, pixel_nm: float,
+                           n_pixels: int) -> np.ndarray:
+    """Per-axis apparent MSD (nm^2) of profiles ``frames_of(g)`` (first frame: undepleted)."""
+    x = pixel_axis_nm(n_pixels, pixel_nm)
+    g = np.exp(-(x[None, :] ** 2 + x[:, None] ** 2) / (2 * sigma0_nm**2))
+    frames = frames_of(g)
+    stack = make_stack(frames, np.arange(frames.shape[0], dtype=float), pixel_nm)
+    sigma = fit_frames(stack, noise_std=1e-6)["sigma_nm"].values
+    return sigma[1:] ** 2 - sigma[0] ** 2
+
+
+def _saturating(t, log_s0, f, log_tau_a, inv_tau):
+    lost = f * (1.0 - np.exp(-t / np.exp(log_tau_a)))
+    return np.exp(log_s0) * (1.0 - lost) * np.exp(-inv_tau * t)
+
+
+def fit_saturating_depletion(fits: xr.Dataset) -> dict:
+    """Fit S(t) = S0 exp(-t / tau) (1 - f (1 - exp(-t / tau_A))) to the spot integral.
+
+    Returns
+    -------
+    dict
+        ``lost_fraction`` f (0 to 0.5) and its error, ``auger_time_fs`` tau_A, ``tau_fs`` of the
+        slow decay, ``chi2`` and ``n_frames``.
+    """
+    t, s, err = spot_integral(fits)
+    if t.size < 6:
+        return {"lost_fraction": float("nan"), "lost_fraction_err": float("nan"),
+                "auger_time_fs": float("nan"), "tau_fs": float("nan"), "chi2": float("nan"),
+                "n_frames": int(t.size)}
+    s0 = float(np.median(s[: max(3, t.size // 10)]))
+    lo = [-np.inf, 0.0, np.log(max(t[0], 1.0)), 0.0]
+    hi = [np.inf, 0.5, np.log(t[-1]), np.inf]
+    best = None
+    for log_tau_a in np.linspace(lo[2], hi[2], 5)[1:-1]:
+        p0 = [np.log(s0), 0.02, log_tau_a, 0.1 / t[-1]]
+        res = least_squares(lambda p: (_saturating(t, *p) - s) / err, p0, bounds=(lo, hi))
+        if best is None or res.cost < best.cost:
+            best = res
+    chi2 = 2 * best.cost
+    try:
+        scale = max(chi2 / max(t.size - 4, 1), 1.0)
+        cov = np.linalg.pinv(best.jac.T @ best.jac) * scale
+        f_err = float(np.sqrt(cov[1, 1]))
+    except np.linalg.LinAlgError:
+        f_err = float("nan")
+    return {"lost_fraction": float(best.x[1]), "lost_fraction_err": f_err,
+            "auger_time_fs": float(np.exp(best.x[2])),
+            "tau_fs": float(1 / best.x[3]) if best.x[3] > 0 else float("inf"),
+            "chi2": float(chi2), "n_frames": int(t.size)}
+
+
+def _plain_exponential_chi2(fits: xr.Dataset) -> float:
+    t, s, err = spot_integral(fits)
+    s0 = float(np.median(s[: max(3, t.size // 10)]))
+    res = least_squares(lambda p: (np.exp(p[0] - p[1] * t) - s) / err, [np.log(s0), 0.1 / t[-1]],
+                        bounds=([-np.inf, 0.0], [np.inf, np.inf]))
+    return float(2 * res.cost)
+
+
+def fit_depletion_kinetics(fits: xr.Dataset) -> dict:
+    """The spot integral's decay law, chosen by BIC among no depletion, bimolecular, saturating.
+
+    Returns the bimolecular fit's keys (:func:`fit_depletion_rate`), the saturating fit's
+    (:func:`fit_saturating_depletion`, ``tau_fs`` of the chosen law), ``model`` ("none",
+    "bimolecular", "saturating", or "unfitted" with too few frames) and ``bic`` per law.
+    """
+    bi = fit_depletion_rate(fits)
+    sat = fit_saturating_depletion(fits)
+    n = bi["n_frames"]
+    if not np.isfinite(sat["chi2"]) or not np.isfinite(bi["chi2_red"]):
+        return {**bi, **{k: v for k, v in sat.items() if k != "tau_fs"}, "model": "unfitted",
+                "bic": {}}
+    bic = {"none": _plain_exponential_chi2(fits) + 2 * np.log(n),
+           "bimolecular": bi["chi2_red"] * max(n - 3, 1) + 3 * np.log(n),
+           "saturating": sat["chi2"] + 4 * np.log(n)}
+    model = min(bic, key=bic.get)
+    if model == "bimolecular" and bi["kappa_per_fs"] == 0:
+        model = "none"
+    tau = sat["tau_fs"] if model == "saturating" else bi["tau_fs"]
+    return {**bi, **{k: v for k, v in sat.items() if k != "tau_fs"}, "tau_fs": tau,
+            "model": model, "bic": bic}
+
+
 def depletion_broadening_nm2(
     delay_fs: np.ndarray,
     kappa_per_fs: float,
@@ -94,35 +185,59 @@ def depletion_broadening_nm2(
     pixel_nm: float,
     n_pixels: int = 48,
 ) -> np.ndarray:
-    """Apparent per-axis MSD (nm^2) that depletion alone puts into a fitted Gaussian width.
+    """Apparent per-axis MSD (nm^2) that bimolecular depletion puts into a fitted Gaussian width.
 
     The depleted profile n0 / (1 + kappa t n0 / n_peak) is sampled on a pixel grid like the
     data's and fitted with :func:`tamkit.fit_frames`; MSD_apparent = sigma_fit^2 - sigma_0^2.
     """
-    delay_fs = np.asarray(delay_fs, dtype=float)
-    x = pixel_axis_nm(n_pixels, pixel_nm)
-    r2 = x[None, :] ** 2 + x[:, None] ** 2
-    g = np.exp(-r2 / (2 * sigma0_nm**2))
-    times = np.concatenate([[0.0], np.clip(delay_fs, 0, None)])
-    frames = np.stack([g / (1 + kappa_per_fs * t * g) for t in times])
-    stack = make_stack(frames, np.arange(times.size, dtype=float), pixel_nm)
-    fitted = fit_frames(stack, noise_std=1e-6)
-    sigma = fitted["sigma_nm"].values
-    return sigma[1:] ** 2 - sigma[0] ** 2
+    x = kappa_per_fs * np.concatenate([[0.0], np.clip(np.asarray(delay_fs, float), 0, None)])
+    return _fitted_broadening_nm2(lambda g: np.stack([g / (1 + xi * g) for xi in x]),
+                                  sigma0_nm, pixel_nm, n_pixels)
+
+
+def saturating_broadening_nm2(
+    lost_fraction: np.ndarray,
+    sigma0_nm: float,
+    pixel_nm: float,
+    n_pixels: int = 48,
+) -> np.ndarray:
+    """Apparent per-axis MSD (nm^2) when the fraction ``lost_fraction`` (<= 0.5) of the carriers
+    is lost with the n0^2 profile of doubly excited dots: the profile g - 2 f g^2, fitted."""
+    f = np.concatenate([[0.0], np.clip(np.asarray(lost_fraction, float), 0.0, 0.5)])
+    return _fitted_broadening_nm2(lambda g: np.stack([g - 2 * fi * g**2 for fi in f]),
+                                  sigma0_nm, pixel_nm, n_pixels)
 
 
 def depletion_artefact(fits: xr.Dataset, sigma0_nm: float) -> dict:
     """Estimate the Auger-depletion broadening of a measured stack from its own kinetics.
 
-    Returns the fitted rate (see :func:`fit_depletion_rate`) and ``apparent_msd_nm2`` at each of
-    the stack's delays (0 before time zero).
+    Returns the kinetics fit (see :func:`fit_depletion_kinetics`), ``apparent_msd_nm2`` and its
+    error ``apparent_msd_err_nm2`` at each of the stack's delays (0 before time zero). When no
+    depletion is detected the artefact is 0 and its error is the broadening of a one-standard-
+    error lost fraction of the saturating law, as if all of it were lost from t = 0.
     """
-    rate = fit_depletion_rate(fits)
-    delay = fits["delay"].values
-    kappa = rate["kappa_per_fs"]
-    if not np.isfinite(kappa) or kappa == 0:
-        apparent = np.zeros(delay.shape)
+    kin = fit_depletion_kinetics(fits)
+    delay = np.asarray(fits["delay"].values, float)
+    pixel_nm = float(fits.attrs.get("pixel_nm", 55.6))
+    after = delay > 0
+    apparent, err = np.zeros(delay.shape), np.zeros(delay.shape)
+    if kin["model"] == "bimolecular":
+        apparent[after] = depletion_broadening_nm2(delay[after], kin["kappa_per_fs"], sigma0_nm,
+                                                   pixel_nm)
+        rel = kin["kappa_err_per_fs"] / kin["kappa_per_fs"]
+        err = np.abs(apparent) * (rel if np.isfinite(rel) else np.nan)
+    elif kin["model"] in ("saturating", "none"):
+        f, f_err, tau_a = kin["lost_fraction"], kin["lost_fraction_err"], kin["auger_time_fs"]
+        if np.all(np.isfinite([f, f_err, tau_a])):
+            # with no depletion detected tau_A is undetermined: bound as if the loss were over
+            rise = (1.0 - np.exp(-delay[after] / tau_a) if kin["model"] == "saturating"
+                    else np.ones(after.sum()))
+            bound = saturating_broadening_nm2(np.maximum(f_err, 0.0) * rise, sigma0_nm, pixel_nm)
+            if kin["model"] == "saturating":
+                apparent[after] = saturating_broadening_nm2(f * rise, sigma0_nm, pixel_nm)
+            err[after] = np.abs(bound)
+        else:
+            err[:] = np.nan
     else:
-        apparent = np.where(delay > 0, depletion_broadening_nm2(
-            delay, kappa, sigma0_nm, float(fits.attrs.get("pixel_nm", 55.6))), 0.0)
-    return {**rate, "delay_fs": delay, "apparent_msd_nm2": apparent}
+        err[:] = np.nan
+    return {**kin, "delay_fs": delay, "apparent_msd_nm2": apparent, "apparent_msd_err_nm2": err}

@@ -12,6 +12,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
+import numpy as np
 import typer
 from rich.console import Console
 from rich.progress import Progress
@@ -150,6 +151,15 @@ def _print(summary: dict) -> None:
         if ex.get("excess_msd_nm2") is not None:
             Console().print(f"Auger-assisted excess MSD (highest - lowest fluence): "
                             f"{ex['excess_msd_nm2']:.0f} ± {ex['excess_msd_err_nm2']:.0f} nm^2")
+        for dep in summary["depletion"]:
+            delay = np.asarray(dep["delay_fs"], float)
+            before = np.flatnonzero((delay > 0) & (delay <= 1e5))
+            if before.size:
+                i = before[-1]
+                Console().print(
+                    f"Auger-depletion artefact at <N_abs> = {dep['nabs']:g}, {delay[i]:.3g} fs: "
+                    f"{dep['apparent_msd_nm2'][i]:.0f} ± {dep['apparent_msd_err_nm2'][i]:.0f} "
+                    f"nm^2 ({dep['model']} law of the spot integral)")
     else:
         peak = summary["volcano_maximum_vol_percent"]
         Console().print(f"longest band-like length at: {peak} vol%")

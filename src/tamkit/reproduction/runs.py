@@ -109,7 +109,7 @@ def measurement_specs(seed: int) -> list[MeasurementSpec]:
 def _truth_summary(truth: dict) -> dict:
     """The truth fields the reproduction shows beside its own values (labelled truth)."""
     keys = ("sigma0_nm", "carrier_sigma0_nm", "band_like", "delay_fs", "msd_nm2",
-            "auger_apparent_msd_nm2", "precision")
+            "auger_apparent_msd_nm2", "auger_apparent_fit_msd_nm2", "survival", "precision")
     return {k: truth.get(k) for k in keys}
 
 
