@@ -174,7 +174,7 @@ def reproduce(
         fluence_keys = [f"cqd@{n:g}" for n in FLUENCES_NABS]
         fluence = fluence_series([measurements[k].result for k in fluence_keys],
                                  list(FLUENCES_NABS), n_bootstrap=settings.n_bootstrap // 2,
-                                 seed=seed)
+                                 seed=seed, stacks=[measurements[k].stack for k in fluence_keys])
         comp_keys = [f"{name}@{COMPOSITION_NABS:g}" for name in COMPOSITION_FILMS]
         sigma_inh = _sigma_inh_by_vol(maps)
         vols = [COMPOSITION_FILMS[k.split("@")[0]] for k in comp_keys]

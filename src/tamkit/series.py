@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+import xarray as xr
 from scipy.stats import chi2 as chi2_dist
 
 from tamkit.depletion import depletion_artefact
@@ -187,6 +188,7 @@ def fluence_series(
     *,
     n_bootstrap: int = 100,
     seed: int = 0,
+    stacks: Sequence[xr.DataArray | None] | None = None,
 ) -> FluenceSeries:
     """Analyse one film's transport at several fluences <N_abs>.
 
@@ -196,6 +198,11 @@ def fluence_series(
         One analysis per fluence (their frames must share delays, as one scan would).
     nabs : sequence of float
         <N_abs> of each measurement (photons absorbed per dot).
+    n_bootstrap, seed : int
+        Bootstrap replicates and seed of the independence-time error.
+    stacks : sequence of xarray.DataArray, optional
+        The analysed dT/T stacks, in the order of ``results``: the depletion estimate then uses
+        their model-free spot integrals (:func:`tamkit.depletion.spot_integral`).
 
     Returns
     -------
@@ -204,14 +211,15 @@ def fluence_series(
         Auger-assisted excess MSD (highest minus lowest fluence, 1 ps to that time) and the
         estimated Auger-depletion artefact of each measurement.
     """
-    members = sorted((SeriesMember(float(v), r, f"<N_abs> = {v:g}") for r, v in
-                      zip(results, nabs, strict=True)), key=lambda m: m.value)
+    stacks = list(stacks) if stacks is not None else [None] * len(results)
+    order = np.argsort(np.asarray(nabs, float), kind="stable")
+    members = [SeriesMember(float(nabs[i]), results[i], f"<N_abs> = {nabs[i]:g}") for i in order]
     delay, msd, err = _curves(members)
     t_star, t_err = _independence_with_error(delay, msd, err, n_bootstrap, seed)
     excess = auger_excess(delay, msd, err, members, AUGER_WINDOW_END_FS)
     depletion = []
-    for m in members:
-        art = depletion_artefact(m.result.frames, m.result.sigma0_nm)
+    for m, i in zip(members, order, strict=True):
+        art = depletion_artefact(m.result.frames, m.result.sigma0_nm, stacks[i])
         depletion.append({"nabs": m.value, **art})
     return FluenceSeries(members, t_star, t_err, excess, depletion)
 

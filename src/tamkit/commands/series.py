@@ -97,7 +97,7 @@ def command(
             for g, a, p in zip(given or [None] * len(stacks), analyses, stacks, strict=True)]
     results = [a.result for a in analyses]
     if by is SeriesKind.fluence:
-        series = fluence_series(results, vals)
+        series = fluence_series(results, vals, stacks=[a.stack for a in analyses])
         summary = {
             "kind": "fluence",
             "table": series.table(),

@@ -14,6 +14,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
 import numpy as np
+import xarray as xr
 
 from tamkit.artificial import tam_delays_fs
 from tamkit.constants import ev_to_nm, nm_to_ev
@@ -96,6 +97,8 @@ class MeasurementResult:
     truth: dict
     wall_s: float
     precision: dict = field(default_factory=dict)
+    #: the analysed dT/T stack (its pixel sums give the depletion estimate a model-free integral)
+    stack: xr.DataArray | None = None
 
 
 def measurement_specs(seed: int) -> list[MeasurementSpec]:
@@ -184,7 +187,7 @@ def run_measurement(spec: MeasurementSpec, settings: Settings) -> MeasurementRes
     precision = single_run_precision(measurement.raw)
     return MeasurementResult(spec, 100.0 * film.perovskite_fraction, film.pitch_nm, result,
                              _truth_summary(measurement.truth), time.perf_counter() - start,
-                             precision)
+                             precision, stack)
 
 
 def run_tamap(film_name: str, seed: int) -> dict:
