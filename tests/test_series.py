@@ -17,6 +17,7 @@ from tamkit.depletion import (
     saturating_broadening_nm2,
     spot_integral,
 )
+from tamkit.errors import InputError
 from tamkit.gaussfit import fit_frames
 from tamkit.io import save_stack
 from tamkit.pipeline import analyze_stack
@@ -181,6 +182,41 @@ def test_pixel_sum_integral_is_model_free():
     assert np.max(np.abs(gaussian / truth - 1)) > 0.01
 
 
+def test_depletion_through_the_detection_blur():
+    # with the carrier spot known (110.7 nm of a 141 nm sigma_0), the depleted carriers are
+    # blurred before imaging: the image is g(sigma_0) minus the lost n0^2 part, a Gaussian of
+    # variance sigma_c^2 / 2 + blur^2 carrying the fraction f. An independent curve_fit of that
+    # two-Gaussian image (offset included, as in fit_frames) gives the same broadening; it is
+    # smaller than the upper bound that takes sigma_0 for the carrier spot
+    from scipy.optimize import curve_fit
+
+    pix, n, s0, sc, f = 10.0, 151, 141.0, 110.7, 0.02
+    blur2 = s0**2 - sc**2 - pix**2 / 12
+    got = saturating_broadening_nm2(np.array([f]), s0, pix, n, carrier_sigma_nm=sc)[0]
+    x = (np.arange(n) - (n - 1) / 2) * pix
+    xx, yy = np.meshgrid(x, x)
+    r2 = xx**2 + yy**2
+    s1 = s0**2 - pix**2 / 12  # the pixel's a^2 / 12 is left to the fit's sampling
+    s2 = sc**2 / 2 + blur2
+    image = sc**2 / s1 * np.exp(-r2 / (2 * s1)) - f * sc**2 / s2 * np.exp(-r2 / (2 * s2))
+
+    def model(xy, a, s, c):
+        return a * np.exp(-(xy[0] ** 2 + xy[1] ** 2) / (2 * s**2)) + c
+
+    fitted = [curve_fit(model, (xx.ravel(), yy.ravel()), im.ravel(), p0=(1, 141, 0))[0][1]
+              for im in (sc**2 / s1 * np.exp(-r2 / (2 * s1)), image)]
+    assert got == pytest.approx(fitted[1] ** 2 - fitted[0] ** 2, rel=0.03)
+    bound = saturating_broadening_nm2(np.array([f]), s0, pix, n)[0]
+    assert 0 < got < bound
+    # no blur at all: the fine-grid imaging agrees with the direct one
+    no_blur = np.sqrt(s0**2 - 55.6**2 / 12)
+    fine = saturating_broadening_nm2(np.array([f]), s0, 55.6, carrier_sigma_nm=no_blur)[0]
+    direct = saturating_broadening_nm2(np.array([f]), s0, 55.6)[0]
+    assert fine == pytest.approx(direct, rel=0.05)
+    with pytest.raises(InputError):
+        saturating_broadening_nm2(np.array([f]), s0, pix, carrier_sigma_nm=150.0)
+
+
 def test_depletion_broadening_small_x_limit():
     # first order in x = kappa t: the Gaussian fit of g - x g^2 widens linearly in x; compare with
     # an independent scipy curve_fit of the same profile on a fine grid
@@ -211,13 +247,25 @@ def test_series_cli(tmp_path, capsys):
         paths.append(str(p))
     out = tmp_path / "series"
     with pytest.raises(SystemExit) as exc:
-        main(["series", *paths, "--out", str(out)])
+        main(["series", *paths, "--out", str(out), "--pump-sigma", "120"])
     assert exc.value.code == 0
     summary = json.loads((out / "series.json").read_text())
     assert [row["value"] for row in summary["table"]] == [0.045, 0.18]
+    # these stacks conserve their spot integral: no depletion is found, with a finite bound
+    for dep in summary["depletion"]:
+        assert dep["model"] == "none"
+        assert all(v == 0 for v in dep["apparent_msd_nm2"])
+        assert all(v is not None and v >= 0 for v in dep["apparent_msd_err_nm2"])
+    assert "Auger-depletion artefact" in capsys.readouterr().out
     assert (out / "figures" / "msd_overlay.png").exists()
     assert (out / "film_0" / "results.json").exists()
     with pytest.raises(SystemExit) as exc:
         main(["series", paths[0], "--out", str(tmp_path / "other")])
     assert exc.value.code == 2
     assert "at least two" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        main(["series", *paths, "--out", str(tmp_path / "other"), "--pump-sigma", "-5"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "--pump-sigma" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "other").exists()

@@ -13,11 +13,13 @@ picks between them and a plain exponential (no depletion):
   doubly excited dots follow n0(r)^2 (Poisson), so the depleted profile is g - 2 f(t) g^2 for a
   peak-normalised Gaussian g, which loses exactly the fraction f(t).
 
-The depleted profile is imaged on the stack's own pixel grid (from the *measured* sigma_0, which
-includes the detection blur: an upper bound when the carrier spot is narrower) and fitted with
-:func:`tamkit.fit_frames`, exactly like the data, to give the artefact in the fitted MSD, with
-an error from the rate's (or lost fraction's) error. The simulator computes the exact quantised
-case (:mod:`tamkit.sim.spot`).
+The depleted profile is imaged on the stack's own pixel grid and fitted with
+:func:`tamkit.fit_frames`, exactly like the data, to give the artefact in the fitted MSD, with an
+error from the rate's (or lost fraction's) error. Depletion acts on the carrier spot, before the
+detection blur: given the carrier (pump) spot sigma, the rest of the measured sigma_0 is treated
+as blur; without it the measured sigma_0 stands for the carrier spot, which overestimates the
+artefact (an upper bound). The simulator computes the exact quantised case
+(:mod:`tamkit.sim.spot`).
 """
 
 from __future__ import annotations
@@ -26,9 +28,11 @@ import warnings
 
 import numpy as np
 import xarray as xr
+from scipy.ndimage import gaussian_filter
 from scipy.optimize import least_squares
 from scipy.stats import norm
 
+from tamkit.errors import InputError
 from tamkit.gaussfit import fit_frames
 from tamkit.stack import make_stack, pixel_axis_nm
 
@@ -151,12 +155,34 @@ def _fit_bimolecular(t: np.ndarray, s: np.ndarray, err: np.ndarray) -> dict:
     }
 
 
-def _fitted_broadening_nm2(frames_of, sigma0_nm: float, pixel_nm: float,
-                           n_pixels: int) -> np.ndarray:
-    """Per-axis apparent MSD (nm^2) of profiles ``frames_of(g)`` (first frame: undepleted)."""
-    x = pixel_axis_nm(n_pixels, pixel_nm)
-    g = np.exp(-(x[None, :] ** 2 + x[:, None] ** 2) / (2 * sigma0_nm**2))
-    frames = frames_of(g)
+#: Sub-pixel sampling of a depleted carrier profile before its blur and pixel integration.
+SUBSAMPLE = 5
+
+
+def _fitted_broadening_nm2(frames_of, sigma0_nm: float, pixel_nm: float, n_pixels: int,
+                           carrier_sigma_nm: float | None = None) -> np.ndarray:
+    """Per-axis apparent MSD (nm^2) of profiles ``frames_of(g)`` (first frame: undepleted).
+
+    Without ``carrier_sigma_nm`` the depleted profile is the image itself: g of sigma_0 at the
+    pixel centres. With it, g is the carrier spot (that sigma) on a grid ``SUBSAMPLE`` times
+    finer; the depleted profile is blurred by the Gaussian that makes up the rest of sigma_0
+    (sigma_0^2 = carrier^2 + blur^2 + pixel^2 / 12) and averaged over each pixel, as imaged.
+    """
+    if carrier_sigma_nm is None:
+        x = pixel_axis_nm(n_pixels, pixel_nm)
+        g = np.exp(-(x[None, :] ** 2 + x[:, None] ** 2) / (2 * sigma0_nm**2))
+        frames = frames_of(g)
+    else:
+        blur2 = sigma0_nm**2 - carrier_sigma_nm**2 - pixel_nm**2 / 12.0
+        if not (carrier_sigma_nm > 0 and blur2 >= 0):
+            raise InputError(f"the carrier spot sigma ({carrier_sigma_nm} nm) must be positive "
+                             f"and within the measured sigma_0 ({sigma0_nm:.4g} nm)")
+        step = pixel_nm / SUBSAMPLE
+        x = pixel_axis_nm(n_pixels * SUBSAMPLE, step)
+        g = np.exp(-(x[None, :] ** 2 + x[:, None] ** 2) / (2 * carrier_sigma_nm**2))
+        fine = gaussian_filter(frames_of(g), (0.0, np.sqrt(blur2) / step, np.sqrt(blur2) / step),
+                               mode="constant")
+        frames = fine.reshape(fine.shape[0], n_pixels, SUBSAMPLE, n_pixels, SUBSAMPLE).mean((2, 4))
     stack = make_stack(frames, np.arange(frames.shape[0], dtype=float), pixel_nm)
     sigma = fit_frames(stack, noise_std=1e-6)["sigma_nm"].values
     return sigma[1:] ** 2 - sigma[0] ** 2
@@ -245,15 +271,19 @@ def depletion_broadening_nm2(
     sigma0_nm: float,
     pixel_nm: float,
     n_pixels: int = 48,
+    carrier_sigma_nm: float | None = None,
 ) -> np.ndarray:
     """Apparent per-axis MSD (nm^2) that bimolecular depletion puts into a fitted Gaussian width.
 
-    The depleted profile n0 / (1 + kappa t n0 / n_peak) is sampled on a pixel grid like the
+    The depleted profile n0 / (1 + kappa t n0 / n_peak) is imaged on a pixel grid like the
     data's and fitted with :func:`tamkit.fit_frames`; MSD_apparent = sigma_fit^2 - sigma_0^2.
+    ``carrier_sigma_nm``: the carrier (pump) spot, when known; the rest of sigma_0 is then
+    detection blur (see :func:`_fitted_broadening_nm2`). Default: the measured sigma_0 itself,
+    an upper bound of the artefact.
     """
     x = kappa_per_fs * np.concatenate([[0.0], np.clip(np.asarray(delay_fs, float), 0, None)])
     return _fitted_broadening_nm2(lambda g: np.stack([g / (1 + xi * g) for xi in x]),
-                                  sigma0_nm, pixel_nm, n_pixels)
+                                  sigma0_nm, pixel_nm, n_pixels, carrier_sigma_nm)
 
 
 def saturating_broadening_nm2(
@@ -261,18 +291,27 @@ def saturating_broadening_nm2(
     sigma0_nm: float,
     pixel_nm: float,
     n_pixels: int = 48,
+    carrier_sigma_nm: float | None = None,
 ) -> np.ndarray:
     """Apparent per-axis MSD (nm^2) when the fraction ``lost_fraction`` (<= 0.5) of the carriers
-    is lost with the n0^2 profile of doubly excited dots: the profile g - 2 f g^2, fitted."""
+    is lost with the n0^2 profile of doubly excited dots: the profile g - 2 f g^2, imaged and
+    fitted (``carrier_sigma_nm`` as in :func:`depletion_broadening_nm2`)."""
     f = np.concatenate([[0.0], np.clip(np.asarray(lost_fraction, float), 0.0, 0.5)])
     return _fitted_broadening_nm2(lambda g: np.stack([g - 2 * fi * g**2 for fi in f]),
-                                  sigma0_nm, pixel_nm, n_pixels)
+                                  sigma0_nm, pixel_nm, n_pixels, carrier_sigma_nm)
 
 
 def depletion_artefact(
-    fits: xr.Dataset, sigma0_nm: float, stack: xr.DataArray | None = None
+    fits: xr.Dataset,
+    sigma0_nm: float,
+    stack: xr.DataArray | None = None,
+    carrier_sigma_nm: float | None = None,
 ) -> dict:
     """Estimate the Auger-depletion broadening of a measured stack from its own kinetics.
+
+    ``stack`` (the analysed dT/T frames) gives the kinetics a model-free spot integral;
+    ``carrier_sigma_nm`` (the pump spot, when known) images the depletion through the detection
+    blur that makes up the rest of ``sigma0_nm``; without it the artefact is an upper bound.
 
     Returns the kinetics fit (see :func:`fit_depletion_kinetics`), ``apparent_msd_nm2`` and its
     error ``apparent_msd_err_nm2`` at each of the stack's delays (0 before time zero). When no
@@ -286,7 +325,7 @@ def depletion_artefact(
     apparent, err = np.zeros(delay.shape), np.zeros(delay.shape)
     if kin["model"] == "bimolecular":
         apparent[after] = depletion_broadening_nm2(delay[after], kin["kappa_per_fs"], sigma0_nm,
-                                                   pixel_nm)
+                                                   pixel_nm, carrier_sigma_nm=carrier_sigma_nm)
         rel = kin["kappa_err_per_fs"] / kin["kappa_per_fs"]
         err = np.abs(apparent) * (rel if np.isfinite(rel) else np.nan)
     elif kin["model"] in ("saturating", "none"):
@@ -295,9 +334,11 @@ def depletion_artefact(
             # with no depletion detected tau_A is undetermined: bound as if the loss were over
             rise = (1.0 - np.exp(-delay[after] / tau_a) if kin["model"] == "saturating"
                     else np.ones(after.sum()))
-            bound = saturating_broadening_nm2(np.maximum(f_err, 0.0) * rise, sigma0_nm, pixel_nm)
+            image = {"sigma0_nm": sigma0_nm, "pixel_nm": pixel_nm,
+                     "carrier_sigma_nm": carrier_sigma_nm}
+            bound = saturating_broadening_nm2(np.maximum(f_err, 0.0) * rise, **image)
             if kin["model"] == "saturating":
-                apparent[after] = saturating_broadening_nm2(f * rise, sigma0_nm, pixel_nm)
+                apparent[after] = saturating_broadening_nm2(f * rise, **image)
             err[after] = np.abs(bound)
         else:
             err[:] = np.nan

@@ -34,6 +34,7 @@ from tamkit.reproduction.table import build_table, composition_trends, fluence_t
 from tamkit.sample import film_preset
 from tamkit.series import CompositionSeries, FluenceSeries, composition_series, fluence_series
 from tamkit.sim.equilibrium import EquilibriumTransport, equilibrium_transport
+from tamkit.sim.microscope import Microscope
 
 SCHEMA = "tamkit.reproduce/1"
 DEFAULT_OUT = "tamkit-reproduce"
@@ -174,7 +175,8 @@ def reproduce(
         fluence_keys = [f"cqd@{n:g}" for n in FLUENCES_NABS]
         fluence = fluence_series([measurements[k].result for k in fluence_keys],
                                  list(FLUENCES_NABS), n_bootstrap=settings.n_bootstrap // 2,
-                                 seed=seed, stacks=[measurements[k].stack for k in fluence_keys])
+                                 seed=seed, stacks=[measurements[k].stack for k in fluence_keys],
+                                 carrier_sigma_nm=Microscope().pump_sigma_nm)
         comp_keys = [f"{name}@{COMPOSITION_NABS:g}" for name in COMPOSITION_FILMS]
         sigma_inh = _sigma_inh_by_vol(maps)
         vols = [COMPOSITION_FILMS[k.split("@")[0]] for k in comp_keys]

@@ -189,6 +189,7 @@ def fluence_series(
     n_bootstrap: int = 100,
     seed: int = 0,
     stacks: Sequence[xr.DataArray | None] | None = None,
+    carrier_sigma_nm: float | None = None,
 ) -> FluenceSeries:
     """Analyse one film's transport at several fluences <N_abs>.
 
@@ -203,6 +204,9 @@ def fluence_series(
     stacks : sequence of xarray.DataArray, optional
         The analysed dT/T stacks, in the order of ``results``: the depletion estimate then uses
         their model-free spot integrals (:func:`tamkit.depletion.spot_integral`).
+    carrier_sigma_nm : float, optional
+        The pump spot's sigma (nm), when known: the depletion estimate then separates it from
+        the detection blur in sigma_0 (:func:`tamkit.depletion.depletion_artefact`).
 
     Returns
     -------
@@ -219,7 +223,8 @@ def fluence_series(
     excess = auger_excess(delay, msd, err, members, AUGER_WINDOW_END_FS)
     depletion = []
     for m, i in zip(members, order, strict=True):
-        art = depletion_artefact(m.result.frames, m.result.sigma0_nm, stacks[i])
+        art = depletion_artefact(m.result.frames, m.result.sigma0_nm, stacks[i],
+                                 carrier_sigma_nm)
         depletion.append({"nabs": m.value, **art})
     return FluenceSeries(members, t_star, t_err, excess, depletion)
 

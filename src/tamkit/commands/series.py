@@ -64,6 +64,10 @@ def command(
         "comma-separated; default from each file's metadata.")] = None,
     sigma_inh: Annotated[str | None, typer.Option(
         "--sigma-inh", help="sigma_inh (meV) per stack, comma-separated (composition).")] = None,
+    pump_sigma: Annotated[float | None, typer.Option(
+        "--pump-sigma", help="Sigma (nm) of the pump spot, if known (fluence): the "
+        "Auger-depletion estimate then treats the rest of sigma_0 as detection blur; without "
+        "it the estimate is an upper bound.")] = None,
     pixel_size: PixelSizeOption = None,
     pitch: PitchOption = None,
     temperature: TemperatureOption = None,
@@ -77,6 +81,8 @@ def command(
     from tamkit.series import composition_series, fluence_series
 
     options = analysis_options(pixel_size, pitch, temperature)
+    if pump_sigma is not None and not (np.isfinite(pump_sigma) and pump_sigma > 0):
+        raise InputError(f"--pump-sigma must be a positive number of nm, got {pump_sigma}")
     if len(stacks) < 2:
         raise InputError("a series needs at least two stacks")
     stems = [p.stem for p in stacks]
@@ -97,7 +103,8 @@ def command(
             for g, a, p in zip(given or [None] * len(stacks), analyses, stacks, strict=True)]
     results = [a.result for a in analyses]
     if by is SeriesKind.fluence:
-        series = fluence_series(results, vals, stacks=[a.stack for a in analyses])
+        series = fluence_series(results, vals, stacks=[a.stack for a in analyses],
+                                carrier_sigma_nm=pump_sigma)
         summary = {
             "kind": "fluence",
             "table": series.table(),
