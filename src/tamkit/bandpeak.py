@@ -27,7 +27,10 @@ class BandPeak:
     tau_fs: float
     D_max_nm2_fs: float
     msd_tau_nm2: float
-    samples: np.ndarray  # bootstrap rows (tau_fs, msd_tau_nm2, D_max_nm2_fs)
+    samples: np.ndarray  # bootstrap rows (tau_fs, msd_tau_nm2, D_max_nm2_fs, sigma0_sq_nm2)
+    #: the fit's t -> 0 intercept: its free early exponent follows a ballistic start (MSD ~ t^2
+    #: below the velocity correlation time), which a piecewise power law cannot
+    sigma0_sq_nm2: float = float("nan")
 
 
 def sbpl_msd_nm2(t, log_m, a1, a2, log_tb, log_s):
@@ -101,5 +104,6 @@ def band_peak(
     for _ in range(n_bootstrap):
         res = _fit(t, model + scale * err * rng.standard_normal(t.size), err, best.x, lo, hi)
         bt, bd, bm, _ = _peak(res.x, t_lo, t_hi)
-        rows.append((bt, bm, bd))
-    return BandPeak(float(tau), float(d_max), float(msd_tau), np.asarray(rows).reshape(-1, 3))
+        rows.append((bt, bm, bd, res.x[0]))
+    return BandPeak(float(tau), float(d_max), float(msd_tau), np.asarray(rows).reshape(-1, 4),
+                    float(best.x[0]))

@@ -60,7 +60,7 @@ def plot_msd(result: TransportResult) -> Figure:
     fig, ax, _ = _data_figure(result, "msd_nm2", "msd_err_nm2", positive_only=True,
                               label="data (fitted frames)")
     grid = _model_grid(result)
-    model = result.model.msd_nm2(grid)
+    model = result.model_msd_nm2(grid)
     edges = [r.start_fs for r in result.regimes] + [result.regimes[-1].end_fs]
     for k, regime in enumerate(result.regimes):
         sel = (grid >= edges[k]) & (grid <= edges[k + 1])
@@ -80,7 +80,7 @@ def plot_diffusivity(result: TransportResult) -> Figure:
     """Effective diffusivity D(t) = MSD / 2t (cm^2/s) against delay, log time axis."""
     fig, ax, d = _data_figure(result, "D_cm2_s", "D_err_cm2_s")
     grid = _model_grid(result)
-    ax.plot(grid, nm2_per_fs_to_cm2_per_s(result.model.msd_nm2(grid) / (2 * grid)), color="C3",
+    ax.plot(grid, nm2_per_fs_to_cm2_per_s(result.model_msd_nm2(grid) / (2 * grid)), color="C3",
             lw=2, label="regime fit")
     if result.band_like:
         b = result.band_like
@@ -100,7 +100,8 @@ def plot_length(result: TransportResult) -> Figure:
     """Transport length L(t) = sqrt(MSD) (nm), as in the paper's Fig. 3c."""
     fig, ax, _ = _data_figure(result, "length_nm", "length_err_nm")
     grid = _model_grid(result)
-    ax.plot(grid, np.sqrt(result.model.msd_nm2(grid)), color="C3", lw=2, label="regime fit")
+    ax.plot(grid, np.sqrt(np.clip(result.model_msd_nm2(grid), 0, None)), color="C3", lw=2,
+            label="regime fit")
     if result.band_like:
         b = result.band_like
         ax.axhline(b.length_nm, color="C3", ls=":", lw=1)

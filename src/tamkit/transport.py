@@ -21,6 +21,12 @@ from tamkit.regimes import PiecewiseFit, classify_exponent, fit_regimes
 from tamkit.regimes import _msd as _model_msd
 
 #: Method used for sigma_0, stated in every result.
+SIGMA0_METHOD_BAND = (
+    "t -> 0 intercept of the smoothly broken power law fitted over the band-like regime "
+    "(sigma_t^2 = sigma_0^2 + MSD with a free early exponent, which follows the ballistic start "
+    "MSD ~ t^2 that a single power law from t = 0 would turn into a ~1 % low sigma_0); error "
+    "from a parametric bootstrap"
+)
 SIGMA0_METHOD = (
     "t -> 0 intercept of a joint fit sigma_t^2 = sigma_0^2 + piecewise power-law MSD(t) over all "
     "usable frames at t >= 0, with the most flexible regime model tried (so that the intercept "
@@ -75,6 +81,15 @@ class TransportResult:
     parameters: dict
     model: PiecewiseFit
     warnings: list[str] = field(default_factory=list)
+
+    def model_msd_nm2(self, delay_fs: np.ndarray) -> np.ndarray:
+        """The regime fit's MSD (nm^2) on the reported sigma_0: its sigma_t^2 - sigma_0^2.
+
+        The piecewise fit has an intercept of its own; when sigma_0 comes from the band-like
+        fit (see ``parameters['sigma0_method']``) this keeps the curve on the data's MSD.
+        """
+        t = np.asarray(delay_fs, float)
+        return self.model.sigma0_sq_nm2 + self.model.msd_nm2(t) - self.sigma0_nm**2
 
     def summary(self) -> dict:
         """The headline numbers as a plain dict."""
@@ -157,7 +172,12 @@ def transport(
             f"the piecewise power law fits sigma^2(t) with chi2_red = {model.chi2_red:.1f}: "
             "regime exponents are effective values"
         )
-    sigma0, sigma0_err = _sigma0(model)
+    regimes = _regimes(model)
+    data = (delay[usable], sigma[usable] ** 2, 2 * sigma[usable] * sigma_err[usable])
+    band, early_sigma0 = _band_like(model, regimes, pitch_nm, temperature_K, warnings, data, seed)
+    if band is not None and not band.ends_within_data:
+        warnings.append("the band-like regime does not end within the measured delays")
+    sigma0, sigma0_err = early_sigma0 or _sigma0(model)
     msd, msd_err = msd_from_sigma(sigma, sigma_err, sigma0, sigma0_err)
     msd = np.where(delay >= 0, msd, np.nan)
     length, length_err = transport_length_nm(msd, msd_err)
@@ -175,11 +195,6 @@ def transport(
         ("alpha_local", alpha, ""),
     ]:
         frames[name] = ("delay", values, {"units": units})
-    regimes = _regimes(model)
-    data = (delay[usable], sigma[usable] ** 2, 2 * sigma[usable] * sigma_err[usable])
-    band = _band_like(model, regimes, pitch_nm, temperature_K, warnings, data, seed)
-    if band is not None and not band.ends_within_data:
-        warnings.append("the band-like regime does not end within the measured delays")
     anisotropy = _anisotropy(fits, usable, warnings)
     return TransportResult(
         frames=frames,
@@ -194,7 +209,7 @@ def transport(
             "max_regimes": max_regimes,
             "n_bootstrap": n_bootstrap,
             "seed": seed,
-            "sigma0_method": SIGMA0_METHOD,
+            "sigma0_method": SIGMA0_METHOD_BAND if early_sigma0 else SIGMA0_METHOD,
             "n_frames_used": int(usable.sum()),
             "regime_selection": "BIC over 1..max_regimes piecewise power laws",
             "chi2_red": model.chi2_red,
@@ -277,9 +292,11 @@ BAND_MAX_ALPHA_ERR = 0.5
 BAND_MIN_MSD_SIGNIFICANCE = 3.0
 
 
-def _band_like(model, regimes, pitch_nm, temperature_K, warnings, data, seed) -> BandLike | None:
+def _band_like(model, regimes, pitch_nm, temperature_K, warnings, data, seed):
+    """The band-like metrics (or None) and, when the smoothly broken power law was fitted, its
+    sigma_0 with a bootstrap error (or None)."""
     if regimes[0].name != "band-like":
-        return None
+        return None, None
     tau, msd_tau, d_max = _band_metrics(model.log_msd_anchor, model.alphas, model.breaks_fs,
                                         model.t_range_fs, model.anchor_fs)
     boot = [_band_metrics(la, al, br, model.t_range_fs, model.anchor_fs)
@@ -297,7 +314,8 @@ def _band_like(model, regimes, pitch_nm, temperature_K, warnings, data, seed) ->
             f"MSD at its end {msd_tau:.0f} ± {msd_err:.0f} nm^2) is not determined by the data; "
             "no band-like regime is reported"
         )
-        return None
+        return None, None
+    early_sigma0 = None
     if model.n_regimes > 1:
         window_end = model.breaks_fs[1] if model.n_regimes > 2 else model.t_range_fs[1]
         peak = band_peak(*data, sigma0_sq_nm2=model.sigma0_sq_nm2, msd_break_nm2=msd_tau,
@@ -306,10 +324,12 @@ def _band_like(model, regimes, pitch_nm, temperature_K, warnings, data, seed) ->
         if peak is not None:
             tau, d_max, msd_tau = peak.tau_fs, peak.D_max_nm2_fs, peak.msd_tau_nm2
             boot = peak.samples
+            early_sigma0 = (float(np.sqrt(max(peak.sigma0_sq_nm2, 0.0))),
+                            _std(np.sqrt(np.clip(boot[:, 3], 0, None))))
     length = float(np.sqrt(msd_tau))
     d_max_cm2 = float(nm2_per_fs_to_cm2_per_s(d_max))
     d_err_cm2 = float(nm2_per_fs_to_cm2_per_s(_std(boot[:, 2])))
-    return BandLike(
+    band = BandLike(
         tau_fs=tau,
         tau_err_fs=_std(boot[:, 0]),
         length_nm=length,
@@ -323,6 +343,7 @@ def _band_like(model, regimes, pitch_nm, temperature_K, warnings, data, seed) ->
         alpha_err=alpha_err,
         ends_within_data=model.n_regimes > 1,
     )
+    return band, early_sigma0
 
 
 def _anisotropy(fits: xr.Dataset, usable: np.ndarray, warnings: list[str]) -> dict:

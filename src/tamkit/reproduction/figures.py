@@ -119,7 +119,7 @@ def fig3a(fluence, truths: list[dict] | None = None) -> Figure:
                     ms=3, color=colour, ecolor=colour, alpha=0.8, lw=0.6,
                     label=f"<N_abs> = {m.value:g}")
         grid = np.geomspace(*m.result.model.t_range_fs, 300)
-        ax.plot(grid, m.result.model.msd_nm2(grid), color=colour, lw=1.2)
+        ax.plot(grid, m.result.model_msd_nm2(grid), color=colour, lw=1.2)
         art = np.asarray(dep["apparent_msd_nm2"], float)
         d = np.asarray(dep["delay_fs"], float)
         sel = (d > 0) & (art > 0)
@@ -145,7 +145,7 @@ def fig3a(fluence, truths: list[dict] | None = None) -> Figure:
         ax2.errorbar(t[early], msd[early], yerr=err[early], fmt="o", ms=3, color=colour,
                      lw=0.6, label=f"<N_abs> = {m.value:g}")
         g2 = np.linspace(max(t[early].min(), 1.0), 1000.0, 200)
-        ax2.plot(g2, m.result.model.msd_nm2(g2), color=colour, lw=1.2)
+        ax2.plot(g2, m.result.model_msd_nm2(g2), color=colour, lw=1.2)
     _shade(ax, fluence.members[0].result)
     if fluence.independence_time_fs:
         ax.axvline(fluence.independence_time_fs, color="k", ls=":", lw=1.2,
@@ -173,7 +173,7 @@ def _d_curve(ax, result, colour, label, ls="-"):
     t, d, e = f["delay"].values[ok], f["D_cm2_s"].values[ok], f["D_err_cm2_s"].values[ok]
     ax.errorbar(t, d, yerr=e, fmt="o", ms=2.5, color=colour, lw=0.5, alpha=0.6)
     grid = np.geomspace(*result.model.t_range_fs, 400)
-    model = nm2_per_fs_to_cm2_per_s(result.model.msd_nm2(grid) / (2 * grid))
+    model = nm2_per_fs_to_cm2_per_s(result.model_msd_nm2(grid) / (2 * grid))
     ax.plot(grid, model, ls, color=colour, lw=1.8, label=label)
 
 
@@ -197,7 +197,7 @@ def fig3c(member, truth: dict | None = None) -> Figure:
     t, length, err = f["delay"].values[ok], f["length_nm"].values[ok], f["length_err_nm"].values[ok]
     ax.errorbar(t, length, yerr=err, fmt="o", ms=3, color="k", lw=0.6, label="tamkit (measured)")
     grid = np.geomspace(*result.model.t_range_fs, 400)
-    ax.plot(grid, np.sqrt(np.clip(result.model.msd_nm2(grid), 0, None)), color="C3", lw=1.8,
+    ax.plot(grid, np.sqrt(np.clip(result.model_msd_nm2(grid), 0, None)), color="C3", lw=1.8,
             label="regime fit")
     if truth and truth.get("msd_nm2") is not None:
         td, tm = np.asarray(truth["delay_fs"], float), np.asarray(truth["msd_nm2"], float)
