@@ -31,6 +31,13 @@ class BandPeak:
     #: the fit's t -> 0 intercept: its free early exponent follows a ballistic start (MSD ~ t^2
     #: below the velocity correlation time), which a piecewise power law cannot
     sigma0_sq_nm2: float = float("nan")
+    #: fitted parameters (sigma_0^2, then those of :func:`sbpl_msd_nm2`) and the window's end
+    params: np.ndarray | None = None
+    window_end_fs: float = float("nan")
+
+    def msd_nm2(self, delay_fs: np.ndarray) -> np.ndarray:
+        """The fitted smoothly broken power law MSD (nm^2), meaningful up to ``window_end_fs``."""
+        return sbpl_msd_nm2(delay_fs, *self.params[1:])
 
 
 def sbpl_msd_nm2(t, log_m, a1, a2, log_tb, log_s):
@@ -106,4 +113,4 @@ def band_peak(
         bt, bd, bm, _ = _peak(res.x, t_lo, t_hi)
         rows.append((bt, bm, bd, res.x[0]))
     return BandPeak(float(tau), float(d_max), float(msd_tau), np.asarray(rows).reshape(-1, 4),
-                    float(best.x[0]))
+                    float(best.x[0]), best.x.copy(), float(t_hi))

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import xarray as xr
 
-from tamkit.bandpeak import band_peak
+from tamkit.bandpeak import BandPeak, band_peak
 from tamkit.constants import ROOM_TEMPERATURE_K, einstein_mobility_cm2_Vs, nm2_per_fs_to_cm2_per_s
 from tamkit.errors import InputError
 from tamkit.msd import diffusivity_cm2_s, local_exponent, msd_from_sigma, transport_length_nm
@@ -81,15 +81,21 @@ class TransportResult:
     parameters: dict
     model: PiecewiseFit
     warnings: list[str] = field(default_factory=list)
+    #: the smoothly broken power law of the band-like regime, when fitted (sigma_0 comes from it)
+    early_fit: BandPeak | None = None
 
     def model_msd_nm2(self, delay_fs: np.ndarray) -> np.ndarray:
-        """The regime fit's MSD (nm^2) on the reported sigma_0: its sigma_t^2 - sigma_0^2.
+        """The fitted MSD curve (nm^2) on the reported sigma_0: model sigma_t^2 - sigma_0^2.
 
-        The piecewise fit has an intercept of its own; when sigma_0 comes from the band-like
-        fit (see ``parameters['sigma0_method']``) this keeps the curve on the data's MSD.
+        The band-like fit over its window (it follows the ballistic start), the piecewise
+        regime fit after it; each carries its own intercept, so both are put on sigma_0.
         """
         t = np.asarray(delay_fs, float)
-        return self.model.sigma0_sq_nm2 + self.model.msd_nm2(t) - self.sigma0_nm**2
+        late = self.model.sigma0_sq_nm2 + self.model.msd_nm2(t) - self.sigma0_nm**2
+        if self.early_fit is None:
+            return late
+        early = self.early_fit.sigma0_sq_nm2 + self.early_fit.msd_nm2(t) - self.sigma0_nm**2
+        return np.where(t <= self.early_fit.window_end_fs, early, late)
 
     def summary(self) -> dict:
         """The headline numbers as a plain dict."""
@@ -177,7 +183,7 @@ def transport(
     band, early_sigma0 = _band_like(model, regimes, pitch_nm, temperature_K, warnings, data, seed)
     if band is not None and not band.ends_within_data:
         warnings.append("the band-like regime does not end within the measured delays")
-    sigma0, sigma0_err = early_sigma0 or _sigma0(model)
+    sigma0, sigma0_err, early_fit = early_sigma0 or (*_sigma0(model), None)
     msd, msd_err = msd_from_sigma(sigma, sigma_err, sigma0, sigma0_err)
     msd = np.where(delay >= 0, msd, np.nan)
     length, length_err = transport_length_nm(msd, msd_err)
@@ -216,6 +222,7 @@ def transport(
         },
         model=model,
         warnings=warnings,
+        early_fit=early_fit,
     )
 
 
@@ -294,7 +301,7 @@ BAND_MIN_MSD_SIGNIFICANCE = 3.0
 
 def _band_like(model, regimes, pitch_nm, temperature_K, warnings, data, seed):
     """The band-like metrics (or None) and, when the smoothly broken power law was fitted, its
-    sigma_0 with a bootstrap error (or None)."""
+    sigma_0 with a bootstrap error and the fit itself (or None)."""
     if regimes[0].name != "band-like":
         return None, None
     tau, msd_tau, d_max = _band_metrics(model.log_msd_anchor, model.alphas, model.breaks_fs,
@@ -325,7 +332,7 @@ def _band_like(model, regimes, pitch_nm, temperature_K, warnings, data, seed):
             tau, d_max, msd_tau = peak.tau_fs, peak.D_max_nm2_fs, peak.msd_tau_nm2
             boot = peak.samples
             early_sigma0 = (float(np.sqrt(max(peak.sigma0_sq_nm2, 0.0))),
-                            _std(np.sqrt(np.clip(boot[:, 3], 0, None))))
+                            _std(np.sqrt(np.clip(boot[:, 3], 0, None))), peak)
     length = float(np.sqrt(msd_tau))
     d_max_cm2 = float(nm2_per_fs_to_cm2_per_s(d_max))
     d_err_cm2 = float(nm2_per_fs_to_cm2_per_s(_std(boot[:, 2])))
