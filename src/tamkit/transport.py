@@ -95,7 +95,12 @@ class TransportResult:
         if self.early_fit is None:
             return late
         early = self.early_fit.sigma0_sq_nm2 + self.early_fit.msd_nm2(t) - self.sigma0_nm**2
-        return np.where(t <= self.early_fit.window_end_fs, early, late)
+        # hand over from one fit to the other over the window's last factor 1.5 in time, so
+        # that the curve has no step where both describe the same frames
+        end = self.early_fit.window_end_fs
+        with np.errstate(divide="ignore"):
+            w = np.clip(np.log(np.clip(t, 1e-300, None) * 1.5 / end) / np.log(1.5), 0.0, 1.0)
+        return (1.0 - w) * early + w * late
 
     def summary(self) -> dict:
         """The headline numbers as a plain dict."""

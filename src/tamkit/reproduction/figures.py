@@ -102,8 +102,10 @@ def _msd_curve(result):
 def _shade(ax, result, t_star=None):
     for k, regime in enumerate(result.regimes):
         ax.axvspan(regime.start_fs, regime.end_fs, color=REGIME_COLOURS[k % 4], alpha=0.07, lw=0)
-        ax.text(np.sqrt(regime.start_fs * regime.end_fs), 0.97, regime.name, fontsize=7,
-                ha="center", va="top", transform=ax.get_xaxis_transform(), color="0.3")
+        # a name fits a regime of at least ~0.45 decades (narrower ones keep their shading)
+        if regime.end_fs >= 2.8 * regime.start_fs:
+            ax.text(np.sqrt(regime.start_fs * regime.end_fs), 0.97, regime.name, fontsize=7,
+                    ha="center", va="top", transform=ax.get_xaxis_transform(), color="0.3")
 
 
 def fig3a(fluence, truths: list[dict] | None = None) -> Figure:
