@@ -76,6 +76,13 @@ def test_independence_time_exact_cases():
     assert independence_time(t, growing, err) is None
 
 
+def test_fluence_series_needs_one_stack_per_result(fluence_results):
+    from tamkit.errors import InputError
+
+    with pytest.raises(InputError):
+        fluence_series(fluence_results, list(NABS), stacks=[None])
+
+
 def test_composition_series_volcano(fluence_results):
     # reuse the three analyses as three "films": the longest band-like length wins
     series = composition_series(fluence_results, [0.0, 40.0, 60.0], [30.0, 18.0, 15.0])
@@ -182,6 +189,43 @@ def test_pixel_sum_integral_is_model_free():
     assert np.max(np.abs(gaussian / truth - 1)) > 0.01
 
 
+def _offset_spot_stack(baseline: str, spike: bool = False):
+    """A Gaussian spot on a constant offset (2e-5 dT/T); baseline frames 'ok', 'nan' or none."""
+    delays = np.concatenate([[-300.0, -200.0, -100.0], np.geomspace(100, 1e6, 20)])
+    stack, _ = spreading_gaussian_stack(delays, np.zeros(delays.size), peak_snr=100,
+                                        lifetime_fs=1e12, offset=2e-5, seed=6)
+    if baseline == "nan":
+        stack[:3] = np.nan
+    elif baseline == "none":
+        stack = stack.isel(delay=slice(3, None))
+    if spike:
+        stack[10, 3, 3] = 50 * float(abs(stack[10]).max())
+    return stack
+
+
+def test_spot_integral_without_a_usable_baseline_is_the_fitted_gaussian():
+    # no baseline (or only NaN before time zero): the background must come from the fit, and
+    # then the pixel sum is the fitted Gaussian's sum (least squares with an offset); the
+    # kinetics still fit (no spurious depletion from an offset)
+    for baseline in ("nan", "none"):
+        stack = _offset_spot_stack(baseline)
+        fits = fit_frames(stack)
+        t, got, err = spot_integral(fits, stack)
+        _, gaussian, gaussian_err = spot_integral(fits)
+        assert np.array_equal(got, gaussian) and np.array_equal(err, gaussian_err)
+        assert fit_depletion_kinetics(fits, stack)["model"] == "none"
+
+
+def test_spot_integral_ignores_a_spike():
+    # one cosmic-ray spike (50x the peak, far from the spot) in one frame: the fit masks it and
+    # so does the pixel sum, which stays within 3 of its errors of the constant integral
+    stack = _offset_spot_stack("ok", spike=True)
+    fits = fit_frames(stack)
+    t, got, err = spot_integral(fits, stack)
+    median = np.median(got)
+    assert np.all(np.abs(got - median) < 3 * err + 1e-3 * median)
+
+
 def test_depletion_through_the_detection_blur():
     # with the carrier spot known (110.7 nm of a 141 nm sigma_0), the depleted carriers are
     # blurred before imaging: the image is g(sigma_0) minus the lost n0^2 part, a Gaussian of
@@ -263,6 +307,11 @@ def test_series_cli(tmp_path, capsys):
         main(["series", paths[0], "--out", str(tmp_path / "other")])
     assert exc.value.code == 2
     assert "at least two" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        main(["series", *paths, "--out", str(tmp_path / "other"), "--pump-sigma", "120",
+              "--by", "composition", "--values", "0,40"])
+    assert exc.value.code == 2
+    assert "--pump-sigma" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exc:
         main(["series", *paths, "--out", str(tmp_path / "other"), "--pump-sigma", "-5"])
     assert exc.value.code == 2

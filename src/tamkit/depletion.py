@@ -28,12 +28,13 @@ import warnings
 
 import numpy as np
 import xarray as xr
-from scipy.ndimage import gaussian_filter
+from scipy.ndimage import gaussian_filter, median_filter
 from scipy.optimize import least_squares
 from scipy.stats import norm
 
 from tamkit.errors import InputError
 from tamkit.gaussfit import fit_frames
+from tamkit.gaussfit.fit import SPIKE_MARGIN_Z
 from tamkit.stack import make_stack, pixel_axis_nm
 
 
@@ -42,14 +43,18 @@ def spot_integral(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Spot-integrated signal per frame (dT/T nm^2, sign removed) with its error.
 
-    With the ``stack``, the integral is model-free: the pixel sum of the frame minus the
-    background (the mean of the frames before time zero, else the fitted offset), with masked
-    pixels (NaN) and the spot's tail beyond the frame taken from the fitted Gaussian. A real
-    spot is not exactly Gaussian (local densities spread differently, Auger empties the
-    centre), and the integral of a fitted Gaussian then misses the true one by percents, as
-    much as the depletion itself. Without the stack: |A| 2 pi sigma^2 of the fits.
+    With the ``stack`` and frames before time zero, the integral is model-free: the pixel sum
+    of each frame minus the background those frames hold (zero after :func:`tamkit.preprocess`),
+    with the fitted Gaussian standing in for masked (NaN) pixels, isolated spikes and the spot's
+    tail beyond the frame. A real spot is not exactly Gaussian (local densities spread
+    differently, Auger empties the centre), and the integral of a fitted Gaussian then misses
+    the true one by percents, as much as the depletion itself. Otherwise: |A| 2 pi sigma^2 of
+    the fits (without a measured background the pixel sum minus the fitted offset *is* the
+    fitted Gaussian's sum, a property of least squares with an offset).
 
-    Returns ``(delay_fs, integral, integral_err)`` for frames with status ``ok`` at t > 0.
+    Returns ``(delay_fs, integral, integral_err)`` for frames with status ``ok`` at t > 0. The
+    error is the frame's own noise; the background's error, common to every frame, is left out
+    (a decay law's amplitude absorbs it).
     """
     ok = (np.asarray(fits["status"].values).astype(str) == "ok") & (fits["delay"].values > 0)
     t = fits["delay"].values[ok]
@@ -59,27 +64,33 @@ def spot_integral(
     s_err = fits["sigma_err_nm"].values[ok]
     integral = amp * 2 * np.pi * s**2
     err = integral * np.hypot(amp_err / amp, 2 * s_err / s)
-    if stack is None:
+    background = None if stack is None else _baseline_background(stack)
+    if background is None:
         return t, integral, err
-    return t, *_pixel_sum_integral(fits.isel(delay=np.flatnonzero(ok)), stack)
+    return t, *_pixel_sum_integral(fits.isel(delay=np.flatnonzero(ok)), stack, background)
 
 
-def _pixel_sum_integral(fits: xr.Dataset, stack: xr.DataArray) -> tuple[np.ndarray, np.ndarray]:
+def _baseline_background(stack: xr.DataArray) -> np.ndarray | None:
+    """Per-pixel mean of the frames before time zero (NaN where a pixel has none), or None."""
+    before = np.flatnonzero(np.asarray(stack["delay"].values) < 0)
+    if before.size == 0:
+        return None
+    frames = np.asarray(stack.isel(delay=before).values, float)
+    if not np.isfinite(frames).any():
+        return None
+    with warnings.catch_warnings():  # pixels dead in every baseline frame stay NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(frames, axis=0)
+
+
+def _pixel_sum_integral(
+    fits: xr.Dataset, stack: xr.DataArray, background: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     pix = float(fits.attrs["pixel_nm"])
     sign = float(fits.attrs.get("signal_sign", np.sign(np.nanmean(fits["amplitude"].values))))
-    noise = float(fits.attrs.get("noise_std", np.nan))
     x = np.asarray(stack["x"].values, float)
     y = np.asarray(stack["y"].values, float)
-    # zero signal is what the frames before time zero hold (a no-op after tamkit.preprocess);
-    # without them the fitted offset, which a non-Gaussian spot's wings bias, is the background
-    before = np.asarray(stack["delay"].values) < 0
-    background, n_base = None, int(before.sum())
-    if n_base:
-        with warnings.catch_warnings():  # all-NaN pixels (dead) are filled below
-            warnings.simplefilter("ignore", RuntimeWarning)
-            background = np.nanmean(np.asarray(stack.isel(delay=np.flatnonzero(before)).values,
-                                               float), axis=0)
-        background = np.where(np.isfinite(background), background, 0.0)
+    spike_z = np.sqrt(2.0 * np.log(background.size)) + SPIKE_MARGIN_Z
     integral, err = np.empty(fits.sizes["delay"]), np.empty(fits.sizes["delay"])
     for k, delay in enumerate(fits["delay"].values):
         frame = np.asarray(stack.sel(delay=delay).values, float)
@@ -88,18 +99,30 @@ def _pixel_sum_integral(fits: xr.Dataset, stack: xr.DataArray) -> tuple[np.ndarr
         gx = np.exp(-((x - x0) ** 2) / (2 * sig**2))
         gy = np.exp(-((y - y0) ** 2) / (2 * sig**2))
         model = a * gy[:, None] * gx[None, :]
-        good = np.isfinite(frame)
-        signal = frame - (background if background is not None else off)
+        # a pixel without a baseline of its own takes the frame's fitted offset
+        signal = frame - np.where(np.isfinite(background), background, off)
+        residual = np.where(np.isfinite(signal), signal - model, 0.0)
+        noise = _noise(fits, residual)
+        # isolated spikes stand out of their neighbourhood; a smooth misfit (non-Gaussian spot)
+        # does not, and stays in the sum
+        spikes = np.abs(residual - median_filter(residual, size=3)) > spike_z * noise
+        good = np.isfinite(signal) & ~spikes
         inside = np.where(good, signal, model).sum() * pix**2
         # the Gaussian's mass beyond the frame's outer pixel edges
         fx = np.diff(norm.cdf([x.min() - pix / 2, x.max() + pix / 2], x0, sig))[0]
         fy = np.diff(norm.cdf([y.min() - pix / 2, y.max() + pix / 2], y0, sig))[0]
         outside = a * 2 * np.pi * sig**2 * (1.0 - fx * fy)
         integral[k] = sign * (inside + outside)
-        pixel_noise = noise * np.sqrt(good.sum() * (1.0 + (1.0 / n_base if n_base else 0.0)))
-        offset_noise = 0.0 if n_base else frame.size * float(fits["offset_err"].values[k])
-        err[k] = pix**2 * np.hypot(pixel_noise, offset_noise)
+        err[k] = pix**2 * noise * np.sqrt(good.sum())
     return integral, err
+
+
+def _noise(fits: xr.Dataset, residual: np.ndarray) -> float:
+    """Per-pixel noise: the fit's estimate, else the residuals' robust spread."""
+    noise = float(fits.attrs.get("noise_std", np.nan))
+    if np.isfinite(noise) and noise > 0:
+        return noise
+    return float(1.4826 * np.median(np.abs(residual - np.median(residual))))
 
 
 def _decay(t, log_s0, log_kappa, inv_tau):
@@ -122,8 +145,15 @@ def fit_depletion_rate(fits: xr.Dataset, stack: xr.DataArray | None = None) -> d
     return _fit_bimolecular(*spot_integral(fits, stack))
 
 
+def _fittable(t: np.ndarray, s: np.ndarray, err: np.ndarray, n_min: int) -> bool:
+    """Enough frames, finite values with positive errors, and a positive early integral."""
+    if t.size < n_min or not (np.all(np.isfinite(s)) and np.all(np.isfinite(err) & (err > 0))):
+        return False
+    return float(np.median(s[: max(3, t.size // 10)])) > 0
+
+
 def _fit_bimolecular(t: np.ndarray, s: np.ndarray, err: np.ndarray) -> dict:
-    if t.size < 5:
+    if not _fittable(t, s, err, 5):
         return {"kappa_per_fs": float("nan"), "kappa_err_per_fs": float("nan"),
                 "tau_fs": float("nan"), "chi2_red": float("nan"), "n_frames": int(t.size)}
     s0 = float(np.median(s[: max(3, t.size // 10)]))
@@ -168,6 +198,8 @@ def _fitted_broadening_nm2(frames_of, sigma0_nm: float, pixel_nm: float, n_pixel
     finer; the depleted profile is blurred by the Gaussian that makes up the rest of sigma_0
     (sigma_0^2 = carrier^2 + blur^2 + pixel^2 / 12) and averaged over each pixel, as imaged.
     """
+    if not (np.isfinite(sigma0_nm) and sigma0_nm > 0):
+        raise InputError(f"the measured sigma_0 must be a positive number of nm, got {sigma0_nm}")
     if carrier_sigma_nm is None:
         x = pixel_axis_nm(n_pixels, pixel_nm)
         g = np.exp(-(x[None, :] ** 2 + x[:, None] ** 2) / (2 * sigma0_nm**2))
@@ -208,7 +240,7 @@ def fit_saturating_depletion(fits: xr.Dataset, stack: xr.DataArray | None = None
 
 
 def _fit_saturating(t: np.ndarray, s: np.ndarray, err: np.ndarray) -> dict:
-    if t.size < 6:
+    if not _fittable(t, s, err, 6):
         return {"lost_fraction": float("nan"), "lost_fraction_err": float("nan"),
                 "auger_time_fs": float("nan"), "tau_fs": float("nan"), "chi2": float("nan"),
                 "n_frames": int(t.size)}

@@ -16,6 +16,7 @@ import xarray as xr
 from scipy.stats import chi2 as chi2_dist
 
 from tamkit.depletion import depletion_artefact
+from tamkit.errors import InputError
 from tamkit.transport import TransportResult
 
 #: Delays before this are band-like territory and never a candidate for fluence independence.
@@ -216,6 +217,8 @@ def fluence_series(
         estimated Auger-depletion artefact of each measurement.
     """
     stacks = list(stacks) if stacks is not None else [None] * len(results)
+    if len(stacks) != len(results):
+        raise InputError(f"{len(stacks)} stacks for {len(results)} analyses: give one per result")
     order = np.argsort(np.asarray(nabs, float), kind="stable")
     members = [SeriesMember(float(nabs[i]), results[i], f"<N_abs> = {nabs[i]:g}") for i in order]
     delay, msd, err = _curves(members)

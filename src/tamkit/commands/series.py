@@ -83,6 +83,9 @@ def command(
     options = analysis_options(pixel_size, pitch, temperature)
     if pump_sigma is not None and not (np.isfinite(pump_sigma) and pump_sigma > 0):
         raise InputError(f"--pump-sigma must be a positive number of nm, got {pump_sigma}")
+    if pump_sigma is not None and by is not SeriesKind.fluence:
+        raise InputError("--pump-sigma refines the Auger-depletion estimate of a fluence series; "
+                         "it has no use with --by composition")
     if len(stacks) < 2:
         raise InputError("a series needs at least two stacks")
     stems = [p.stem for p in stacks]

@@ -131,10 +131,10 @@ def fig3a(fluence, truths: list[dict] | None = None) -> Figure:
         else:
             # a zero artefact has no place on a log axis: say so (with its error) in the legend
             art_err = np.asarray(dep["apparent_msd_err_nm2"], float)[d > 0]
-            bound = np.nanmax(art_err) if np.isfinite(art_err).any() else float("nan")
+            bound = (f" (± {np.nanmax(art_err):.0f} nm²)" if np.isfinite(art_err).any() else "")
             ax.plot([], [], "--", color=colour, lw=1.2,
                     label=f"Auger-depletion artefact (estimated), {m.value:g}: "
-                    f"none detected (± {bound:.0f} nm²)")
+                    f"none detected{bound}")
         truth = truths[k] if truths else None
         if truth and truth.get("auger_apparent_msd_nm2") is not None:
             td = np.asarray(truth["delay_fs"], float)

@@ -25,7 +25,7 @@ from tamkit.constants import K_B_MEV_PER_K, einstein_mobility_cm2_Vs, nm2_per_fs
 from tamkit.errors import InputError
 from tamkit.sim.hopping import simulate_hopping
 
-#: Last time followed (fs): 100 ns, ~2000 hop times at the 8 ps of the pure CQD film.
+#: Last time followed (fs): 100 ns, ~12,500 hop times at the 8 ps of the pure CQD film.
 DEFAULT_T_MAX_FS = 1.0e8
 #: Dilute carriers: few dots hold two, so carriers hardly meet (Auger is off anyway).
 DILUTE_NABS = 0.01
