@@ -108,6 +108,25 @@ def _shade(ax, result, t_star=None):
                     ha="center", va="top", transform=ax.get_xaxis_transform(), color="0.3")
 
 
+def _plot_artefacts(ax, dep: dict, truth: dict | None, colour, nabs: float) -> None:
+    """The estimated Auger-depletion artefact (dashed) and the simulator's (dotted): both as a
+    Gaussian fit sees it. A zero estimate has no place on a log axis: the legend says so."""
+    curves = [(dep["delay_fs"], dep["apparent_msd_nm2"], "--", 1.2,
+               f"Auger-depletion artefact (estimated), {nabs:g}")]
+    if truth and truth.get("auger_apparent_fit_msd_nm2") is not None:
+        curves.append((truth["delay_fs"], truth["auger_apparent_fit_msd_nm2"], ":", 1.0,
+                       f"depletion artefact, simulator truth, {nabs:g}"))
+    for k, (delay, values, style, width, label) in enumerate(curves):
+        d, a = np.asarray(delay, float), np.asarray(values, float)
+        sel = (d > 0) & (a > 0)
+        if sel.any():
+            ax.plot(d[sel], a[sel], style, color=colour, lw=width, label=label)
+        elif k == 0:
+            err = np.asarray(dep["apparent_msd_err_nm2"], float)[d > 0]
+            bound = f" (± {np.nanmax(err):.0f} nm²)" if np.isfinite(err).any() else ""
+            ax.plot([], [], style, color=colour, lw=width, label=f"{label}: none detected{bound}")
+
+
 def fig3a(fluence, truths: list[dict] | None = None) -> Figure:
     """MSD vs delay at three fluences (log-log) with the estimated Auger-depletion artefact
     (and the simulator's true artefact, labelled truth), and a linear panel of the first ps."""
@@ -122,27 +141,7 @@ def fig3a(fluence, truths: list[dict] | None = None) -> Figure:
                     label=f"<N_abs> = {m.value:g}")
         grid = np.geomspace(*m.result.model.t_range_fs, 300)
         ax.plot(grid, m.result.model_msd_nm2(grid), color=colour, lw=1.2)
-        art = np.asarray(dep["apparent_msd_nm2"], float)
-        d = np.asarray(dep["delay_fs"], float)
-        sel = (d > 0) & (art > 0)
-        if sel.any():
-            ax.plot(d[sel], art[sel], "--", color=colour, lw=1.2,
-                    label=f"Auger-depletion artefact (estimated), {m.value:g}")
-        else:
-            # a zero artefact has no place on a log axis: say so (with its error) in the legend
-            art_err = np.asarray(dep["apparent_msd_err_nm2"], float)[d > 0]
-            bound = (f" (± {np.nanmax(art_err):.0f} nm²)" if np.isfinite(art_err).any() else "")
-            ax.plot([], [], "--", color=colour, lw=1.2,
-                    label=f"Auger-depletion artefact (estimated), {m.value:g}: "
-                    f"none detected{bound}")
-        truth = truths[k] if truths else None
-        if truth and truth.get("auger_apparent_msd_nm2") is not None:
-            td = np.asarray(truth["delay_fs"], float)
-            ta = np.asarray(truth["auger_apparent_msd_nm2"], float)
-            ok = (td > 0) & (ta > 0)
-            if ok.any():
-                ax.plot(td[ok], ta[ok], ":", color=colour, lw=1,
-                        label=f"depletion artefact, simulator truth, {m.value:g}")
+        _plot_artefacts(ax, dep, truths[k] if truths else None, colour, m.value)
         early = (t <= 1000.0)
         ax2.errorbar(t[early], msd[early], yerr=err[early], fmt="o", ms=3, color=colour,
                      lw=0.6, label=f"<N_abs> = {m.value:g}")
