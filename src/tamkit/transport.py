@@ -241,11 +241,11 @@ def _sigma0(model: PiecewiseFit) -> tuple[float, float]:
     sigma0 = float(np.sqrt(max(model.sigma0_sq_nm2, 0.0)))
     if model.bootstrap.size:
         s = np.sqrt(np.clip(model.bootstrap[:, 0], 0, None))
-        return sigma0, _std(s)
+        return sigma0, bootstrap_error(s)
     return sigma0, float("nan")
 
 
-def _std(values) -> float:
+def bootstrap_error(values) -> float:
     """Bootstrap standard error as half the central 68 % interval (16th to 84th percentile).
 
     Robust to the few replicates where a nonlinear fit lands in another minimum, which would
@@ -261,8 +261,9 @@ def _std(values) -> float:
 
 def _regimes(model: PiecewiseFit) -> list[Regime]:
     edges = np.concatenate([[model.t_range_fs[0]], model.breaks_fs, [model.t_range_fs[1]]])
-    alpha_errs = [_std(row[2][k] for row in _bootstrap_rows(model)) for k in range(model.n_regimes)]
-    break_errs = [_std(row[3][k] for row in _bootstrap_rows(model))
+    alpha_errs = [bootstrap_error(row[2][k] for row in _bootstrap_rows(model))
+                  for k in range(model.n_regimes)]
+    break_errs = [bootstrap_error(row[3][k] for row in _bootstrap_rows(model))
                   for k in range(model.n_regimes - 1)]
     edge_errs = [float("nan"), *break_errs, float("nan")]
     names: list[str] = []
@@ -314,7 +315,7 @@ def _band_like(model, regimes, pitch_nm, temperature_K, warnings, data, seed):
     boot = [_band_metrics(la, al, br, model.t_range_fs, model.anchor_fs)
             for _, la, al, br in _bootstrap_rows(model)]
     boot = np.asarray(boot) if boot else np.full((0, 3), np.nan)
-    msd_err = _std(boot[:, 1])
+    msd_err = bootstrap_error(boot[:, 1])
     alpha_err = regimes[0].alpha_err
     undetermined = (np.isfinite(alpha_err) and alpha_err > BAND_MAX_ALPHA_ERR) or (
         np.isfinite(msd_err) and msd_tau < BAND_MIN_MSD_SIGNIFICANCE * msd_err
@@ -337,15 +338,15 @@ def _band_like(model, regimes, pitch_nm, temperature_K, warnings, data, seed):
             tau, d_max, msd_tau = peak.tau_fs, peak.D_max_nm2_fs, peak.msd_tau_nm2
             boot = peak.samples
             early_sigma0 = (float(np.sqrt(max(peak.sigma0_sq_nm2, 0.0))),
-                            _std(np.sqrt(np.clip(boot[:, 3], 0, None))), peak)
+                            bootstrap_error(np.sqrt(np.clip(boot[:, 3], 0, None))), peak)
     length = float(np.sqrt(msd_tau))
     d_max_cm2 = float(nm2_per_fs_to_cm2_per_s(d_max))
-    d_err_cm2 = float(nm2_per_fs_to_cm2_per_s(_std(boot[:, 2])))
+    d_err_cm2 = float(nm2_per_fs_to_cm2_per_s(bootstrap_error(boot[:, 2])))
     band = BandLike(
         tau_fs=tau,
-        tau_err_fs=_std(boot[:, 0]),
+        tau_err_fs=bootstrap_error(boot[:, 0]),
         length_nm=length,
-        length_err_nm=_std(np.sqrt(np.clip(boot[:, 1], 0, None))),
+        length_err_nm=bootstrap_error(np.sqrt(np.clip(boot[:, 1], 0, None))),
         n_dots=None if pitch_nm is None else length / float(pitch_nm),
         D_max_cm2_s=d_max_cm2,
         D_max_err_cm2_s=d_err_cm2,

@@ -32,6 +32,7 @@ from tamkit.sim.microscope import (
     Microscope,
     diffraction_limited_sigma_nm,
 )
+from tamkit.transport import bootstrap_error
 
 #: Camera pixel (um) behind the paper's 288x magnification (Methods: 16 um EMCCD pixels).
 CAMERA_PIXEL_UM = 16.0
@@ -94,10 +95,8 @@ def _sublinear_onset(frames: dict, n_bootstrap: int, seed: int = 0):
                       n_bootstrap=n_bootstrap, seed=seed)
     if fit.n_regimes != 2 or not (fit.alphas[0] > fit.alphas[1] and fit.alphas[1] < 1.0):
         return None, None, None
-    err = None
-    if fit.bootstrap.size:
-        lo, hi = np.percentile(np.exp(fit.bootstrap[:, 4]), [15.865, 84.135])
-        err = float((hi - lo) / 2)
+    # packed parameters of two regimes: sigma_0^2, ln MSD at the break, 2 exponents, ln break
+    err = bootstrap_error(np.exp(fit.bootstrap[:, 4])) if fit.bootstrap.size else None
     return float(fit.breaks_fs[0]), err, [float(a) for a in fit.alphas]
 
 
