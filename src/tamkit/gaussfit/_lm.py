@@ -352,29 +352,39 @@ def _iso_fit_one(data, ux, uy, mrow, mcol, p0, linear_start, p_out, cov_out):
         chi2_t = _iso_eval(
             trial, data, ux, uy, mrow, mcol, sum_d, sum_d2, jtj_t, jtd_t, gx, gy, hx1, hx2
         )
-        if chi2_t <= chi2:
-            decrease = chi2 - chi2_t
-            _copy(trial, p)
-            _copy(jtj_t, jtj)
-            _copy(jtd_t, jtd)
-            chi2 = chi2_t
-            if decrease < _CHI2_TOL and (lam < 1.0 or _predicted_decrease(jtj, jtd) < _CHI2_TOL):
-                converged = True
-                break
-            lam = max(lam * 0.1, 1e-9)
-        else:
-            lam *= 10.0
-            # at the minimum, rounding alone can reject every step: stop if nothing is left
-            if lam > 1.0 and _predicted_decrease(jtj, jtd) < _CHI2_TOL:
-                converged = True
-                break
-            if lam > _LAM_MAX:
-                # no downhill step exists: converged if the Gauss-Newton decrease is negligible
-                converged = _predicted_decrease(jtj, jtd) < _CHI2_TOL
-                break
+        chi2, lam, converged, stop = _accept_or_damp(chi2, chi2_t, lam, trial, p, jtj_t, jtj,
+                                                     jtd_t, jtd)
+        if stop:
+            break
     _copy(p, p_out)
     _invert(jtj, cov_out)
     return chi2, n_iter, converged
+
+
+@njit(cache=True)
+def _accept_or_damp(chi2, chi2_t, lam, trial, p, jtj_t, jtj, jtg_t, jtg):
+    """One Levenberg-Marquardt decision on a trial step of chi^2 ``chi2_t``.
+
+    A step that does not raise chi^2 is taken (``trial`` and its normal equations become the
+    current ones) and the damping falls; otherwise the damping rises. Returns
+    ``(chi2, lam, converged, stop)``.
+    """
+    if chi2_t <= chi2:
+        decrease = chi2 - chi2_t
+        _copy(trial, p)
+        _copy(jtj_t, jtj)
+        _copy(jtg_t, jtg)
+        if decrease < _CHI2_TOL and (lam < 1.0 or _predicted_decrease(jtj, jtg) < _CHI2_TOL):
+            return chi2_t, lam, True, True
+        return chi2_t, max(lam * 0.1, 1e-9), False, False
+    lam *= 10.0
+    # at the minimum, rounding alone can reject every step: stop if nothing is left
+    if lam > 1.0 and _predicted_decrease(jtj, jtg) < _CHI2_TOL:
+        return chi2, lam, True, True
+    if lam > _LAM_MAX:
+        # no downhill step exists: converged if the Gauss-Newton decrease is negligible
+        return chi2, lam, _predicted_decrease(jtj, jtg) < _CHI2_TOL, True
+    return chi2, lam, False, False
 
 
 @njit(cache=True)
@@ -479,25 +489,10 @@ def _ell_fit_one(data, valid, ux, uy, p0, p_out, cov_out):
                 break
             continue
         chi2_t = _ell_eval(trial, data, valid, ux, uy, jtj_t, jtr_t)
-        if chi2_t <= chi2:
-            decrease = chi2 - chi2_t
-            _copy(trial, p)
-            _copy(jtj_t, jtj)
-            _copy(jtr_t, jtr)
-            chi2 = chi2_t
-            if decrease < _CHI2_TOL and (lam < 1.0 or _predicted_decrease(jtj, jtr) < _CHI2_TOL):
-                converged = True
-                break
-            lam = max(lam * 0.1, 1e-9)
-        else:
-            lam *= 10.0
-            # at the minimum, rounding alone can reject every step: stop if nothing is left
-            if lam > 1.0 and _predicted_decrease(jtj, jtr) < _CHI2_TOL:
-                converged = True
-                break
-            if lam > _LAM_MAX:
-                converged = _predicted_decrease(jtj, jtr) < _CHI2_TOL
-                break
+        chi2, lam, converged, stop = _accept_or_damp(chi2, chi2_t, lam, trial, p, jtj_t, jtj,
+                                                     jtr_t, jtr)
+        if stop:
+            break
     _copy(p, p_out)
     _invert(jtj, cov_out)
     return chi2, n_iter, converged
