@@ -20,10 +20,10 @@ import numpy as np
 
 CHILD = """
 import sys, time, tracemalloc
-import tamkit.gaussfit._prepare, tamkit.lazy
-from tamkit.batch import analyze_one
+import tamkit.gaussfit._prepare, tamkit.io.lazy
+from tamkit.workflows.batch import analyze_one
 # the same chunk size for the fitter (eager and lazy) and for the lazy reader
-tamkit.gaussfit._prepare.CHUNK_BYTES = tamkit.lazy.CHUNK_BYTES = int(sys.argv[3])
+tamkit.gaussfit._prepare.CHUNK_BYTES = tamkit.io.lazy.CHUNK_BYTES = int(sys.argv[3])
 threshold = int(sys.argv[2])
 analyze_one(sys.argv[4], lazy_threshold_bytes=threshold, n_bootstrap=20)  # imports, JIT cache
 tracemalloc.start()  # numpy reports its buffers to tracemalloc: the peak of array memory
@@ -35,8 +35,8 @@ print(row.status, row.sigma0_nm, tracemalloc.get_traced_memory()[1] / 2**20,
 
 
 def _make(folder: Path, n_frames: int, size: int, n_stacks: int) -> list[Path]:
-    from tamkit.artificial import spreading_gaussian_stack, tam_delays_fs
     from tamkit.io import save_stack
+    from tamkit.testing.artificial import spreading_gaussian_stack, tam_delays_fs
 
     n_log = max(1, n_frames - 56)
     delay = tam_delays_fs(step_fs=20.0, n_log=n_log, n_baseline=5)
@@ -65,7 +65,7 @@ def main() -> None:
     parser.add_argument("--chunk-mb", type=float, default=8.0,
                         help="frames per chunk, in MB, of the fitter and the lazy reader")
     args = parser.parse_args()
-    from tamkit.batch import analyze_many
+    from tamkit.workflows.batch import analyze_many
 
     with tempfile.TemporaryDirectory() as tmp:
         big = _make(Path(tmp), args.frames, args.size, 1)[0]

@@ -16,9 +16,9 @@ import tracemalloc
 
 import numpy as np
 
-from tamkit.artificial import PAPER_PIXEL_NM, gaussian_frames
+from tamkit.core.stack import make_stack, pixel_axis_nm
 from tamkit.gaussfit import cramer_rao_bound, fit_frames, fit_frames_reference
-from tamkit.stack import make_stack, pixel_axis_nm
+from tamkit.testing.artificial import PAPER_PIXEL_NM, gaussian_frames
 
 SIGMA_NM = 141.0
 PEAK_SNR = 20.0

@@ -21,10 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
-import tamkit.pipeline as pipeline
-from tamkit.artificial import BandLikeTruth, spreading_gaussian_stack
+import tamkit.workflows.analysis as pipeline
 from tamkit.gaussfit import fit_frames, fit_frames_reference
 from tamkit.io import save_stack
+from tamkit.testing.artificial import BandLikeTruth, spreading_gaussian_stack
 
 
 def _cli(*args: str) -> float:

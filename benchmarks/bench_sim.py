@@ -19,7 +19,7 @@ import time
 
 _CASE = """
 import json, time, numpy as np
-from tamkit.sample import film_preset
+from tamkit.sim.film import film_preset
 from tamkit.sim.hopping import simulate_hopping
 film = film_preset("cqd")
 delay = np.geomspace(1e3, {t_max_fs}, 20)

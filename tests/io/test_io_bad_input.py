@@ -7,8 +7,9 @@ import sys
 import numpy as np
 import pytest
 
-from tamkit import artificial, io
-from tamkit.errors import InputError
+from tamkit import io
+from tamkit.core.errors import InputError
+from tamkit.testing import artificial
 
 DELAYS = np.array([-100.0, 0.0, 50.0, 200.0, 1000.0])
 

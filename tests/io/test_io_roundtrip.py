@@ -8,9 +8,10 @@ import xarray as xr
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tamkit import artificial, io
-from tamkit.preprocess import preprocess
-from tamkit.stack import make_stack
+from tamkit import io
+from tamkit.core.stack import make_stack
+from tamkit.preprocessing.differential import preprocess
+from tamkit.testing import artificial
 
 SUFFIXES = [".nc", ".h5", ".tif", ".tiff", ".npy", ".npz"]
 

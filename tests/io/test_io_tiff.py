@@ -9,7 +9,7 @@ import pytest
 import tifffile
 
 from tamkit import io
-from tamkit.errors import InputError
+from tamkit.core.errors import InputError
 
 DELAYS = [-200.0, -100.0, 0.0, 100.0, 300.0, 1000.0]
 RNG = np.random.default_rng(11)

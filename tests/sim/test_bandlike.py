@@ -7,10 +7,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tamkit.constants import einstein_mobility_cm2_Vs, nm2_per_fs_to_cm2_per_s
-from tamkit.errors import InputError
-from tamkit.sample import PRESET_NAMES, film_preset, with_changes
+from tamkit.core.constants import einstein_mobility_cm2_Vs, nm2_per_fs_to_cm2_per_s
+from tamkit.core.errors import InputError
 from tamkit.sim.bandlike import band_like_parameters, semiclassical_msd_nm2, simulate_band_like
+from tamkit.sim.film import PRESET_NAMES, film_preset, with_changes
 from tamkit.sim.quantum import hsr_ordered_msd_nm2
 
 #: Fine grid for locating the D(t) maximum: 1 fs steps, so tau is known to +-1 fs.

@@ -6,10 +6,10 @@ import dataclasses
 
 import pytest
 
-from tamkit.constants import K_B_MEV_PER_K, einstein_mobility_cm2_Vs, nm2_per_fs_to_cm2_per_s
-from tamkit.errors import InputError
-from tamkit.sample import film_preset
+from tamkit.core.constants import K_B_MEV_PER_K, einstein_mobility_cm2_Vs, nm2_per_fs_to_cm2_per_s
+from tamkit.core.errors import InputError
 from tamkit.sim.equilibrium import equilibrium_transport
+from tamkit.sim.film import film_preset
 
 
 def test_free_walk_gives_nu_a2():

@@ -14,13 +14,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tamkit.artificial import tam_delays_fs
-from tamkit.sample import film_preset
 from tamkit.sim.bandlike import simulate_band_like
+from tamkit.sim.film import film_preset
 from tamkit.sim.microscope import Microscope
 from tamkit.sim.scenario import _seed_int, simulate_levels, simulation_times_fs
 from tamkit.sim.spot import default_levels, depletion_variance_nm2, spot_average, spot_overlaps
 from tamkit.sim.truth import band_like_truth
+from tamkit.testing.artificial import tam_delays_fs
 
 FLUENCES = (0.045, 0.09, 0.18)
 
@@ -78,7 +78,7 @@ def test_msd_rises_with_fluence_before_100_ps(truths):
 
 
 def test_msd_grows_the_same_way_at_every_fluence_after_100_ps(truths):
-    # tamkit.series.independence_time tests MSD(t) - MSD(t*) across fluences; thermal hopping
+    # tamkit.series.trends.independence_time tests MSD(t) - MSD(t*) across fluences; thermal hopping
     # adds ~150 nm^2 from 100 ps to 1 ns at every fluence (no encounter Auger, flights over).
     # Tolerance 300 nm^2: the measured per-frame precision. The depletion artefact (second
     # moment of the surviving start positions) must not grow either, and is small at 100 ps

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from scipy.linalg import expm
 
-from tamkit.constants import K_B_MEV_PER_K
-from tamkit.errors import InputError
+from tamkit.core.constants import K_B_MEV_PER_K
+from tamkit.core.errors import InputError
 from tamkit.sim.hopping import HoppingResult, simulate_hopping, simulate_hopping_physics
 from tamkit.sim.kmc import run_kmc
 from tamkit.sim.landscape import (
@@ -232,7 +232,7 @@ def test_fluence_dependence_comes_from_auger_heated_carriers():
     # Flights end by ~100 ps and carriers that meet later do not Auger (encounter factor 0), so
     # the increments after 100 ps agree within 3.5 combined standard errors. With the survivors
     # kept cold the two fluences agree at every delay: the rise is the hot carriers alone.
-    from tamkit.sample import film_preset
+    from tamkit.sim.film import film_preset
 
     film = film_preset("cqd")
     delay = np.array([1e4, 2e4, 5e4, 1e5, 3e5, 1e6])

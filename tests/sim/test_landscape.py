@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tamkit.errors import InputError
+from tamkit.core.errors import InputError
 from tamkit.sim.landscape import (
     CUBIC_STEPS,
     DOT_CAPACITY,

@@ -10,7 +10,8 @@ import xarray as xr
 from scipy.special import erf
 from scipy.stats import norm
 
-from tamkit.errors import InputError
+from tamkit.core.errors import InputError
+from tamkit.core.stack import make_stack
 from tamkit.sim.microscope import (
     PAPER_NA,
     PROBE_NM,
@@ -23,7 +24,6 @@ from tamkit.sim.microscope import (
     pixel_integrated_variance_nm2,
     spot_imager,
 )
-from tamkit.stack import make_stack
 
 A_NM = 16_000.0 / 288.0
 

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from scipy.sparse.linalg import expm_multiply
 
-from tamkit.constants import HBAR_MEV_FS
-from tamkit.errors import InputError
-from tamkit.sample import film_preset, with_changes
+from tamkit.core.constants import HBAR_MEV_FS
+from tamkit.core.errors import InputError
+from tamkit.sim.film import film_preset, with_changes
 from tamkit.sim.quantum import (
     QUANTUM_STOP_PERSISTENCE_TIMES,
     anderson_localisation_length,

@@ -7,11 +7,11 @@ import json
 import numpy as np
 import pytest
 
-from tamkit.constants import nm2_per_fs_to_cm2_per_s
-from tamkit.errors import InputError
-from tamkit.outputs import to_jsonable
-from tamkit.sample import film_preset
+from tamkit.core.constants import nm2_per_fs_to_cm2_per_s
+from tamkit.core.errors import InputError
+from tamkit.core.outputs import to_jsonable
 from tamkit.sim.bandlike import band_like_parameters, semiclassical_msd_nm2
+from tamkit.sim.film import film_preset
 from tamkit.sim.microscope import Microscope
 from tamkit.sim.scenario import simulate_measurement
 from tamkit.sim.truth import fit_isotropic_sigma_nm

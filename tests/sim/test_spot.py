@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.special import zeta
 
-from tamkit.errors import InputError
+from tamkit.core.errors import InputError
 from tamkit.sim.spot import (
     auger_depletion_msd_nm2,
     default_levels,

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from scipy.special import erfcx
 
-from tamkit.constants import HC_EV_NM
-from tamkit.errors import InputError
+from tamkit.core.constants import HC_EV_NM
+from tamkit.core.errors import InputError
 from tamkit.sim.ta_map import (
     chirp_t0_fs,
     film_ta_map,
@@ -87,7 +87,7 @@ def test_film_red_shift_follows_convention():
 
 
 def test_film_presets_feed_the_simulator():
-    from tamkit.sample import film_preset
+    from tamkit.sim.film import film_preset
 
     for name in ("cqd", "qdip40", "qdip90"):
         film = film_preset(name)

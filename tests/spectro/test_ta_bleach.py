@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tamkit.constants import HC_EV_NM
-from tamkit.errors import InputError
+from tamkit.core.constants import HC_EV_NM
+from tamkit.core.errors import InputError
+from tamkit.core.tamap import make_tamap
 from tamkit.sim.ta_map import film_ta_map
 from tamkit.spectro.bleach import (
     bleach_analysis,
@@ -15,7 +16,6 @@ from tamkit.spectro.bleach import (
     track_peak,
 )
 from tamkit.spectro.corrections import correct_chirp
-from tamkit.spectro.tamap import make_tamap
 
 
 def test_conventions_analytic():

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from tamkit.errors import InputError
+from tamkit.core.errors import InputError
 from tamkit.sim.ta_map import multi_exponential_map
 from tamkit.spectro.corrections import (
     average_scans,

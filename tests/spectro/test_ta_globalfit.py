@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from spectro_data import four_band_das
 
-from tamkit.errors import InputError
+from tamkit.core.errors import InputError
 from tamkit.sim.ta_map import multi_exponential_map
 from tamkit.spectro.globalfit import global_fit
 

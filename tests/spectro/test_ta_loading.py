@@ -7,9 +7,9 @@ import pytest
 import xarray as xr
 from spectro_data import HIPPIUS, need
 
-from tamkit.errors import InputError
+from tamkit.core.errors import InputError
+from tamkit.core.tamap import band_trace, make_tamap, validate_tamap
 from tamkit.spectro.loading import load_tamap, save_tamap
-from tamkit.spectro.tamap import band_trace, make_tamap, validate_tamap
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.integrate import quad
 
-from tamkit.spectro.model import (
+from tamkit.models.ta_kinetics import (
     artifact_basis_and_derivatives,
     chirp_design,
     exp_irf_basis,

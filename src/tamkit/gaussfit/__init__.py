@@ -4,8 +4,8 @@
 loop) share every step but the optimiser and return the same Dataset.
 """
 
-from tamkit.gaussfit.crb import cramer_rao_bound
 from tamkit.gaussfit.fit import fit_frames
 from tamkit.gaussfit.reference import fit_frames_reference
+from tamkit.models.gaussian_spot import cramer_rao_bound
 
 __all__ = ["cramer_rao_bound", "fit_frames", "fit_frames_reference"]

@@ -12,10 +12,10 @@ import numpy as np
 import xarray as xr
 from scipy import ndimage
 
-from tamkit.errors import InputError
+from tamkit.core.errors import InputError
+from tamkit.core.stack import pixel_nm as stack_pixel_nm
+from tamkit.core.stack import validate_layout
 from tamkit.gaussfit._outliers import outlier_maps
-from tamkit.stack import pixel_nm as stack_pixel_nm
-from tamkit.stack import validate_layout
 
 #: 1 / Phi^-1(3/4): MAD of a normal variable times this is its standard deviation.
 MAD_TO_STD = 1.482602218505602

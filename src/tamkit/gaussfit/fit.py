@@ -9,7 +9,7 @@ import numba
 import numpy as np
 import xarray as xr
 
-from tamkit.errors import InputError
+from tamkit.core.errors import InputError
 from tamkit.gaussfit import _batch, _prepare
 from tamkit.gaussfit._results import Geometry, classify, physical_results
 

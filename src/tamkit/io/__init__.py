@@ -21,14 +21,14 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from tamkit.errors import InputError
+from tamkit.core.errors import InputError
+from tamkit.core.stack import FRAME_DIMS
 from tamkit.io._common import Read, check_path, file_errors, validate_any
 from tamkit.io.delays import read_delays, write_delays
 from tamkit.io.netcdf import load_netcdf, read_hdf, save_netcdf
 from tamkit.io.npyfile import read_npy, read_npz, save_npy, save_npz
 from tamkit.io.sif import read_sif
 from tamkit.io.tiff import read_tiff, save_tiff
-from tamkit.stack import FRAME_DIMS
 
 READERS: dict[str, Callable[[Path], Read]] = {
     ".tif": read_tiff,
@@ -107,12 +107,13 @@ def load(
     """Read a stack and return validated dT/T ``(delay, y, x)``, preprocessing raw data.
 
     :func:`load_stack`; a raw acquisition (or dT/T with ``spot``/``run`` dims) then goes
-    through :func:`tamkit.preprocess.preprocess` (differential imaging, robust run averaging,
+    through :func:`tamkit.preprocessing.differential.preprocess` (differential imaging, robust run
+    averaging,
     baseline subtraction). A stored ``(delay, y, x)`` dT/T stack is returned as stored: its
     baseline frames are left for the fitter's noise estimate, and subtracting their mean would
     add correlated noise to every frame.
     """
-    from tamkit.preprocess import preprocess
+    from tamkit.preprocessing.differential import preprocess
 
     path = Path(path)
     stack = load_stack(path, delays=delays, pixel_nm=pixel_nm)

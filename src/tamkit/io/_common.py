@@ -2,7 +2,7 @@
 
 Every reader returns its array with dim names, whatever delays/pixel size its metadata held and
 the attrs it found; :func:`assemble` applies the user's overrides, builds the labelled stack and
-validates it with :func:`tamkit.stack.validate_stack`, so all formats share one set of checks.
+validates it with :func:`tamkit.core.stack.validate_stack`, so all formats share one set of checks.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from tamkit.errors import InputError
-from tamkit.stack import FRAME_DIMS, RAW_DIMS, _checked_pixel_nm, pixel_axis_nm, validate_stack
+from tamkit.core.errors import InputError
+from tamkit.core.stack import FRAME_DIMS, RAW_DIMS, _checked_pixel_nm, pixel_axis_nm, validate_stack
 
 CHOPPER_LABELS = ("on", "off")
 #: Length units found in file metadata, in nm.
@@ -165,7 +165,7 @@ def stack_metadata(stack: xr.DataArray) -> dict[str, Any]:
         if dim not in ("delay", "y", "x") and dim in stack.coords
     }
     return {
-        "schema": "tamkit.stack/1",
+        "schema": "tamkit.core.stack/1",
         "name": stack.name,
         "dims": list(stack.dims),
         "delay_fs": to_jsonable(stack["delay"].values),
@@ -263,7 +263,7 @@ def assemble(
 
 
 def validate_any(stack: xr.DataArray) -> xr.DataArray:
-    """:func:`tamkit.stack.validate_stack` for dT/T stacks and raw acquisitions alike.
+    """:func:`tamkit.core.stack.validate_stack` for dT/T stacks and raw acquisitions alike.
 
     A raw acquisition is checked through a (delay, y, x) summary: a frame counts as all-NaN
     only if it is NaN in every spot, run and chopper state.

@@ -4,7 +4,7 @@ Accepted: an optional header line ``delay_fs`` (any case, quoted or not), commen
 to the end of a line, blank lines, and a trailing comma or semicolon (CSV exports). Values
 may be separated from line ends by spaces, tabs, commas or semicolons, but each line holds one
 number. Sorting and uniqueness are checked when the delays meet the frames
-(:func:`tamkit.stack.validate_stack`).
+(:func:`tamkit.core.stack.validate_stack`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tamkit.errors import InputError
+from tamkit.core.errors import InputError
 from tamkit.io._common import check_path
 
 HEADER = "delay_fs"

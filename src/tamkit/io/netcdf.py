@@ -27,11 +27,11 @@ import h5py
 import numpy as np
 import xarray as xr
 
-from tamkit.errors import InputError
+from tamkit.core.errors import InputError
+from tamkit.core.stack import FRAME_DIMS, RAW_DIMS
 from tamkit.io._common import Read, decode_attr, encode_attr, file_errors, length_nm
-from tamkit.stack import FRAME_DIMS, RAW_DIMS
 
-SCHEMA = "tamkit.stack/1"
+SCHEMA = "tamkit.core.stack/1"
 #: Dataset names a plain HDF5 file may use for its frames, in order of preference.
 DATA_NAMES = ("dT_T", "dtt", "frames", "counts", "data", "stack")
 DELAY_NAMES = ("delay_fs", "delays_fs", "delay")

@@ -21,10 +21,10 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from tamkit.errors import InputError
+from tamkit.core.errors import InputError
+from tamkit.core.stack import FRAME_DIMS, RAW_DIMS
 from tamkit.io._common import Read, file_errors, read_from_metadata, stack_metadata
 from tamkit.io.delays import read_delays, write_delays
-from tamkit.stack import FRAME_DIMS, RAW_DIMS
 
 NPZ_DATA_KEYS = ("dT_T", "frames", "counts")
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tamkit.errors import InputError
+from tamkit.core.errors import InputError
 from tamkit.io._common import Read, file_errors
 
 

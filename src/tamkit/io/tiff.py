@@ -8,7 +8,7 @@ Frames are pages in delay order. Axes come from the TIFF series (``T``, ``Z``, `
 of size 2 becomes the chopper (pump on/off) only when the metadata says so, with
 ``chopper = on,off`` (the channel order) in tamkit's JSON, ImageJ ``Info`` or ``Properties``.
 Any other extra axis (a ``T`` and a ``Z`` both longer than 1, RGB samples, ...) is ambiguous
-and raises :class:`~tamkit.errors.InputError`.
+and raises :class:`~tamkit.core.errors.InputError`.
 
 Metadata, first found wins (the caller's ``delays`` and ``pixel_nm`` override all of it):
 
@@ -36,7 +36,7 @@ import numpy as np
 import tifffile
 import xarray as xr
 
-from tamkit.errors import InputError
+from tamkit.core.errors import InputError
 from tamkit.io._common import (
     Read,
     as_delay_array,

@@ -2,7 +2,7 @@
 
 One call makes a synthetic measurement with its truth::
 
-    from tamkit.sample import film_preset
+    from tamkit.sim.film import film_preset
     from tamkit.sim import simulate_measurement
 
     m = simulate_measurement(film_preset("cqd"), nabs=0.045, seed=0)

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tamkit.errors import InputError
-from tamkit.sample import Film
+from tamkit.core.errors import InputError
+from tamkit.sim.film import Film
 
 
 @dataclass(frozen=True)

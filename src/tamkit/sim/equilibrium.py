@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from tamkit.constants import K_B_MEV_PER_K, einstein_mobility_cm2_Vs, nm2_per_fs_to_cm2_per_s
-from tamkit.errors import InputError
+from tamkit.core.constants import K_B_MEV_PER_K, einstein_mobility_cm2_Vs, nm2_per_fs_to_cm2_per_s
+from tamkit.core.errors import InputError
 from tamkit.sim.hopping import simulate_hopping
 
 #: Last time followed (fs): 100 ns, ~12,500 hop times at the 8 ps of the pure CQD film.
@@ -107,7 +107,7 @@ def equilibrium_transport(
 
     Parameters
     ----------
-    film : tamkit.sample.Film
+    film : tamkit.sim.film.Film
         The film (pitch, site-energy width, hop rate, temperature).
     t_max_fs : float
         Last time followed (fs); the slope is fitted over [t_max / 10, t_max].

@@ -21,7 +21,7 @@ until the flights are over (~60 ps). Carriers that meet later are dissociated ch
 not Auger by default (``encounter_auger_factor`` = 0): the MSD after 100 ps then grows the same
 way at every fluence (paper: fluence-independent thermal hopping after ~100 ps).
 
-Public surface: :func:`simulate_hopping` (takes a :class:`tamkit.sample.Film`),
+Public surface: :func:`simulate_hopping` (takes a :class:`tamkit.sim.film.Film`),
 :func:`simulate_hopping_physics` (the same with plain physical parameters) and
 :class:`HoppingResult`.
 """
@@ -35,8 +35,8 @@ from typing import Any
 
 import numpy as np
 
-from tamkit.constants import K_B_MEV_PER_K, nm_to_ev
-from tamkit.errors import InputError
+from tamkit.core.constants import K_B_MEV_PER_K, nm_to_ev
+from tamkit.core.errors import InputError
 from tamkit.sim.kmc import run_kmc
 from tamkit.sim.landscape import (
     CUBIC_STEPS,
@@ -333,7 +333,7 @@ def simulate_hopping(
 
     Parameters
     ----------
-    film : tamkit.sample.Film
+    film : tamkit.sim.film.Film
         Supplies pitch_nm, sigma_site_meV, hop_rate_per_fs (nu0 exp(-2 beta (s - s0)), per
         neighbour), temperature_K, tau_xx_fs, hot_rate_factor, tau_cool_fs, and
         exciton_peak_nm (the Auger survivor's excess energy is the band gap).

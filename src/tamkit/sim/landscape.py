@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tamkit.errors import InputError
+from tamkit.core.errors import InputError
 
 #: Carriers one PbS dot's 1S level holds: 4 L valleys x 2 spins (PHYSICS.md stage 2).
 DOT_CAPACITY = 8

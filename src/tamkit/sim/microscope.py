@@ -43,10 +43,10 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import xarray as xr
 
-from tamkit.artificial import PAPER_PIXEL_NM
-from tamkit.errors import InputError
+from tamkit.core.errors import InputError
+from tamkit.core.stack import pixel_axis_nm
 from tamkit.sim.spot import gaussian_spot_nabs, hat_weights
-from tamkit.stack import pixel_axis_nm
+from tamkit.testing.artificial import PAPER_PIXEL_NM
 
 #: FWHM / sigma of a Gaussian, 2 sqrt(2 ln 2).
 FWHM_PER_SIGMA = 2.0 * math.sqrt(2.0 * math.log(2.0))
@@ -379,7 +379,8 @@ def chopped_acquisition(
     Per (spot, run) and delay: T_off is the probe alone, T_on the probe transmitted with the pump
     on, mean T_off (1 + dT/T); both go through :func:`emccd_electrons` independently. Values are
     EMCCD output electrons (float32), chopper coords ``["on", "off"]`` as the analysis reads
-    them (:func:`tamkit.preprocess.differential`). Spots are independent noise realisations of
+    them (:func:`tamkit.preprocessing.differential.differential`). Spots are independent noise
+    realisations of
     the same film (the paper averages spots to remove spot-to-spot artefacts, which tamkit does
     not model).
     """

@@ -33,8 +33,8 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import expm_multiply
 
-from tamkit.constants import HBAR_MEV_FS
-from tamkit.errors import InputError
+from tamkit.core.constants import HBAR_MEV_FS
+from tamkit.core.errors import InputError
 
 
 def coherent_chain_msd_nm2(delay_fs, coupling_meV: float, pitch_nm: float):
@@ -335,7 +335,7 @@ def simulate_quantum_film(
     half_width: int | None = None,
     max_step_fs: float | None = None,
 ):
-    """HSR band-like MSD of a :class:`tamkit.sample.Film` at local density ``nabs``.
+    """HSR band-like MSD of a :class:`tamkit.sim.film.Film` at local density ``nabs``.
 
     Maps the film onto HSR: J = film.coupling_meV, a = film.pitch_nm, static disorder
     sigma = film.sigma_inh_meV, dephasing Gamma = 1 / tau_c(<N_abs>) (so that the ordered-lattice

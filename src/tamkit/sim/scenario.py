@@ -15,10 +15,10 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
-from tamkit.artificial import tam_delays_fs
-from tamkit.errors import InputError
-from tamkit.sample import Film
+from tamkit.core.errors import InputError
+from tamkit.core.stack import make_stack
 from tamkit.sim.bandlike import simulate_band_like
+from tamkit.sim.film import Film
 from tamkit.sim.hopping import DEFAULT_N_REALISATIONS, DEFAULT_N_SITES_SIDE, simulate_hopping
 from tamkit.sim.microscope import (
     PROBE_NM,
@@ -31,7 +31,7 @@ from tamkit.sim.microscope import (
 )
 from tamkit.sim.spot import default_levels, spot_overlaps
 from tamkit.sim.truth import build_truth
-from tamkit.stack import make_stack
+from tamkit.testing.artificial import tam_delays_fs
 
 #: Largest <N_abs> accepted: a dot's 1S level holds 8 excitations (4 L valleys x 2 spins).
 MAX_NABS = 8.0
@@ -52,7 +52,7 @@ class Measurement:
     Attributes
     ----------
     raw : xarray.DataArray
-        Camera counts, dims (spot, run, chopper, delay, y, x) as :mod:`tamkit.stack` describes.
+        Camera counts, dims (spot, run, chopper, delay, y, x) as :mod:`tamkit.core.stack` describes.
     truth : dict
         Everything the measurement was made from and what it should yield (JSON-ready).
     dT_T : xarray.DataArray
@@ -155,12 +155,12 @@ def simulate_measurement(
 
     Parameters
     ----------
-    film : tamkit.sample.Film
-        The film (:func:`tamkit.sample.load_film`).
+    film : tamkit.sim.film.Film
+        The film (:func:`tamkit.sim.film.load_film`).
     nabs : float
         <N_abs> at the centre of the pump spot (photons absorbed per dot), in (0, 8].
     delay_fs : ndarray, optional
-        Pump-probe delays (fs), increasing. Default :func:`tamkit.artificial.tam_delays_fs`:
+        Pump-probe delays (fs), increasing. Default :func:`tamkit.testing.artificial.tam_delays_fs`:
         5 baseline delays from -500 fs, 20 fs steps to 1 ps (the band-like regime), then 40
         log-spaced delays to 1 ns.
     seed : int
@@ -186,7 +186,7 @@ def simulate_measurement(
     """
     nabs = check_nabs(nabs)
     if not isinstance(film, Film):
-        raise InputError(f"film must be a tamkit.sample.Film, got {type(film).__name__}")
+        raise InputError(f"film must be a tamkit.sim.film.Film, got {type(film).__name__}")
     microscope = microscope or Microscope()
     if delay_fs is None:
         delay_fs = tam_delays_fs()

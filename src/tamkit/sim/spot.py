@@ -22,14 +22,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tamkit.errors import InputError
+from tamkit.core.errors import InputError
 
 
 def gaussian_spot_nabs(r_nm: np.ndarray, nabs: float, sigma_nm: float) -> np.ndarray:
     """Local <N_abs>(r) of a Gaussian pump spot: nabs exp(-r^2 / 2 sigma^2) (photons per dot).
 
     ``nabs`` is the peak value at the spot centre. (Same law as
-    :func:`tamkit.photophysics.local_nabs`, here with the microscope's pump sigma.)
+    :func:`tamkit.models.excitation.local_nabs`, here with the microscope's pump sigma.)
     """
     r = np.asarray(r_nm, dtype=float)
     return nabs * np.exp(-0.5 * (r / sigma_nm) ** 2)

@@ -32,11 +32,11 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from tamkit.constants import HC_EV_NM, ROOM_TEMPERATURE_K, thermal_energy_meV
-from tamkit.errors import InputError
+from tamkit.core.constants import HC_EV_NM, ROOM_TEMPERATURE_K, thermal_energy_meV
+from tamkit.core.errors import InputError
+from tamkit.core.tamap import make_tamap
+from tamkit.models.ta_kinetics import exp_irf_basis, sigma_from_fwhm
 from tamkit.spectro.bleach import CONVENTIONS, delta_e_from_sigma
-from tamkit.spectro.model import exp_irf_basis, sigma_from_fwhm
-from tamkit.spectro.tamap import make_tamap
 
 
 @dataclass
@@ -243,12 +243,12 @@ def film_ta_map(
 def simulated_ta_map_for_film(film_or_name, **kwargs) -> tuple[xr.DataArray, TAMapTruth]:
     """:func:`film_ta_map` with sigma_inh, temperature, dot peak and perovskite share from a Film.
 
-    ``film_or_name`` is a :class:`tamkit.sample.Film` or a preset name ("cqd", "qdip40",
+    ``film_or_name`` is a :class:`tamkit.sim.film.Film` or a preset name ("cqd", "qdip40",
     "qdip60", "qdip90"). The perovskite's share of the absorbed light is taken equal to its
     volume fraction (a simplification: it ignores the two materials' different absorption);
     other keyword arguments override anything.
     """
-    from tamkit.sample import film_preset
+    from tamkit.sim.film import film_preset
 
     film = film_preset(film_or_name) if isinstance(film_or_name, str) else film_or_name
     params: dict[str, Any] = {

@@ -17,9 +17,9 @@ import xarray as xr
 from scipy.optimize import least_squares
 
 import tamkit
-from tamkit.constants import einstein_mobility_cm2_Vs, nm2_per_fs_to_cm2_per_s
-from tamkit.sample import Film
+from tamkit.core.constants import einstein_mobility_cm2_Vs, nm2_per_fs_to_cm2_per_s
 from tamkit.sim.bandlike import band_like_parameters
+from tamkit.sim.film import Film
 from tamkit.sim.microscope import Microscope, SpotImager
 from tamkit.sim.spot import (
     SpotOverlaps,

@@ -8,6 +8,7 @@ The flow (see :func:`analyze_tamap` for all of it in one call)::
     bleach, track = bleach_analysis(corrected, (850, 980), temperature_K=300)
 """
 
+from tamkit.core.tamap import band_trace, make_tamap, validate_tamap
 from tamkit.spectro.analysis import SpectroAnalysis, analyze_tamap, spectro_dict
 from tamkit.spectro.bleach import (
     CONVENTIONS,
@@ -28,7 +29,6 @@ from tamkit.spectro.globalfit import GlobalFit, global_fit
 from tamkit.spectro.injection import injection_test
 from tamkit.spectro.kinetics import compare_components, fit_kinetics, noise_std, svd_analysis
 from tamkit.spectro.loading import load_tamap, save_tamap
-from tamkit.spectro.tamap import band_trace, make_tamap, validate_tamap
 
 __all__ = [
     "CONVENTIONS",

@@ -12,14 +12,14 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from tamkit.constants import ROOM_TEMPERATURE_K
-from tamkit.errors import InputError
+from tamkit.core.constants import ROOM_TEMPERATURE_K
+from tamkit.core.errors import InputError
+from tamkit.core.tamap import validate_tamap
 from tamkit.spectro.bleach import CONVENTION_TEXT, DEFAULT_CONVENTION, bleach_analysis
 from tamkit.spectro.corrections import correct_chirp, estimate_chirp, subtract_background
 from tamkit.spectro.globalfit import GlobalFit, global_fit
 from tamkit.spectro.injection import injection_test
 from tamkit.spectro.kinetics import compare_components, noise_std, svd_analysis
-from tamkit.spectro.tamap import validate_tamap
 
 SCHEMA = "tamkit.spectro/1"
 #: A singular vector is "smooth" (signal, not noise) if its lag-1 autocorrelation exceeds this.

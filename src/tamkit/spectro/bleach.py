@@ -21,9 +21,9 @@ import numpy as np
 import xarray as xr
 from scipy.optimize import OptimizeWarning, curve_fit
 
-from tamkit.constants import HC_EV_NM, ROOM_TEMPERATURE_K, thermal_energy_meV
-from tamkit.errors import InputError
-from tamkit.spectro.tamap import validate_tamap
+from tamkit.core.constants import HC_EV_NM, ROOM_TEMPERATURE_K, thermal_energy_meV
+from tamkit.core.errors import InputError
+from tamkit.core.tamap import validate_tamap
 
 #: Delta E = -sigma^2 / (factor k_B T), per convention.
 CONVENTIONS = {"paper": 2.0, "gaussian_dos": 1.0}

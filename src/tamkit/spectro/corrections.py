@@ -2,7 +2,7 @@
 
 The chirp (group-velocity dispersion of the white-light probe) makes time zero depend on the
 probe wavelength. It is modelled as a polynomial t0(lambda) in the normalised wavelength
-x of the probe frequency (:func:`tamkit.spectro.model.chirp_design`). A model-free
+x of the probe frequency (:func:`tamkit.models.ta_kinetics.chirp_design`). A model-free
 estimate (:func:`estimate_chirp`) starts the global fit, which refines it with the IRF.
 """
 
@@ -15,9 +15,9 @@ import numpy as np
 import xarray as xr
 from scipy.optimize import least_squares
 
-from tamkit.errors import InputError
-from tamkit.spectro.model import chirp_design, chirp_normalisation
-from tamkit.spectro.tamap import MAP_DIMS, validate_tamap
+from tamkit.core.errors import InputError
+from tamkit.core.tamap import MAP_DIMS, validate_tamap
+from tamkit.models.ta_kinetics import chirp_design, chirp_normalisation
 
 
 @dataclass

@@ -11,7 +11,8 @@ squares solution at every wavelength, and the residual is the projection of the 
 orthogonal complement of the basis (Golub & Pereyra, SIAM J. Numer. Anal. 10, 413 (1973)). The
 Jacobian is Golub and Pereyra's full one (not Kaufman's approximation, which slows convergence on
 real maps whose residuals are not small), assembled from the exact derivatives of the basis in
-:mod:`tamkit.spectro.model`, so one basis evaluation per iteration suffices. Standard errors of the
+:mod:`tamkit.models.ta_kinetics`, so one basis evaluation per iteration suffices. Standard errors
+of the
 nonlinear parameters come from the projected Jacobian at the optimum, which is asymptotically exact
 (Golub & Pereyra 1973).
 """
@@ -26,15 +27,15 @@ import numpy as np
 import xarray as xr
 from scipy.special import expit
 
-from tamkit.errors import InputError
-from tamkit.spectro.lm import levenberg_marquardt
-from tamkit.spectro.model import (
+from tamkit.core.errors import InputError
+from tamkit.core.tamap import validate_tamap
+from tamkit.models.ta_kinetics import (
     chirp_design,
     chirp_normalisation,
     fwhm_from_sigma,
     sigma_from_fwhm,
 )
-from tamkit.spectro.tamap import validate_tamap
+from tamkit.spectro.lm import levenberg_marquardt
 from tamkit.spectro.varpro import VarProProblem
 
 #: A lifetime shorter than this fraction of the IRF FWHM is not determined by the data.
@@ -212,7 +213,7 @@ def global_fit(
         Degree of the polynomial t0 in the normalised probe frequency.
     chirp_coeffs_fs : sequence of float, optional
         Starting (or fixed) chirp coefficients (fs), length ``chirp_order + 1``, in powers of
-        the normalised probe frequency; see :func:`tamkit.spectro.model.chirp_design`.
+        the normalised probe frequency; see :func:`tamkit.models.ta_kinetics.chirp_design`.
         Default: from :func:`tamkit.spectro.corrections.estimate_chirp`.
     fit_chirp : bool
         Fit the chirp coefficients (else keep them fixed).

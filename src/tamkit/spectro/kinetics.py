@@ -12,9 +12,9 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from tamkit.errors import InputError
+from tamkit.core.errors import InputError
+from tamkit.core.tamap import band_trace, make_tamap, validate_tamap
 from tamkit.spectro.globalfit import GlobalFit, global_fit
-from tamkit.spectro.tamap import band_trace, make_tamap, validate_tamap
 
 
 def fit_kinetics(

@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from tamkit.errors import InputError
-from tamkit.spectro.tamap import delay_factor_fs, make_tamap, validate_tamap
+from tamkit.core.errors import InputError
+from tamkit.core.tamap import delay_factor_fs, make_tamap, validate_tamap
 
 _DATA_KEYS = ("data", "map", "ta", "da", "delta_a", "spec", "values")
 _DELAY_KEYS = ("t", "time", "times", "delay", "delays", "delay_fs", "delay_ps", "t_ps", "t_fs")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit, logit
 
-from tamkit.spectro.model import (
+from tamkit.models.ta_kinetics import (
     artifact_basis_and_derivatives,
     exp_irf_basis,
     exp_irf_basis_and_derivatives,

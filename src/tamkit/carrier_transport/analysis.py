@@ -1,0 +1,429 @@
+"""From per-frame Gaussian fits to transport.
+
+sigma_0, MSD(t), D(t), alpha(t), regimes and band-like metrics.
+
+The flow is ``fit_frames -> transport``: this module never looks at images, only at the table of
+fitted widths (one row per delay, as returned by :func:`tamkit.gaussfit.fit_frames`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import xarray as xr
+
+from tamkit.carrier_transport.bandpeak import BandPeak, band_peak
+from tamkit.carrier_transport.msd import (
+    diffusivity_cm2_s,
+    local_exponent,
+    msd_from_sigma,
+    transport_length_nm,
+)
+from tamkit.carrier_transport.regimes import PiecewiseFit, classify_exponent, fit_regimes
+from tamkit.carrier_transport.regimes import _msd as _model_msd
+from tamkit.core.constants import (
+    ROOM_TEMPERATURE_K,
+    einstein_mobility_cm2_Vs,
+    nm2_per_fs_to_cm2_per_s,
+)
+from tamkit.core.errors import InputError
+
+#: Method used for sigma_0, stated in every result.
+SIGMA0_METHOD_BAND = (
+    "t -> 0 intercept of the smoothly broken power law fitted over the band-like regime "
+    "(sigma_t^2 = sigma_0^2 + MSD with a free early exponent, which follows the ballistic start "
+    "MSD ~ t^2 that a single power law from t = 0 would turn into a ~1 % low sigma_0); error "
+    "from a parametric bootstrap"
+)
+SIGMA0_METHOD = (
+    "t -> 0 intercept of a joint fit sigma_t^2 = sigma_0^2 + piecewise power-law MSD(t) over all "
+    "usable frames at t >= 0, with the most flexible regime model tried (so that the intercept "
+    "does not depend on how many regimes the later curve is split into); error from a "
+    "parametric bootstrap"
+)
+MIN_USABLE_FRAMES = 4
+
+
+@dataclass
+class Regime:
+    """One transport regime: MSD ~ t^alpha between ``start_fs`` and ``end_fs``."""
+
+    name: str
+    start_fs: float
+    end_fs: float
+    alpha: float
+    alpha_err: float
+    #: bootstrap standard errors of the two ends (fs); NaN where an end is a data edge
+    start_err_fs: float = float("nan")
+    end_err_fs: float = float("nan")
+
+
+@dataclass
+class BandLike:
+    """The early band-like regime: persistence, length, peak diffusivity, mobility."""
+
+    tau_fs: float
+    tau_err_fs: float
+    length_nm: float
+    length_err_nm: float
+    n_dots: float | None
+    D_max_cm2_s: float
+    D_max_err_cm2_s: float
+    mobility_cm2_Vs: float
+    mobility_err_cm2_Vs: float
+    alpha: float
+    alpha_err: float
+    ends_within_data: bool = True
+
+
+@dataclass
+class TransportResult:
+    """Everything :func:`transport` finds; :mod:`tamkit.reporting.analysis_report` writes it out."""
+
+    frames: xr.Dataset
+    sigma0_nm: float
+    sigma0_err_nm: float
+    regimes: list[Regime]
+    band_like: BandLike | None
+    anisotropy: dict
+    parameters: dict
+    model: PiecewiseFit
+    warnings: list[str] = field(default_factory=list)
+    #: the smoothly broken power law of the band-like regime, when fitted (sigma_0 comes from it)
+    early_fit: BandPeak | None = None
+
+    def model_msd_nm2(self, delay_fs: np.ndarray) -> np.ndarray:
+        """The fitted MSD curve (nm^2) on the reported sigma_0: model sigma_t^2 - sigma_0^2.
+
+        The band-like fit over its window (it follows the ballistic start), the piecewise
+        regime fit after it; each carries its own intercept, so both are put on sigma_0.
+        """
+        t = np.asarray(delay_fs, float)
+        late = self.model.sigma0_sq_nm2 + self.model.msd_nm2(t) - self.sigma0_nm**2
+        if self.early_fit is None:
+            return late
+        early = self.early_fit.sigma0_sq_nm2 + self.early_fit.msd_nm2(t) - self.sigma0_nm**2
+        # hand over from one fit to the other over the window's last factor 1.5 in time, so
+        # that the curve has no step where both describe the same frames
+        end = self.early_fit.window_end_fs
+        with np.errstate(divide="ignore"):
+            w = np.clip(np.log(np.clip(t, 1e-300, None) * 1.5 / end) / np.log(1.5), 0.0, 1.0)
+        return (1.0 - w) * early + w * late
+
+    def summary(self) -> dict:
+        """The headline numbers as a plain dict."""
+        return {
+            "sigma0_nm": self.sigma0_nm,
+            "sigma0_err_nm": self.sigma0_err_nm,
+            "regimes": [asdict(r) for r in self.regimes],
+            "band_like": asdict(self.band_like) if self.band_like else None,
+        }
+
+
+def transport(
+    fits: xr.Dataset,
+    *,
+    pitch_nm: float | None = None,
+    temperature_K: float = ROOM_TEMPERATURE_K,
+    max_regimes: int = 5,
+    n_bootstrap: int = 200,
+    seed: int = 0,
+) -> TransportResult:
+    """Transport analysis of per-frame fits.
+
+    Parameters
+    ----------
+    fits : xarray.Dataset
+        Output of :func:`tamkit.fit_frames` (dim ``delay`` in fs; ``sigma_nm``, ``sigma_err_nm``,
+        ``status``...). Only frames with status ``ok`` at delay >= 0 enter the fits.
+    pitch_nm : float, optional
+        Dot-to-dot pitch (nm) to express the band-like length as a number of dots. Taken from
+        ``fits.attrs['pitch_nm']`` when not given.
+    temperature_K : float
+        Lattice temperature for the Einstein mobility mu = e D / k_B T (default 300 K).
+    max_regimes : int
+        Largest number of power-law regimes considered (chosen by BIC).
+    n_bootstrap : int
+        Bootstrap replicates for uncertainties.
+    seed : int
+        Seed for the bootstrap.
+
+    Returns
+    -------
+    TransportResult
+
+    Notes
+    -----
+    Per-axis convention: MSD = sigma_t^2 - sigma_0^2, D(t) = MSD / 2t (Liu et al. 2021, after
+    Akselrod et al., Nano Lett. 14, 3556 (2014)). The band-like regime is the first regime when
+    its exponent is at least diffusive (alpha >= 1 within two standard errors); its persistence
+    tau is the breakpoint where MSD turns sub-linear, i.e. where D(t) peaks, so that
+    length = sqrt(MSD(tau)) = sqrt(2 D_max tau).
+    """
+    if not np.isfinite(temperature_K) or temperature_K <= 0:
+        raise InputError(f"temperature must be a positive number of kelvin, got {temperature_K}")
+    if pitch_nm is None:
+        pitch_nm = fits.attrs.get("pitch_nm")
+    if pitch_nm is not None and (not np.isfinite(float(pitch_nm)) or float(pitch_nm) <= 0):
+        raise InputError(f"pitch must be a positive number of nm, got {pitch_nm}")
+    delay = np.asarray(fits["delay"].values, float)
+    status = np.asarray(fits["status"].values).astype(str)
+    sigma = np.asarray(fits["sigma_nm"].values, float)
+    sigma_err = np.asarray(fits["sigma_err_nm"].values, float)
+    usable = (status == "ok") & (delay >= 0) & np.isfinite(sigma) & np.isfinite(sigma_err)
+    usable &= sigma_err > 0
+    if usable.sum() < MIN_USABLE_FRAMES:
+        raise InputError(
+            f"only {int(usable.sum())} frames after time zero have a usable fit "
+            f"(need {MIN_USABLE_FRAMES}); is there signal above the noise?"
+        )
+    warnings: list[str] = []
+    model = fit_regimes(
+        delay[usable],
+        sigma[usable] ** 2,
+        2 * sigma[usable] * sigma_err[usable],
+        max_regimes=max_regimes,
+        n_bootstrap=n_bootstrap,
+        seed=seed,
+    )
+    if np.isfinite(model.chi2_red) and model.chi2_red > 3:
+        warnings.append(
+            f"the piecewise power law fits sigma^2(t) with chi2_red = {model.chi2_red:.1f}: "
+            "regime exponents are effective values"
+        )
+    regimes = _regimes(model)
+    data = (delay[usable], sigma[usable] ** 2, 2 * sigma[usable] * sigma_err[usable])
+    band, early_sigma0 = _band_like(model, regimes, pitch_nm, temperature_K, warnings, data, seed)
+    if band is not None and not band.ends_within_data:
+        warnings.append("the band-like regime does not end within the measured delays")
+    sigma0, sigma0_err, early_fit = early_sigma0 or (*_sigma0(model), None)
+    msd, msd_err = msd_from_sigma(sigma, sigma_err, sigma0, sigma0_err)
+    msd = np.where(delay >= 0, msd, np.nan)
+    length, length_err = transport_length_nm(msd, msd_err)
+    d, d_err = diffusivity_cm2_s(msd, msd_err, delay)
+    alpha = np.full(delay.shape, np.nan)
+    alpha[usable] = local_exponent(delay[usable], msd[usable], msd_err[usable])
+    frames = fits.copy()
+    for name, values, units in [
+        ("msd_nm2", msd, "nm^2"),
+        ("msd_err_nm2", msd_err, "nm^2"),
+        ("length_nm", length, "nm"),
+        ("length_err_nm", length_err, "nm"),
+        ("D_cm2_s", d, "cm^2/s"),
+        ("D_err_cm2_s", d_err, "cm^2/s"),
+        ("alpha_local", alpha, ""),
+    ]:
+        frames[name] = ("delay", values, {"units": units})
+    anisotropy = _anisotropy(fits, usable, warnings)
+    return TransportResult(
+        frames=frames,
+        sigma0_nm=sigma0,
+        sigma0_err_nm=sigma0_err,
+        regimes=regimes,
+        band_like=band,
+        anisotropy=anisotropy,
+        parameters={
+            "pitch_nm": None if pitch_nm is None else float(pitch_nm),
+            "temperature_K": float(temperature_K),
+            "max_regimes": max_regimes,
+            "n_bootstrap": n_bootstrap,
+            "seed": seed,
+            "sigma0_method": SIGMA0_METHOD_BAND if early_sigma0 else SIGMA0_METHOD,
+            "n_frames_used": int(usable.sum()),
+            "regime_selection": "BIC over 1..max_regimes piecewise power laws",
+            "chi2_red": model.chi2_red,
+        },
+        model=model,
+        warnings=warnings,
+        early_fit=early_fit,
+    )
+
+
+def _bootstrap_rows(model: PiecewiseFit):
+    for p in model.bootstrap:
+        yield model.unpack(p)
+
+
+def _sigma0(model: PiecewiseFit) -> tuple[float, float]:
+    model = model.flexible or model
+    sigma0 = float(np.sqrt(max(model.sigma0_sq_nm2, 0.0)))
+    if model.bootstrap.size:
+        s = np.sqrt(np.clip(model.bootstrap[:, 0], 0, None))
+        return sigma0, bootstrap_error(s)
+    return sigma0, float("nan")
+
+
+def bootstrap_error(values) -> float:
+    """Bootstrap standard error as half the central 68 % interval (16th to 84th percentile).
+
+    Robust to the few replicates where a nonlinear fit lands in another minimum, which would
+    inflate a plain standard deviation; equal to it for a normal distribution.
+    """
+    values = np.asarray(list(values), float)
+    values = values[np.isfinite(values)]
+    if values.size < 2:
+        return float("nan")
+    lo, hi = np.percentile(values, [15.865, 84.135])
+    return float((hi - lo) / 2)
+
+
+def _regimes(model: PiecewiseFit) -> list[Regime]:
+    edges = np.concatenate([[model.t_range_fs[0]], model.breaks_fs, [model.t_range_fs[1]]])
+    alpha_errs = [bootstrap_error(row[2][k] for row in _bootstrap_rows(model))
+                  for k in range(model.n_regimes)]
+    break_errs = [bootstrap_error(row[3][k] for row in _bootstrap_rows(model))
+                  for k in range(model.n_regimes - 1)]
+    edge_errs = [float("nan"), *break_errs, float("nan")]
+    names: list[str] = []
+    for k in range(model.n_regimes):
+        name = classify_exponent(model.alphas[k], alpha_errs[k])
+        if k == 0 and _is_band_like(model, alpha_errs[0]):
+            name = "band-like"
+        count = sum(n.startswith(name) for n in names)
+        names.append(name if count == 0 else f"{name} {count + 1}")
+    return [
+        Regime(names[k], float(edges[k]), float(edges[k + 1]), float(model.alphas[k]),
+               alpha_errs[k], edge_errs[k], edge_errs[k + 1])
+        for k in range(model.n_regimes)
+    ]
+
+
+def _is_band_like(model: PiecewiseFit, alpha_err: float) -> bool:
+    err = alpha_err if np.isfinite(alpha_err) else 0.0
+    if model.alphas[0] + 2.0 * err < 1.0:
+        return False
+    # a band-like regime must rise faster than what follows it
+    return model.n_regimes == 1 or model.alphas[1] < model.alphas[0]
+
+
+def _band_metrics(log_anchor, alphas, breaks, t_range, anchor_fs):
+    """tau (fs), MSD(tau) (nm^2) and D(tau) = MSD(tau) / 2 tau (nm^2/fs) for one parameter set.
+
+    D is taken at tau, where MSD turns sub-linear: for alpha >= 1 that is the maximum of D(t), and
+    it keeps length = sqrt(2 D_max tau) exact as in the paper.
+    """
+    tau = float(breaks[0]) if breaks.size else float(t_range[1])
+    msd_tau = float(_model_msd(np.array([tau]), log_anchor, alphas, breaks, anchor_fs)[0])
+    return tau, msd_tau, msd_tau / (2.0 * tau)
+
+
+#: A band-like regime is reported only when the data determine it: its exponent to better than
+#: this standard error, and its MSD at tau at this many standard errors above zero.
+BAND_MAX_ALPHA_ERR = 0.5
+BAND_MIN_MSD_SIGNIFICANCE = 3.0
+
+
+def _band_like(model, regimes, pitch_nm, temperature_K, warnings, data, seed):
+    """The band-like metrics (or None) and, when the smoothly broken power law was fitted, its
+    sigma_0 with a bootstrap error and the fit itself (or None)."""
+    if regimes[0].name != "band-like":
+        return None, None
+    tau, msd_tau, d_max = _band_metrics(model.log_msd_anchor, model.alphas, model.breaks_fs,
+                                        model.t_range_fs, model.anchor_fs)
+    boot = [_band_metrics(la, al, br, model.t_range_fs, model.anchor_fs)
+            for _, la, al, br in _bootstrap_rows(model)]
+    boot = np.asarray(boot) if boot else np.full((0, 3), np.nan)
+    msd_err = bootstrap_error(boot[:, 1])
+    alpha_err = regimes[0].alpha_err
+    undetermined = (np.isfinite(alpha_err) and alpha_err > BAND_MAX_ALPHA_ERR) or (
+        np.isfinite(msd_err) and msd_tau < BAND_MIN_MSD_SIGNIFICANCE * msd_err
+    )
+    if undetermined:
+        regimes[0].name = classify_exponent(regimes[0].alpha, alpha_err)
+        warnings.append(
+            f"an early fast regime (alpha = {regimes[0].alpha:.2f} ± {alpha_err:.2f}, "
+            f"MSD at its end {msd_tau:.0f} ± {msd_err:.0f} nm^2) is not determined by the data; "
+            "no band-like regime is reported"
+        )
+        return None, None
+    early_sigma0 = None
+    if model.n_regimes > 1:
+        window_end = model.breaks_fs[1] if model.n_regimes > 2 else model.t_range_fs[1]
+        peak = band_peak(*data, sigma0_sq_nm2=model.sigma0_sq_nm2, msd_break_nm2=msd_tau,
+                         alphas=(model.alphas[0], model.alphas[1]), break_fs=tau,
+                         window_end_fs=window_end, n_bootstrap=max(len(boot), 20), seed=seed)
+        if peak is not None:
+            tau, d_max, msd_tau = peak.tau_fs, peak.D_max_nm2_fs, peak.msd_tau_nm2
+            boot = peak.samples
+            early_sigma0 = (float(np.sqrt(max(peak.sigma0_sq_nm2, 0.0))),
+                            bootstrap_error(np.sqrt(np.clip(boot[:, 3], 0, None))), peak)
+    length = float(np.sqrt(msd_tau))
+    d_max_cm2 = float(nm2_per_fs_to_cm2_per_s(d_max))
+    d_err_cm2 = float(nm2_per_fs_to_cm2_per_s(bootstrap_error(boot[:, 2])))
+    band = BandLike(
+        tau_fs=tau,
+        tau_err_fs=bootstrap_error(boot[:, 0]),
+        length_nm=length,
+        length_err_nm=bootstrap_error(np.sqrt(np.clip(boot[:, 1], 0, None))),
+        n_dots=None if pitch_nm is None else length / float(pitch_nm),
+        D_max_cm2_s=d_max_cm2,
+        D_max_err_cm2_s=d_err_cm2,
+        mobility_cm2_Vs=float(einstein_mobility_cm2_Vs(d_max_cm2, temperature_K)),
+        mobility_err_cm2_Vs=float(einstein_mobility_cm2_Vs(d_err_cm2, temperature_K)),
+        alpha=regimes[0].alpha,
+        alpha_err=alpha_err,
+        ends_within_data=model.n_regimes > 1,
+    )
+    return band, early_sigma0
+
+
+def _anisotropy(fits: xr.Dataset, usable: np.ndarray, warnings: list[str]) -> dict:
+    """Spot ellipticity and transport anisotropy from an elliptical fit, when present."""
+    if "sigma_x_nm" not in fits or "sigma_y_nm" not in fits:
+        return {"available": False, "reason": "isotropic fits only"}
+    sx = np.asarray(fits["sigma_x_nm"].values, float)[usable]
+    sy = np.asarray(fits["sigma_y_nm"].values, float)[usable]
+    sxe = np.asarray(fits["sigma_x_err_nm"].values, float)[usable]
+    sye = np.asarray(fits["sigma_y_err_nm"].values, float)[usable]
+    t = np.asarray(fits["delay"].values, float)[usable]
+    ok = np.isfinite(sx) & np.isfinite(sy) & (sxe > 0) & (sye > 0)
+    if ok.sum() < MIN_USABLE_FRAMES:
+        return {"available": False, "reason": "too few usable elliptical fits"}
+    sx, sy, sxe, sye, t = sx[ok], sy[ok], sxe[ok], sye[ok], t[ok]
+    ratio = sx / sy
+    ratio_err = ratio * np.hypot(sxe / sx, sye / sy)
+    w = 1 / ratio_err**2
+    early = t <= np.quantile(t, 0.25)
+    ratio0 = float(np.average(ratio[early], weights=w[early]))
+    ratio0_err = float(1 / np.sqrt(w[early].sum()))
+    # growth of each principal variance relative to its own early value
+    sx0 = np.average(sx[early] ** 2, weights=1 / (2 * sx[early] * sxe[early]) ** 2)
+    sy0 = np.average(sy[early] ** 2, weights=1 / (2 * sy[early] * sye[early]) ** 2)
+    late = t >= np.quantile(t, 0.75)
+    msd_x = sx[late] ** 2 - sx0
+    msd_y = sy[late] ** 2 - sy0
+    ex = 2 * sx[late] * sxe[late]
+    ey = 2 * sy[late] * sye[late]
+    mx = float(np.average(msd_x, weights=1 / ex**2))
+    my = float(np.average(msd_y, weights=1 / ey**2))
+    mx_err = float(1 / np.sqrt(np.sum(1 / ex**2)))
+    my_err = float(1 / np.sqrt(np.sum(1 / ey**2)))
+    diff_sig = abs(mx - my) / np.hypot(mx_err, my_err)
+    transport_isotropic = bool(diff_sig < 3)
+    spot_isotropic = bool(abs(ratio0 - 1) < max(3 * ratio0_err, 0.05))
+    theta = np.asarray(fits["theta_rad"].values, float)[usable][ok] if "theta_rad" in fits else []
+    out = {
+        "available": True,
+        "spot_ratio_x_over_y": ratio0,
+        "spot_ratio_err": ratio0_err,
+        "theta_deg": float(np.degrees(np.nanmedian(theta))) if len(theta) else None,
+        "late_msd_x_nm2": mx,
+        "late_msd_x_err_nm2": mx_err,
+        "late_msd_y_nm2": my,
+        "late_msd_y_err_nm2": my_err,
+        "transport_isotropic": transport_isotropic,
+        "spot_isotropic": spot_isotropic,
+    }
+    if not transport_isotropic:
+        warnings.append(
+            f"transport looks anisotropic: late MSD along the principal axes "
+            f"{mx:.0f} vs {my:.0f} nm^2 "
+            f"({diff_sig:.1f} standard errors apart); the isotropic fit averages the two axes"
+        )
+    if not spot_isotropic:
+        warnings.append(
+            f"the initial spot is elliptical (sigma_x/sigma_y = {ratio0:.2f}); "
+            "MSD from the isotropic fit is the mean of the two axes"
+        )
+    return out

@@ -1,0 +1,168 @@
+"""Analyse stacks as a series: one film at several fluences, or films of several compositions.
+
+Fluence series: band-like D and length against <N_abs>, MSD overlaid, the time after which the
+MSD grows alike at every fluence, the Auger-assisted excess and the Auger-depletion artefact.
+Composition series: D_max, length, dots, tau and 1/tau against perovskite vol%, with sigma_inh.
+Writes DIR/series.json, DIR/series.csv, DIR/figures/*.png and one analysis folder per stack.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from tamkit.cli.options import (
+    ForceOption,
+    PitchOption,
+    PixelSizeOption,
+    TemperatureOption,
+    analysis_options,
+)
+from tamkit.core.errors import InputError
+
+
+class SeriesKind(StrEnum):
+    fluence = "fluence"
+    composition = "composition"
+
+
+def _floats(text: str | None, n: int, name: str) -> list[float | None] | None:
+    if text is None:
+        return None
+    try:
+        values = [float(v) if v.strip().lower() not in ("", "none", "nan") else None
+                  for v in text.split(",")]
+    except ValueError:
+        raise InputError(f"{name} must be comma-separated numbers, got {text!r}") from None
+    if len(values) != n:
+        raise InputError(f"{name} gives {len(values)} values for {n} stacks")
+    return values
+
+
+def _value_from_attrs(stack, kind: SeriesKind, path: Path) -> float:
+    key = "nabs" if kind is SeriesKind.fluence else "perovskite_fraction"
+    value = stack.attrs.get(key)
+    if value is None:
+        flag = "--values" if kind is SeriesKind.fluence else "--values (vol%)"
+        raise InputError(f"{path}: no '{key}' in the file's metadata; give {flag}")
+    return float(value) if kind is SeriesKind.fluence else 100.0 * float(value)
+
+
+def command(
+    stacks: Annotated[list[Path], typer.Argument(help="Two or more stack files.")],
+    by: Annotated[SeriesKind, typer.Option("--by", help="fluence or composition.")] = (
+        SeriesKind.fluence),
+    values: Annotated[str | None, typer.Option(
+        "--values", help="<N_abs> (fluence) or perovskite vol% (composition) per stack, "
+        "comma-separated; default from each file's metadata.")] = None,
+    sigma_inh: Annotated[str | None, typer.Option(
+        "--sigma-inh", help="sigma_inh (meV) per stack, comma-separated (composition).")] = None,
+    pump_sigma: Annotated[float | None, typer.Option(
+        "--pump-sigma", help="Sigma (nm) of the pump spot, if known (fluence): the "
+        "Auger-depletion estimate then treats the rest of sigma_0 as detection blur; without "
+        "it the estimate is an upper bound.")] = None,
+    pixel_size: PixelSizeOption = None,
+    pitch: PitchOption = None,
+    temperature: TemperatureOption = None,
+    out: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("tamkit-series"),
+    force: ForceOption = False,
+) -> None:
+    from tamkit.core.outputs import atomic_output_dir, write_json
+    from tamkit.core.tables import write_csv
+    from tamkit.reporting.analysis_report import report
+    from tamkit.reporting.series_plots import save_figures, series_figures
+    from tamkit.series.trends import composition_series, fluence_series
+    from tamkit.workflows.analysis import analyze
+
+    options = analysis_options(pixel_size, pitch, temperature)
+    if pump_sigma is not None and not (np.isfinite(pump_sigma) and pump_sigma > 0):
+        raise InputError(f"--pump-sigma must be a positive number of nm, got {pump_sigma}")
+    if pump_sigma is not None and by is not SeriesKind.fluence:
+        raise InputError("--pump-sigma refines the Auger-depletion estimate of a fluence series; "
+                         "it has no use with --by composition")
+    if len(stacks) < 2:
+        raise InputError("a series needs at least two stacks")
+    stems = [p.stem for p in stacks]
+    if len(set(stems)) != len(stems):
+        raise InputError("two stacks share a file name; each needs its own output folder")
+    given = _floats(values, len(stacks), "--values")
+    sig = _floats(sigma_inh, len(stacks), "--sigma-inh")
+    if out.exists() and any(out.iterdir()) and not force:
+        raise InputError(f"output folder {out} already exists; use --force to replace it")
+    console = Console(stderr=True)
+    analyses = []
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("analysing stacks", total=len(stacks))
+        for path in stacks:
+            analyses.append(analyze(path, **options))
+            progress.advance(task)
+    vals = [g if g is not None else _value_from_attrs(a.stack, by, p)
+            for g, a, p in zip(given or [None] * len(stacks), analyses, stacks, strict=True)]
+    results = [a.result for a in analyses]
+    if by is SeriesKind.fluence:
+        series = fluence_series(results, vals, stacks=[a.stack for a in analyses],
+                                carrier_sigma_nm=pump_sigma)
+        summary = {
+            "kind": "fluence",
+            "table": series.table(),
+            "independence_time_fs": series.independence_time_fs,
+            "independence_time_err_fs": series.independence_time_err_fs,
+            "auger_excess": series.auger_excess,
+            "depletion": series.depletion,
+        }
+    else:
+        series = composition_series(results, vals, sig)
+        summary = {"kind": "composition", "table": series.table(),
+                   "volcano_maximum_vol_percent": series.volcano_maximum}
+    summary["inputs"] = [str(p) for p in stacks]
+    with atomic_output_dir(out, force=force) as tmp:
+        write_json(tmp / "series.json", summary)
+        write_csv(tmp / "series.csv", list(summary["table"][0]), summary["table"])
+        save_figures(series_figures(series), tmp / "figures")
+        for path, analysis in zip(stacks, analyses, strict=True):
+            report(analysis.result, tmp / path.stem, stack=analysis.stack,
+                   input_info=analysis.input_info)
+    _print(summary)
+    Console().print(f"series results in {out}/")
+
+
+def _print(summary: dict) -> None:
+    table = Table(title=f"tamkit series ({summary['kind']})")
+    for col in ("value", "D_max (cm^2/s)", "length (nm)", "tau (fs)", "band-like"):
+        table.add_column(col)
+    for row in summary["table"]:
+        def fmt(v, e=None):
+            if v is None:
+                return "-"
+            return f"{v:.3g}" + (f" ± {e:.2g}" if e is not None else "")
+        table.add_row(f"{row['value']:g}", fmt(row["D_max_cm2_s"], row["D_max_err_cm2_s"]),
+                      fmt(row["length_nm"], row["length_err_nm"]),
+                      fmt(row["tau_fs"], row["tau_err_fs"]), str(row["band_like"]))
+    Console().print(table)
+    if summary["kind"] == "fluence":
+        t = summary["independence_time_fs"]
+        Console().print("MSD grows alike at every fluence after: "
+                        + (f"{t:.3g} fs" if t else "not within the data"))
+        ex = summary["auger_excess"]
+        if ex.get("excess_msd_nm2") is not None:
+            Console().print(f"Auger-assisted excess MSD (highest - lowest fluence): "
+                            f"{ex['excess_msd_nm2']:.0f} ± {ex['excess_msd_err_nm2']:.0f} nm^2")
+        for dep in summary["depletion"]:
+            delay = np.asarray(dep["delay_fs"], float)
+            before = np.flatnonzero((delay > 0) & (delay <= 1e5))
+            if before.size:
+                i = before[-1]
+                Console().print(
+                    f"Auger-depletion artefact at <N_abs> = {dep['nabs']:g}, {delay[i]:.3g} fs: "
+                    f"{dep['apparent_msd_nm2'][i]:.0f} ± {dep['apparent_msd_err_nm2'][i]:.0f} "
+                    f"nm^2 ({dep['model']} law of the spot integral)")
+    else:
+        peak = summary["volcano_maximum_vol_percent"]
+        Console().print(f"longest band-like length at: {peak} vol%")

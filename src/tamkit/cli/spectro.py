@@ -1,0 +1,134 @@
+"""Analyse a transient-absorption map (delay x wavelength).
+
+Global fit with IRF and chirp, decay-associated spectra, SVD, bleach-peak shift and sigma_inh,
+and an injection test.
+
+MAP is a CSV/TSV matrix, Glotaran ASCII, .npz/.npy or NetCDF file.
+
+Writes DIR/spectro.json, DIR/das.csv, DIR/figures/*.png and DIR/spectro.html.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from tamkit.core.errors import InputError
+
+
+def parse_band(text: str | None, name: str) -> tuple[float, float] | None:
+    """Parse ``"NM:NM"`` into an increasing pair of wavelengths (nm); None passes through."""
+    if text is None:
+        return None
+    parts = text.split(":")
+    try:
+        lo, hi = (float(p) for p in parts)
+    except ValueError:
+        raise InputError(f"{name} must be two wavelengths in nm as NM:NM, got {text!r}") from None
+    if not (lo > 0 and hi > 0) or lo == hi:
+        raise InputError(f"{name} must be two different positive wavelengths (nm), got {text!r}")
+    return (min(lo, hi), max(lo, hi))
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def command(
+    map_file: Annotated[Path, typer.Argument(metavar="MAP", help="TA map file.")],
+    components: Annotated[
+        int | None, typer.Option("--components", help="Exponential components (default: chosen "
+                                 "by fit statistics).")
+    ] = None,
+    bleach: Annotated[
+        str | None, typer.Option("--bleach", help="Bleach band NM:NM for the peak shift.")
+    ] = None,
+    temperature: Annotated[
+        float, typer.Option("--temperature", help="Temperature (K) for sigma_inh.")
+    ] = 300.0,
+    convention: Annotated[
+        str, typer.Option("--convention", help="sigma_inh convention: paper (Delta E = "
+                          "-sigma^2/2kT) or gaussian_dos (-sigma^2/kT).")
+    ] = "paper",
+    donor: Annotated[
+        str | None, typer.Option("--donor", help="Injection donor band NM:NM (decays).")
+    ] = None,
+    acceptor: Annotated[
+        str | None, typer.Option("--acceptor", help="Injection acceptor band NM:NM (rises).")
+    ] = None,
+    reference: Annotated[
+        str | None, typer.Option("--reference", help="Band NM:NM that should not rise.")
+    ] = None,
+    delay_unit: Annotated[
+        str, typer.Option("--delay-unit", help="Delay unit in text/NumPy files: fs, ps, ns, us.")
+    ] = "ps",
+    delay_offset: Annotated[
+        float, typer.Option("--delay-offset", help="Subtracted from the delays (delay units).")
+    ] = 0.0,
+    chirp_order: Annotated[
+        int, typer.Option("--chirp-order", help="Degree of the chirp polynomial.")
+    ] = 3,
+    artifact: Annotated[
+        int | None, typer.Option("--artifact", help="Model a coherent artifact: IRF Gaussian and "
+                                 "derivatives up to this order (0-2).")
+    ] = None,
+    irf: Annotated[
+        float, typer.Option("--irf", help="Starting IRF FWHM (fs).")
+    ] = 100.0,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Output folder (default: MAP_spectro).")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing output.")] = False,
+) -> None:
+    from tamkit.reporting.spectro_report import spectro_report, summary_rows
+    from tamkit.spectro.analysis import analyze_tamap
+    from tamkit.spectro.bleach import CONVENTIONS
+    from tamkit.spectro.loading import load_tamap
+
+    if convention not in CONVENTIONS:
+        raise InputError(f"--convention must be one of {', '.join(CONVENTIONS)}, got {convention}")
+    if not temperature > 0:
+        raise InputError(f"--temperature must be a positive number of kelvin, got {temperature}")
+    if not irf > 0:
+        raise InputError(f"--irf must be a positive FWHM in fs, got {irf}")
+    if artifact is not None and artifact not in (0, 1, 2):
+        raise InputError(f"--artifact must be 0, 1 or 2, got {artifact}")
+    if not 0 <= chirp_order <= 6:
+        raise InputError(f"--chirp-order must be between 0 and 6, got {chirp_order}")
+    bands = {name: parse_band(text, f"--{name}") for name, text in
+             (("bleach", bleach), ("donor", donor), ("acceptor", acceptor),
+              ("reference", reference))}
+    if out is None:
+        out = map_file.with_name(map_file.stem + "_spectro")
+    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not force:
+        raise InputError(f"output folder {out} already exists; use --force to replace it")
+    console = Console(stderr=True)
+    with console.status(f"analysing {map_file.name}"):
+        tamap = load_tamap(map_file, delay_unit=delay_unit, delay_offset=delay_offset)
+        analysis = analyze_tamap(
+            tamap, components, bleach_nm=bands["bleach"], temperature_K=temperature,
+            convention=convention, donor_nm=bands["donor"], acceptor_nm=bands["acceptor"],
+            reference_nm=bands["reference"], chirp_order=chirp_order, irf_fwhm_fs=irf,
+            artifact_order=artifact,
+        )
+        info = {"path": str(map_file), "sha256": _sha256(map_file),
+                "n_delays": int(tamap.sizes["delay"]),
+                "n_wavelengths": int(tamap.sizes["wavelength"]),
+                "delay_range_fs": [float(tamap["delay"].min()), float(tamap["delay"].max())],
+                "wavelength_range_nm": [float(tamap["wavelength"].min()),
+                                        float(tamap["wavelength"].max())]}
+        data = spectro_report(analysis, out, input_info=info, force=force)
+    term = Console()
+    for label, text in summary_rows(data):
+        term.print(f"{label:>36}: {text}")
+    for note in data["notes"]:
+        console.print(f"[yellow]note:[/] {note}")
+    term.print(f"results in {out}/")

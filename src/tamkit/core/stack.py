@@ -1,0 +1,161 @@
+"""The TAM stack: a labelled ``xarray.DataArray`` of dT/T with dims ``(delay, y, x)``.
+
+Coordinates: ``delay`` in fs, ``y`` and ``x`` in nm (pixel centres, 0 at the frame centre).
+Attributes carry the metadata: ``pixel_nm`` and, where known, ``pump_nm``, ``probe_nm``,
+``nabs``, ``temperature_K``, ``sample``, ``provenance``. Raw acquisitions carry extra dims
+(``spot``, ``run``, ``chopper``) until :mod:`tamkit.preprocessing.differential` reduces them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from tamkit.core.errors import InputError
+
+FRAME_DIMS = ("delay", "y", "x")
+RAW_DIMS = ("spot", "run", "chopper")
+#: Attributes a stack may carry, with their meaning (for docs and validation).
+KNOWN_ATTRS = {
+    "pixel_nm": "pixel size at the sample (nm)",
+    "pump_nm": "pump centre wavelength (nm)",
+    "probe_nm": "probe centre wavelength (nm)",
+    "nabs": "<N_abs>, mean photons absorbed per dot",
+    "temperature_K": "lattice temperature (K)",
+    "sample": "sample name",
+    "perovskite_fraction": "perovskite volume fraction (0-1)",
+    "pitch_nm": "dot-to-dot pitch (nm)",
+    "provenance": "where the data came from",
+    "quantity": "what the values are (dT/T or counts)",
+}
+
+
+def pixel_axis_nm(n: int, pixel_nm: float) -> np.ndarray:
+    """Pixel-centre positions (nm) of an axis of ``n`` pixels, zero at the frame centre."""
+    return (np.arange(n) - (n - 1) / 2.0) * pixel_nm
+
+
+def make_stack(
+    frames: np.ndarray,
+    delay_fs: np.ndarray,
+    pixel_nm: float,
+    attrs: Mapping[str, Any] | None = None,
+) -> xr.DataArray:
+    """Build and validate a dT/T stack from a ``(delay, y, x)`` array.
+
+    Parameters
+    ----------
+    frames : ndarray, shape (n_delay, ny, nx)
+        dT/T images, one per delay, in delay order.
+    delay_fs : ndarray, shape (n_delay,)
+        Pump-probe delays (fs); strictly increasing. Negative delays are the baseline.
+    pixel_nm : float
+        Pixel size at the sample (nm).
+    attrs : mapping, optional
+        Extra metadata (see :data:`KNOWN_ATTRS`).
+
+    Returns
+    -------
+    xarray.DataArray
+        dims ``(delay, y, x)``, coords in fs and nm.
+    """
+    # a dask array stays lazy (large stacks); anything else becomes a float ndarray
+    lazy = type(frames).__module__.startswith("dask")
+    frames = frames.astype(float) if lazy else np.asarray(frames, dtype=float)
+    if frames.ndim == 2:
+        frames = frames[None]
+    if frames.ndim != 3:
+        raise InputError(f"expected frames of shape (delay, y, x), got {frames.ndim} dimensions")
+    delay_fs = np.asarray(delay_fs, dtype=float).ravel()
+    if delay_fs.size != frames.shape[0]:
+        raise InputError(
+            f"{delay_fs.size} delays given for {frames.shape[0]} frames; they must match"
+        )
+    pixel_nm = _checked_pixel_nm(pixel_nm)
+    ny, nx = frames.shape[1:]
+    stack = xr.DataArray(
+        frames,
+        dims=FRAME_DIMS,
+        coords={
+            "delay": ("delay", delay_fs, {"units": "fs"}),
+            "y": ("y", pixel_axis_nm(ny, pixel_nm), {"units": "nm"}),
+            "x": ("x", pixel_axis_nm(nx, pixel_nm), {"units": "nm"}),
+        },
+        name="dT_T",
+        attrs={"quantity": "dT/T", **dict(attrs or {}), "pixel_nm": pixel_nm},
+    )
+    validate_stack(stack)
+    return stack
+
+
+def _checked_pixel_nm(pixel_nm: Any) -> float:
+    try:
+        value = float(pixel_nm)
+    except (TypeError, ValueError):
+        raise InputError(f"pixel size must be a number in nm, got {pixel_nm!r}") from None
+    if not np.isfinite(value) or value <= 0:
+        raise InputError(f"pixel size must be a positive number of nm, got {pixel_nm!r}")
+    return value
+
+
+def validate_stack(stack: xr.DataArray) -> xr.DataArray:
+    """Check that ``stack`` is a usable dT/T stack; raise :class:`InputError` saying why not.
+
+    Checks: dims ``(delay, y, x)``; at least 5x5 pixels; finite, strictly increasing delays
+    (no duplicates); a positive pixel size; at least one frame at delay >= 0; no frame at
+    delay >= 0 that is entirely NaN. A dask-backed stack stays lazy: the NaN test computes one
+    count per frame, chunk by chunk.
+    """
+    delay = validate_layout(stack)
+    if not np.issubdtype(stack.dtype, np.number) or np.issubdtype(stack.dtype, np.complexfloating):
+        raise InputError(f"frame values must be real numbers, got {stack.dtype}")
+    finite_per_frame = np.asarray(np.isfinite(stack).sum(dim=("y", "x")).values)
+    dead = np.flatnonzero((finite_per_frame == 0) & (delay >= 0))
+    if dead.size:
+        raise InputError(
+            f"frame at delay {delay[dead[0]]:g} fs has no finite pixel (all NaN); "
+            "remove it or fix the file"
+        )
+    return stack
+
+
+def validate_layout(stack: xr.DataArray) -> np.ndarray:
+    """The checks of :func:`validate_stack` that need no pixel values; returns the delays (fs)."""
+    if not isinstance(stack, xr.DataArray):
+        raise InputError("a TAM stack must be an xarray.DataArray with dims (delay, y, x)")
+    if tuple(stack.dims) != FRAME_DIMS:
+        raise InputError(f"stack dims must be {FRAME_DIMS}, got {tuple(stack.dims)}")
+    ny, nx = stack.sizes["y"], stack.sizes["x"]
+    if ny < 5 or nx < 5:
+        raise InputError(f"frames of {ny}x{nx} pixels are too small to fit (need at least 5x5)")
+    _checked_pixel_nm(stack.attrs.get("pixel_nm"))
+    delay = np.asarray(stack["delay"].values, dtype=float)
+    if not np.all(np.isfinite(delay)):
+        raise InputError("delays contain NaN or infinite values")
+    steps = np.diff(delay)
+    if np.any(steps == 0):
+        dup = delay[1:][steps == 0][0]
+        raise InputError(f"duplicate delay {dup:g} fs; delays must be unique")
+    if np.any(steps < 0):
+        raise InputError("delays are not sorted in increasing order; frames must be in delay order")
+    if not np.any(delay >= 0):
+        raise InputError("no frame at delay >= 0 fs: the stack holds only pre-time-zero baseline")
+    return delay
+
+
+def pixel_nm(stack: xr.DataArray) -> float:
+    """Pixel size (nm) of a stack."""
+    return _checked_pixel_nm(stack.attrs.get("pixel_nm"))
+
+
+def baseline_frames(stack: xr.DataArray) -> xr.DataArray:
+    """Frames before time zero (delay < 0): no pump signal, only noise and background."""
+    return stack.sel(delay=stack["delay"] < 0)
+
+
+def signal_frames(stack: xr.DataArray) -> xr.DataArray:
+    """Frames at delay >= 0."""
+    return stack.sel(delay=stack["delay"] >= 0)

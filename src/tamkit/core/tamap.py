@@ -1,0 +1,128 @@
+"""The TA map: a labelled ``xarray.DataArray`` with dims ``(delay, wavelength)``.
+
+Coordinates: ``delay`` in fs (strictly increasing; negative delays precede time zero) and
+``wavelength`` in nm (strictly increasing after :func:`make_tamap`). Values are the transient
+signal (Delta A in mOD, or dT/T: the ``quantity`` attribute says which). Attributes may carry
+``temperature_K``, ``sample``, ``provenance`` and ``source``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from tamkit.core.errors import InputError
+
+MAP_DIMS = ("delay", "wavelength")
+#: Multiply a delay in these units by the factor to get fs.
+DELAY_UNITS_FS = {"fs": 1.0, "ps": 1e3, "ns": 1e6, "us": 1e9}
+
+
+def delay_factor_fs(unit: str) -> float:
+    """Factor converting delays in ``unit`` (fs, ps, ns, us) to fs."""
+    try:
+        return DELAY_UNITS_FS[unit]
+    except KeyError:
+        units = ", ".join(DELAY_UNITS_FS)
+        raise InputError(f"unknown delay unit {unit!r}; use one of {units}") from None
+
+
+def make_tamap(
+    values: np.ndarray,
+    delay_fs: np.ndarray,
+    wavelength_nm: np.ndarray,
+    attrs: Mapping[str, Any] | None = None,
+) -> xr.DataArray:
+    """Build and validate a TA map from a ``(delay, wavelength)`` array.
+
+    Parameters
+    ----------
+    values : ndarray, shape (n_delay, n_wavelength)
+        Transient signal.
+    delay_fs : ndarray, shape (n_delay,)
+        Pump-probe delays (fs), strictly increasing.
+    wavelength_nm : ndarray, shape (n_wavelength,)
+        Probe wavelengths (nm); sorted into increasing order (with the columns) if decreasing.
+    attrs : mapping, optional
+        Metadata (``quantity``, ``temperature_K``, ``sample``, ``provenance``...).
+
+    Returns
+    -------
+    xarray.DataArray
+        dims ``(delay, wavelength)``.
+    """
+    values = np.asarray(values, dtype=float)
+    delay_fs = np.asarray(delay_fs, dtype=float).ravel()
+    wavelength_nm = np.asarray(wavelength_nm, dtype=float).ravel()
+    if values.ndim != 2:
+        raise InputError(f"a TA map must be 2-D (delay x wavelength), got {values.ndim} dimensions")
+    if values.shape != (delay_fs.size, wavelength_nm.size):
+        raise InputError(
+            f"map of shape {values.shape} does not match {delay_fs.size} delays x "
+            f"{wavelength_nm.size} wavelengths"
+        )
+    if wavelength_nm.size > 1 and np.all(np.diff(wavelength_nm) < 0):
+        wavelength_nm = wavelength_nm[::-1]
+        values = values[:, ::-1]
+    tamap = xr.DataArray(
+        values,
+        dims=MAP_DIMS,
+        coords={
+            "delay": ("delay", delay_fs, {"units": "fs"}),
+            "wavelength": ("wavelength", wavelength_nm, {"units": "nm"}),
+        },
+        name="ta",
+        attrs={"quantity": "dA", **dict(attrs or {})},
+    )
+    return validate_tamap(tamap)
+
+
+def validate_tamap(tamap: xr.DataArray) -> xr.DataArray:
+    """Check that ``tamap`` is a usable TA map; raise :class:`InputError` saying why not.
+
+    Checks: dims ``(delay, wavelength)``; at least 5 delays; finite, strictly increasing delays
+    and wavelengths; positive wavelengths; numeric values with at least one finite value at
+    every delay >= 0.
+    """
+    if not isinstance(tamap, xr.DataArray):
+        raise InputError("a TA map must be an xarray.DataArray with dims (delay, wavelength)")
+    if tuple(tamap.dims) != MAP_DIMS:
+        raise InputError(f"TA map dims must be {MAP_DIMS}, got {tuple(tamap.dims)}")
+    if tamap.sizes["delay"] < 5:
+        raise InputError(f"a TA map needs at least 5 delays, got {tamap.sizes['delay']}")
+    for dim, unit in (("delay", "fs"), ("wavelength", "nm")):
+        axis = np.asarray(tamap[dim].values, dtype=float)
+        if not np.all(np.isfinite(axis)):
+            raise InputError(f"{dim}s contain NaN or infinite values")
+        steps = np.diff(axis)
+        if np.any(steps == 0):
+            raise InputError(f"duplicate {dim} {axis[1:][steps == 0][0]:g} {unit}")
+        if np.any(steps < 0):
+            raise InputError(f"{dim}s are not in increasing order")
+    if np.any(tamap["wavelength"].values <= 0):
+        raise InputError("wavelengths must be positive (nm)")
+    values = np.asarray(tamap.values)
+    if not np.issubdtype(values.dtype, np.number):
+        raise InputError(f"TA map values must be numeric, got {values.dtype}")
+    delay = tamap["delay"].values
+    if not np.any(delay >= 0):
+        raise InputError("no delay >= 0 fs: the map holds only pre-time-zero baseline")
+    dead = np.flatnonzero((np.isfinite(values).sum(axis=1) == 0) & (delay >= 0))
+    if dead.size:
+        raise InputError(f"the spectrum at delay {delay[dead[0]]:g} fs has no finite value")
+    return tamap
+
+
+def band_trace(tamap: xr.DataArray, band_nm: tuple[float, float]) -> xr.DataArray:
+    """Mean of the map over a wavelength band (inclusive), as a function of delay."""
+    lo, hi = sorted(float(b) for b in band_nm)
+    sel = tamap.sel(wavelength=slice(lo, hi))
+    if sel.sizes["wavelength"] == 0:
+        wl = tamap["wavelength"].values
+        raise InputError(
+            f"band {lo:g}-{hi:g} nm lies outside the map's wavelengths ({wl[0]:g}-{wl[-1]:g} nm)"
+        )
+    return sel.mean("wavelength")

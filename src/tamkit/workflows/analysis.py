@@ -1,0 +1,208 @@
+"""The analysis flow in one call: load -> preprocess -> fit -> transport.
+
+:func:`analyze` takes a path or a stack in memory and returns an :class:`Analysis`; the command
+line, batch, series, the reproduction and the demo all call it, and
+:func:`tamkit.reporting.analysis_report.report` writes it out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from tamkit.carrier_transport.analysis import TransportResult, transport
+from tamkit.core.constants import ROOM_TEMPERATURE_K
+from tamkit.gaussfit import fit_frames
+from tamkit.io import load
+
+ELLIPTICAL_KEYS = ("sigma_x_nm", "sigma_x_err_nm", "sigma_y_nm", "sigma_y_err_nm", "theta_rad")
+
+
+@dataclass
+class Analysis:
+    """A finished analysis of one stack.
+
+    Attributes
+    ----------
+    stack : xarray.DataArray
+        The analysed dT/T stack, dims (delay, y, x).
+    fits : xarray.Dataset
+        Per-frame Gaussian fits, one row per delay.
+    result : TransportResult
+        MSD, D(t), regimes and band-like metrics.
+    input_info : dict
+        Provenance of the input: path, sha256, frame count and shape, pixel size, signal sign.
+    """
+
+    stack: xr.DataArray
+    fits: xr.Dataset
+    result: TransportResult
+    input_info: dict
+
+    @property
+    def warnings(self) -> list[str]:
+        """The analysis' warnings (those of the transport result)."""
+        return self.result.warnings
+
+    @property
+    def provenance(self) -> dict:
+        """Alias of :attr:`input_info`: where the numbers came from."""
+        return self.input_info
+
+
+def _fit_widths(stack: xr.DataArray, anisotropy: bool) -> tuple[xr.Dataset, bool]:
+    """Isotropic fits, switched to the elliptical fit's isotropic equivalent for elliptical spots.
+
+    Returns the fits and whether the switch was made.
+    """
+    fits = fit_frames(stack, model="isotropic")
+    if not anisotropy:
+        return fits, False
+    elliptical = fit_frames(stack, model="elliptical")
+    if spot_is_elliptical(elliptical):
+        # an isotropic fit of an elliptical spot biases the MSD; the elliptical fit's
+        # isotropic-equivalent width sqrt((sx^2 + sy^2)/2) grows by exactly the per-axis MSD
+        return elliptical, True
+    for key in ELLIPTICAL_KEYS:
+        fits[key] = elliptical[key]
+    return fits, False
+
+
+def analyze(
+    source: str | os.PathLike | xr.DataArray,
+    *,
+    delays: str | os.PathLike | None = None,
+    pixel_nm: float | None = None,
+    pitch_nm: float | None = None,
+    temperature_K: float | None = None,
+    anisotropy: bool = True,
+    max_regimes: int = 5,
+    n_bootstrap: int = 200,
+    seed: int = 0,
+    stack: xr.DataArray | None = None,
+) -> Analysis:
+    """Load (when given a path), fit every frame and analyse transport: the whole analysis.
+
+    Parameters
+    ----------
+    source : path or xarray.DataArray
+        A stack file (any format :func:`tamkit.load` reads; raw frames are preprocessed) or a
+        dT/T stack already in memory, dims (delay, y, x).
+    delays : path, optional
+        One-column delays file (fs), for formats without delays.
+    pixel_nm : float, optional
+        Pixel size at the sample (nm), for formats without it.
+    pitch_nm : float, optional
+        Dot pitch (nm) for the number of dots; falls back to ``stack.attrs['pitch_nm']``.
+    temperature_K : float, optional
+        Temperature for the Einstein mobility (K); falls back to the stack's, then 300 K.
+    anisotropy : bool
+        Also fit elliptical Gaussians, report the anisotropy, and use the elliptical fit's
+        isotropic-equivalent width when the spot is elliptical.
+    max_regimes : int
+        Largest number of power-law regimes considered (BIC).
+    n_bootstrap : int
+        Bootstrap replicates for the uncertainties.
+    seed : int
+        Seed of the bootstrap.
+    stack : xarray.DataArray, optional
+        The stack of ``source`` when the caller has already loaded it (lazily, say); ``source``
+        then only identifies the input.
+
+    Returns
+    -------
+    Analysis
+    """
+    path = None
+    if isinstance(source, xr.DataArray):
+        stack = source
+    else:
+        path = Path(source)
+        if stack is None:
+            stack = load(path, delays=delays, pixel_nm=pixel_nm)
+    if temperature_K is None:
+        temperature_K = float(stack.attrs.get("temperature_K", ROOM_TEMPERATURE_K))
+    if pitch_nm is None and "pitch_nm" in stack.attrs:
+        pitch_nm = float(stack.attrs["pitch_nm"])
+    fits, switched = _fit_widths(stack, anisotropy)
+    result = transport(fits, pitch_nm=pitch_nm, temperature_K=temperature_K,
+                       max_regimes=max_regimes, n_bootstrap=n_bootstrap, seed=seed)
+    result.parameters["width_model"] = "elliptical" if switched else "isotropic"
+    if switched:
+        result.warnings.append(
+            "the pump spot is elliptical: widths are the elliptical fit's isotropic-equivalent "
+            "sqrt((sigma_x^2 + sigma_y^2)/2), not the isotropic fit's"
+        )
+    info = {
+        "path": None if path is None else str(path),
+        "sha256": None if path is None else sha256_of(path),
+        "n_frames": int(stack.sizes["delay"]),
+        "n_baseline_frames": int(np.sum(stack["delay"].values < 0)),
+        "frame_shape": [int(stack.sizes["y"]), int(stack.sizes["x"])],
+        "pixel_nm": float(stack.attrs["pixel_nm"]),
+        "signal_sign": int(fits.attrs.get("signal_sign", 0)),
+        "delays_file": None if delays is None else str(delays),
+        "sample": stack.attrs.get("sample"),
+        "nabs": stack.attrs.get("nabs"),
+        "lazy_loaded": stack.chunks is not None,
+    }
+    return Analysis(stack, fits, result, info)
+
+
+def analyze_stack(stack: xr.DataArray, **options) -> tuple[xr.Dataset, TransportResult]:
+    """Deprecated (0.2): ``tamkit.analyze(stack)`` returns the fits and the result as one object."""
+    warnings.warn("analyze_stack is deprecated; use tamkit.analyze", DeprecationWarning,
+                  stacklevel=2)
+    analysis = analyze(stack, **options)
+    return analysis.fits, analysis.result
+
+
+def analyze_file(path: str | os.PathLike, **options) -> Analysis:
+    """Deprecated (0.2): use ``tamkit.analyze(path)``."""
+    warnings.warn("analyze_file is deprecated; use tamkit.analyze", DeprecationWarning,
+                  stacklevel=2)
+    return analyze(path, **options)
+
+
+#: Spot ellipticity above which the isotropic-equivalent width of the elliptical fit is used.
+ELLIPTICITY_SWITCH = 0.05
+
+
+def spot_is_elliptical(elliptical: xr.Dataset, n_early: int = 10) -> bool:
+    """True when the early spot is elliptical beyond a 5 % axis ratio, at three standard errors.
+
+    Each frame gives the orientation-aware ellipticity vector
+    ``e (cos 2 theta, sin 2 theta)`` with ``e = (sx^2 - sy^2) / (sx^2 + sy^2)``; averaging the
+    vector over the first ``n_early`` usable frames lets noise cancel, where averaging
+    ``max(sx/sy, sy/sx)`` would be biased upwards at low SNR.
+    """
+    ok = (np.asarray(elliptical["status"].values).astype(str) == "ok") & (
+        elliptical["delay"].values >= 0
+    )
+    idx = np.flatnonzero(ok)[:n_early]
+    if idx.size < 3:
+        return False
+    sx2 = elliptical["sigma_x_nm"].values[idx] ** 2
+    sy2 = elliptical["sigma_y_nm"].values[idx] ** 2
+    theta = elliptical["theta_rad"].values[idx]
+    e = (sx2 - sy2) / (sx2 + sy2)
+    q, u = e * np.cos(2 * theta), e * np.sin(2 * theta)
+    magnitude = float(np.hypot(q.mean(), u.mean()))
+    error = float(np.sqrt((q.var(ddof=1) + u.var(ddof=1)) / (2 * idx.size)))
+    threshold = ((1 + ELLIPTICITY_SWITCH) ** 2 - 1) / ((1 + ELLIPTICITY_SWITCH) ** 2 + 1)
+    return magnitude > threshold and magnitude > 3.0 * error
+
+
+def sha256_of(path: str | os.PathLike) -> str:
+    """SHA-256 of a file's bytes (hex)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -1,0 +1,314 @@
+"""Many stacks on Dask: one analysis per stack, as futures, failures kept per stack.
+
+:func:`analyze_many` runs :func:`analyze_one` for every path on a Dask scheduler (a fresh
+``distributed.LocalCluster``, the threaded scheduler, a running scheduler's address, or a
+``distributed.Client`` the caller already has) and returns one :class:`BatchRow` per path, in
+input order, with the per-stack :class:`~tamkit.workflows.analysis.Analysis` of those that
+succeeded. It
+writes nothing; ``tamkit batch`` writes the reports and the summary (:func:`write_summary`).
+
+Each stack runs in one task. Stacks larger than ``lazy_threshold_bytes`` are opened
+dask-backed (:mod:`tamkit.io.lazy`) and read chunk by chunk inside that task with the synchronous
+scheduler, so a task never waits on sub-tasks of its own (no deadlock on one-thread workers).
+A remote scheduler's workers need tamkit installed and the same paths readable.
+"""
+
+from __future__ import annotations
+
+import glob
+import logging
+import os
+import time
+import traceback
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tamkit.core.errors import InputError
+from tamkit.core.outputs import to_jsonable, write_json
+from tamkit.core.tables import write_csv
+from tamkit.io.lazy import LAZY_THRESHOLD_BYTES, load_maybe_lazy
+from tamkit.workflows.analysis import Analysis
+
+SUMMARY_COLUMNS = (
+    "path", "status", "reason", "sigma0_nm", "D_max_cm2_s", "tau_fs", "length_nm",
+    "n_regimes", "seconds",
+)
+ANALYSIS_OPTIONS = ("delays", "pixel_nm", "pitch_nm", "temperature_K", "n_bootstrap")
+SCHEDULER_HELP = "local, threads, or a scheduler address such as tcp://host:8786"
+
+
+@dataclass
+class BatchRow:
+    """The outcome of one stack: the summary columns, plus its analysis when it succeeded."""
+
+    path: str
+    status: str
+    reason: str = ""
+    sigma0_nm: float | None = None
+    D_max_cm2_s: float | None = None
+    tau_fs: float | None = None
+    length_nm: float | None = None
+    n_regimes: int | None = None
+    seconds: float = 0.0
+    analysis: Analysis | None = field(default=None, repr=False)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    def summary(self) -> dict[str, Any]:
+        """The row as a plain dict of :data:`SUMMARY_COLUMNS` (None where not available)."""
+        return {name: getattr(self, name) for name in SUMMARY_COLUMNS}
+
+
+def expand_paths(patterns: Iterable[str | os.PathLike]) -> list[Path]:
+    """Paths from names and glob patterns, in order, without repeats.
+
+    Raises InputError when a pattern matches nothing, a named file does not exist, or two
+    inputs share a stem (they would write the same ``DIR/<stem>``).
+    """
+    paths: list[Path] = []
+    for pattern in patterns:
+        text = str(pattern)
+        if glob.has_magic(text):
+            matches = sorted(glob.glob(text))
+            if not matches:
+                raise InputError(f"the pattern {text!r} matches no file")
+            paths += [Path(m) for m in matches]
+        elif not Path(text).exists():
+            raise InputError(f"{text}: no such file")
+        else:
+            paths.append(Path(text))
+    unique = list(dict.fromkeys(p.resolve() for p in paths))
+    if not unique:
+        raise InputError("no stack files given")
+    by_stem: dict[str, Path] = {}
+    for p in unique:
+        if p.stem in by_stem:
+            raise InputError(
+                f"{by_stem[p.stem]} and {p} would both write the output folder {p.stem}/; "
+                "rename one of them"
+            )
+        by_stem[p.stem] = p
+    return unique
+
+
+def analyze_one(
+    path: str | os.PathLike,
+    *,
+    lazy_threshold_bytes: int = LAZY_THRESHOLD_BYTES,
+    **analysis_options: Any,
+) -> BatchRow:
+    """Analyse one stack and never raise: a failure is a row with status ``failed``.
+
+    The reason is the InputError's message for bad input, and ``Type: message`` for anything
+    else (a bug, which the row should make easy to report).
+    """
+    import dask
+
+    from tamkit.workflows.analysis import analyze
+
+    start = time.perf_counter()
+    opts = dict(analysis_options)
+    try:
+        # dask-backed stacks are read in this task, chunk after chunk, not by sub-tasks
+        with dask.config.set(scheduler="synchronous"):
+            stack = load_maybe_lazy(path, delays=opts.get("delays"), pixel_nm=opts.get("pixel_nm"),
+                                    threshold_bytes=lazy_threshold_bytes)
+            analysis = analyze(path, stack=stack, **opts)
+    except InputError as exc:
+        return BatchRow(str(path), "failed", _one_line(str(exc)),
+                        seconds=time.perf_counter() - start)
+    except Exception as exc:  # a bug in one stack must not stop the others
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        reason = f"{type(exc).__name__}: {_one_line(str(exc))} (at {Path(where.filename).name}:" \
+                 f"{where.lineno})"
+        return BatchRow(str(path), "failed", reason, seconds=time.perf_counter() - start)
+    return _row_from(str(path), analysis, time.perf_counter() - start)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split()) or "no message"
+
+
+def _finite(value: Any) -> float | None:
+    if value is None:
+        return None
+    value = float(value)
+    return value if np.isfinite(value) else None
+
+
+def _row_from(path: str, analysis: Analysis, seconds: float) -> BatchRow:
+    result = analysis.result
+    band = result.band_like
+    return BatchRow(
+        path=path,
+        status="ok",
+        sigma0_nm=_finite(result.sigma0_nm),
+        D_max_cm2_s=_finite(band.D_max_cm2_s) if band else None,
+        tau_fs=_finite(band.tau_fs) if band else None,
+        length_nm=_finite(band.length_nm) if band else None,
+        n_regimes=int(result.model.n_regimes),
+        seconds=seconds,
+        analysis=analysis,
+    )
+
+
+def _check_options(options: dict[str, Any]) -> None:
+    unknown = sorted(set(options) - set(ANALYSIS_OPTIONS))
+    if unknown:
+        raise InputError(f"unknown analysis options {unknown}; known: {list(ANALYSIS_OPTIONS)}")
+    for key, unit in (("pixel_nm", "nm"), ("pitch_nm", "nm"), ("temperature_K", "kelvin")):
+        value = options.get(key)
+        if value is not None and not (np.isfinite(value) and value > 0):
+            raise InputError(f"{key} must be a positive number of {unit}, got {value}")
+
+
+def check_scheduler(scheduler: str) -> str:
+    """``scheduler`` if it is ``local``, ``threads`` or an address ``proto://host:port``."""
+    text = str(scheduler).strip()
+    if text in ("local", "threads"):
+        return text
+    _, sep, rest = text.partition("://")
+    host, colon, port = rest.rpartition(":")
+    if not (sep and colon and host and port.isdigit()):
+        raise InputError(f"--scheduler must be {SCHEDULER_HELP}, got {scheduler!r}")
+    return text
+
+
+Progress = Callable[[BatchRow], None]
+
+
+def analyze_many(
+    paths: Sequence[str | os.PathLike],
+    *,
+    scheduler: str = "local",
+    n_workers: int | None = None,
+    client: Any = None,
+    on_done: Progress | None = None,
+    connect_timeout_s: float | None = None,
+    lazy_threshold_bytes: int = LAZY_THRESHOLD_BYTES,
+    **analysis_options: Any,
+) -> list[BatchRow]:
+    """Analyse many stacks on Dask; one row per path, in the order given.
+
+    Parameters
+    ----------
+    paths : sequence of path-like
+        Stack files (globs are expanded by :func:`expand_paths`, not here).
+    scheduler : str
+        ``"local"``: a new ``distributed.LocalCluster`` of processes (``n_workers`` of them,
+        default the core count, one thread each), closed at the end; ``"threads"``: dask's
+        threaded scheduler in this process; else the address of a running scheduler
+        (``tcp://host:port``). Ignored when ``client`` is given.
+    n_workers : int, optional
+        Workers (``local``) or threads (``threads``).
+    client : distributed.Client, optional
+        An existing client (e.g. in a notebook); it is left open.
+    on_done : callable, optional
+        Called with each :class:`BatchRow` as its stack finishes (completion order).
+    connect_timeout_s : float, optional
+        Seconds to wait for a scheduler address (default: dask's ``distributed.comm.timeouts
+        .connect``).
+    lazy_threshold_bytes : int
+        Files larger than this are opened dask-backed (see :mod:`tamkit.io.lazy`).
+    **analysis_options
+        ``delays``, ``pixel_nm``, ``pitch_nm``, ``temperature_K``, ``n_bootstrap``, as for
+        :func:`tamkit.workflows.analysis.analyze`.
+
+    Returns
+    -------
+    list of BatchRow
+        Failed stacks have status ``failed`` and a reason; the others carry their analysis.
+
+    Raises
+    ------
+    InputError
+        Bad options, no paths, a malformed or unreachable scheduler address.
+    """
+    _check_options(analysis_options)
+    paths = [str(p) for p in paths]
+    if not paths:
+        raise InputError("no stack files given")
+    if n_workers is not None and n_workers < 1:
+        raise InputError(f"--workers must be at least 1, got {n_workers}")
+    kwargs = dict(analysis_options, lazy_threshold_bytes=lazy_threshold_bytes)
+    if client is not None:
+        return _run_distributed(client, paths, kwargs, on_done)
+    scheduler = check_scheduler(scheduler)
+    if scheduler == "threads":
+        return _run_threads(paths, kwargs, n_workers, on_done)
+    from distributed import Client, LocalCluster
+
+    if scheduler == "local":
+        n = min(n_workers or os.cpu_count() or 1, len(paths))
+        # a private cluster on this machine: loopback only; its HTTP server on a free port,
+        # without a dashboard (dashboard_address=None still takes port 8787)
+        with (
+            LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
+                         dashboard_address=":0", scheduler_kwargs={"dashboard": False},
+                         silence_logs=logging.ERROR) as cluster,
+            Client(cluster) as own,
+        ):
+            return _run_distributed(own, paths, kwargs, on_done)
+    timeout = {} if connect_timeout_s is None else {"timeout": connect_timeout_s}
+    try:
+        own = Client(scheduler, set_as_default=False, **timeout)
+    except (OSError, TimeoutError) as exc:
+        raise InputError(
+            f"cannot connect to the Dask scheduler at {scheduler} ({_one_line(str(exc))})"
+        ) from None
+    with own:
+        return _run_distributed(own, paths, kwargs, on_done)
+
+
+def _run_distributed(client, paths: list[str], kwargs: dict, on_done: Progress | None):
+    from distributed import as_completed
+
+    futures = [client.submit(analyze_one, p, pure=False, **kwargs) for p in paths]
+    order = {f.key: i for i, f in enumerate(futures)}
+    rows: list[BatchRow | None] = [None] * len(paths)
+    for future in as_completed(futures, loop=client.loop):
+        i = order[future.key]
+        try:
+            row = future.result()
+        except Exception as exc:  # the worker died (memory, crash): KilledWorker and kin
+            row = BatchRow(paths[i], "failed", f"{type(exc).__name__}: {_one_line(str(exc))}")
+        rows[i] = row
+        if on_done is not None:
+            on_done(row)
+    return rows  # type: ignore[return-value]
+
+
+def _run_threads(paths: list[str], kwargs: dict, n_workers: int | None, on_done):
+    import dask
+    from dask.callbacks import Callback
+
+    tasks = {f"tamkit-batch-{i}": dask.delayed(analyze_one, pure=False)(p, **kwargs)
+             for i, p in enumerate(paths)}
+
+    class _Done(Callback):
+        def _posttask(self, key, result, dsk, state, worker_id):
+            if on_done is not None and isinstance(result, BatchRow):
+                on_done(result)
+
+    with _Done():
+        rows = dask.compute(*tasks.values(), scheduler="threads", num_workers=n_workers)
+    return list(rows)
+
+
+def write_summary(rows: Sequence[BatchRow], folder: str | os.PathLike) -> tuple[Path, Path]:
+    """Write ``summary.csv`` and ``summary.json`` (one row per stack) into ``folder``."""
+    folder = Path(folder)
+    records = [to_jsonable(row.summary()) for row in rows]
+    csv_path, json_path = folder / "summary.csv", folder / "summary.json"
+    write_csv(csv_path, SUMMARY_COLUMNS, records)
+    write_json(json_path, {"schema": "tamkit.workflows.batch/1", "columns": list(SUMMARY_COLUMNS),
+                           "rows": records})
+    return csv_path, json_path
+
+

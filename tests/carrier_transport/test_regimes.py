@@ -1,0 +1,80 @@
+import numpy as np
+import pytest
+
+from tamkit.carrier_transport.regimes import (
+    classify_exponent,
+    fit_regimes,
+    piecewise_power_law_msd_nm2,
+)
+from tamkit.testing.artificial import tam_delays_fs
+
+
+def _data(t, msd, s0=141.0, err_nm=1.0, seed=0):
+    rng = np.random.default_rng(seed)
+    sigma = np.sqrt(s0**2 + msd) + err_nm * rng.standard_normal(t.size)
+    return sigma**2, 2 * sigma * err_nm
+
+
+def test_exact_three_regime_curve_recovered():
+    t = tam_delays_fs()
+    t = t[t >= 0]
+    msd = piecewise_power_law_msd_nm2(t, (300.0, 1e5), (1.1, 0.5, 0.3), 6120.0)
+    s2 = 141.0**2 + msd
+    fit = fit_regimes(t, s2, np.full(t.size, 1.0), n_bootstrap=0)
+    assert fit.n_regimes == 3
+    # noise-free data: the model is exact, so only optimiser tolerance remains
+    assert np.allclose(fit.alphas, [1.1, 0.5, 0.3], atol=2e-3)
+    assert np.allclose(fit.breaks_fs, [300.0, 1e5], rtol=0.02)
+    assert np.sqrt(fit.sigma0_sq_nm2) == pytest.approx(141.0, abs=0.01)
+
+
+def test_bic_prefers_one_regime_for_single_power_law():
+    t = np.concatenate([[0.0], np.geomspace(20, 1e6, 60)])
+    msd = 0.05 * t**0.5 * 100
+    s2, err = _data(t, msd, seed=3)
+    fit = fit_regimes(t, s2, err, n_bootstrap=0)
+    assert fit.n_regimes == 1
+    assert fit.alphas[0] == pytest.approx(0.5, abs=0.03)
+
+
+def test_bootstrap_errors_cover_truth():
+    t = tam_delays_fs()
+    t = t[t >= 0]
+    msd = piecewise_power_law_msd_nm2(t, (300.0, 1e5), (1.1, 0.5, 0.3), 6120.0)
+    pulls = []
+    for seed in range(8):
+        s2, err = _data(t, msd, seed=seed)
+        fit = fit_regimes(t, s2, err, n_bootstrap=60, seed=seed)
+        alpha_err = np.std(fit.bootstrap[:, 3], ddof=1)  # second regime's exponent
+        pulls.append((fit.alphas[1] - 0.5) / alpha_err)
+    # pulls of a calibrated error have unit spread; 8 draws allow a generous band
+    assert 0.3 < np.std(pulls) < 2.0
+
+
+def test_too_few_points():
+    with pytest.raises(ValueError):
+        fit_regimes(np.array([0.0, 10.0]), np.array([1.0, 2.0]), np.array([1.0, 1.0]))
+
+
+def test_classify_exponent():
+    assert classify_exponent(1.3, 0.05) == "super-diffusive"
+    assert classify_exponent(1.02, 0.05) == "diffusive"
+    assert classify_exponent(0.5, 0.05) == "sub-diffusive"
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 5])
+def test_analytic_jacobian_matches_finite_differences(k):
+    from scipy.optimize._numdiff import approx_derivative
+
+    from tamkit.carrier_transport.regimes import _jacobian, _pack, _residuals
+
+    t = np.concatenate([[0.0], np.geomspace(10, 1e6, 60)])
+    s2 = 141.0**2 + 100 * t**0.4
+    err = np.full(t.size, 50.0)
+    breaks = np.geomspace(200, 2e5, k + 1)[1:-1] if k > 1 else np.empty(0)
+    p = _pack(19000.0, np.log(3000.0), np.linspace(1.2, 0.2, k), breaks)
+    anchor = 1000.0
+    numeric = approx_derivative(_residuals, p, args=(k, t, s2, err, anchor), method="3-point")
+    analytic = _jacobian(p, k, t, s2, err, anchor)
+    # away from the kinks the model is smooth: central differences agree to ~1e-6 relative
+    np.testing.assert_allclose(analytic, numeric, rtol=1e-5, atol=1e-6 * np.abs(numeric).max())

@@ -1,0 +1,71 @@
+"""Safe output writing: atomic folders, no overwrite without force, strict JSON."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+
+import numpy as np
+import pytest
+
+from tamkit.core.errors import InputError
+from tamkit.core.outputs import atomic_output_dir, format_value, to_jsonable, write_json
+
+
+def test_folder_appears_only_on_success(tmp_path):
+    out = tmp_path / "res"
+    with pytest.raises(RuntimeError):
+        with atomic_output_dir(out) as tmp:
+            (tmp / "half.txt").write_text("x")
+            raise RuntimeError("analysis failed half way")
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == []  # no partial folder left behind
+    with atomic_output_dir(out) as tmp:
+        (tmp / "a.txt").write_text("done")
+    assert (out / "a.txt").read_text() == "done"
+
+
+def test_existing_results_kept_without_force_and_replaced_with_it(tmp_path):
+    out = tmp_path / "res"
+    out.mkdir()
+    (out / "old.txt").write_text("old")
+    with pytest.raises(InputError, match="--force"):
+        with atomic_output_dir(out):
+            pass
+    assert (out / "old.txt").read_text() == "old"
+    with atomic_output_dir(out, force=True) as tmp:
+        (tmp / "new.txt").write_text("new")
+    assert sorted(p.name for p in out.iterdir()) == ["new.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["res"]
+
+
+def test_output_path_that_is_a_file_or_unwritable(tmp_path, monkeypatch):
+    f = tmp_path / "file"
+    f.write_text("x")
+    with pytest.raises(InputError, match="not a folder"):
+        with atomic_output_dir(f):
+            pass
+    with pytest.raises(InputError, match="does not exist"):
+        with atomic_output_dir(tmp_path / "missing" / "out"):
+            pass
+
+    def denied(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "mkdtemp", denied)
+    with pytest.raises(InputError, match="cannot write"):
+        with atomic_output_dir(tmp_path / "out"):
+            pass
+
+
+def test_strict_json(tmp_path):
+    data = {"a": np.float64(np.nan), "b": np.arange(3), "c": (np.int64(2), np.inf), "d": True}
+    assert to_jsonable(data) == {"a": None, "b": [0, 1, 2], "c": [2, None], "d": True}
+    write_json(tmp_path / "x.json", data)
+    assert json.loads((tmp_path / "x.json").read_text())["a"] is None
+
+
+def test_format_value():
+    assert format_value(102.345, 3.456, "cm^2/s") == "102 ± 3.5 cm^2/s"
+    assert format_value(float("nan")) == "n/a"
+    assert format_value(None) == "n/a"
