@@ -65,7 +65,7 @@ def test_sigma0_follows_a_ballistic_start():
 
     exact = transport(fits_table(DELAYS, ballistic_start_msd_nm2(DELAYS), sigma_err_nm=1e-3,
                                  seed=0), n_bootstrap=20, seed=0)
-    assert "smoothly broken" in exact.parameters["sigma0_method"]
+    assert "smoothly broken" in exact.parameters.sigma0_method
     assert exact.sigma0_nm == pytest.approx(141.0, abs=0.3)
     assert _sigma0(exact.model)[0] < 141.0 - 0.5  # the piecewise intercept alone is low
     noisy = transport(fits_table(DELAYS, ballistic_start_msd_nm2(DELAYS), sigma_err_nm=0.5,

@@ -22,6 +22,13 @@ from tamkit.carrier_transport.msd import (
 )
 from tamkit.carrier_transport.regimes import PiecewiseFit, classify_exponent, fit_regimes
 from tamkit.carrier_transport.regimes import _msd as _model_msd
+from tamkit.carrier_transport.results import (  # noqa: F401  (re-exported: the result types)
+    Anisotropy,
+    BandLike,
+    Regime,
+    RegimeModel,
+    TransportParameters,
+)
 from tamkit.core.constants import (
     ROOM_TEMPERATURE_K,
     einstein_mobility_cm2_Vs,
@@ -46,38 +53,6 @@ MIN_USABLE_FRAMES = 4
 
 
 @dataclass
-class Regime:
-    """One transport regime: MSD ~ t^alpha between ``start_fs`` and ``end_fs``."""
-
-    name: str
-    start_fs: float
-    end_fs: float
-    alpha: float
-    alpha_err: float
-    #: bootstrap standard errors of the two ends (fs); NaN where an end is a data edge
-    start_err_fs: float = float("nan")
-    end_err_fs: float = float("nan")
-
-
-@dataclass
-class BandLike:
-    """The early band-like regime: persistence, length, peak diffusivity, mobility."""
-
-    tau_fs: float
-    tau_err_fs: float
-    length_nm: float
-    length_err_nm: float
-    n_dots: float | None
-    D_max_cm2_s: float
-    D_max_err_cm2_s: float
-    mobility_cm2_Vs: float
-    mobility_err_cm2_Vs: float
-    alpha: float
-    alpha_err: float
-    ends_within_data: bool = True
-
-
-@dataclass
 class TransportResult:
     """Everything :func:`transport` finds; :mod:`tamkit.reporting.analysis_report` writes it out."""
 
@@ -86,8 +61,8 @@ class TransportResult:
     sigma0_err_nm: float
     regimes: list[Regime]
     band_like: BandLike | None
-    anisotropy: dict
-    parameters: dict
+    anisotropy: Anisotropy
+    parameters: TransportParameters
     model: PiecewiseFit
     warnings: list[str] = field(default_factory=list)
     #: the smoothly broken power law of the band-like regime, when fitted (sigma_0 comes from it)
@@ -223,17 +198,16 @@ def transport(
         regimes=regimes,
         band_like=band,
         anisotropy=anisotropy,
-        parameters={
-            "pitch_nm": None if pitch_nm is None else float(pitch_nm),
-            "temperature_K": float(temperature_K),
-            "max_regimes": max_regimes,
-            "n_bootstrap": n_bootstrap,
-            "seed": seed,
-            "sigma0_method": SIGMA0_METHOD_BAND if early_sigma0 else SIGMA0_METHOD,
-            "n_frames_used": int(usable.sum()),
-            "regime_selection": "BIC over 1..max_regimes piecewise power laws",
-            "chi2_red": model.chi2_red,
-        },
+        parameters=TransportParameters(
+            pitch_nm=None if pitch_nm is None else float(pitch_nm),
+            temperature_K=float(temperature_K),
+            max_regimes=int(max_regimes),
+            n_bootstrap=int(n_bootstrap),
+            seed=int(seed),
+            sigma0_method=SIGMA0_METHOD_BAND if early_sigma0 else SIGMA0_METHOD,
+            n_frames_used=int(usable.sum()),
+            chi2_red=float(model.chi2_red),
+        ),
         model=model,
         warnings=warnings,
         early_fit=early_fit,
@@ -368,10 +342,10 @@ def _band_like(model, regimes, pitch_nm, temperature_K, warnings, data, seed):
     return band, early_sigma0
 
 
-def _anisotropy(fits: xr.Dataset, usable: np.ndarray, warnings: list[str]) -> dict:
+def _anisotropy(fits: xr.Dataset, usable: np.ndarray, warnings: list[str]) -> Anisotropy:
     """Spot ellipticity and transport anisotropy from an elliptical fit, when present."""
     if "sigma_x_nm" not in fits or "sigma_y_nm" not in fits:
-        return {"available": False, "reason": "isotropic fits only"}
+        return Anisotropy(available=False, reason="isotropic fits only")
     sx = np.asarray(fits["sigma_x_nm"].values, float)[usable]
     sy = np.asarray(fits["sigma_y_nm"].values, float)[usable]
     sxe = np.asarray(fits["sigma_x_err_nm"].values, float)[usable]
@@ -379,7 +353,7 @@ def _anisotropy(fits: xr.Dataset, usable: np.ndarray, warnings: list[str]) -> di
     t = np.asarray(fits["delay"].values, float)[usable]
     ok = np.isfinite(sx) & np.isfinite(sy) & (sxe > 0) & (sye > 0)
     if ok.sum() < MIN_USABLE_FRAMES:
-        return {"available": False, "reason": "too few usable elliptical fits"}
+        return Anisotropy(available=False, reason="too few usable elliptical fits")
     sx, sy, sxe, sye, t = sx[ok], sy[ok], sxe[ok], sye[ok], t[ok]
     ratio = sx / sy
     ratio_err = ratio * np.hypot(sxe / sx, sye / sy)
@@ -403,18 +377,18 @@ def _anisotropy(fits: xr.Dataset, usable: np.ndarray, warnings: list[str]) -> di
     transport_isotropic = bool(diff_sig < 3)
     spot_isotropic = bool(abs(ratio0 - 1) < max(3 * ratio0_err, 0.05))
     theta = np.asarray(fits["theta_rad"].values, float)[usable][ok] if "theta_rad" in fits else []
-    out = {
-        "available": True,
-        "spot_ratio_x_over_y": ratio0,
-        "spot_ratio_err": ratio0_err,
-        "theta_deg": float(np.degrees(np.nanmedian(theta))) if len(theta) else None,
-        "late_msd_x_nm2": mx,
-        "late_msd_x_err_nm2": mx_err,
-        "late_msd_y_nm2": my,
-        "late_msd_y_err_nm2": my_err,
-        "transport_isotropic": transport_isotropic,
-        "spot_isotropic": spot_isotropic,
-    }
+    out = Anisotropy(
+        available=True,
+        spot_ratio_x_over_y=ratio0,
+        spot_ratio_err=ratio0_err,
+        theta_deg=float(np.degrees(np.nanmedian(theta))) if len(theta) else None,
+        late_msd_x_nm2=mx,
+        late_msd_x_err_nm2=mx_err,
+        late_msd_y_nm2=my,
+        late_msd_y_err_nm2=my_err,
+        transport_isotropic=transport_isotropic,
+        spot_isotropic=spot_isotropic,
+    )
     if not transport_isotropic:
         warnings.append(
             f"transport looks anisotropic: late MSD along the principal axes "

@@ -30,7 +30,7 @@ from tamkit.core.errors import InputError
 from tamkit.core.stack import FRAME_DIMS, make_stack, validate_stack
 from tamkit.io import load, read_delays
 from tamkit.io._common import as_delay_array, check_path, decode_attr, file_errors
-from tamkit.io.tiff import _metadata, _quiet_tifffile
+from tamkit.io.tiff import quiet_tifffile, tiff_metadata
 
 #: Files larger than this (bytes) are opened lazily when their layout allows it.
 LAZY_THRESHOLD_BYTES = 512 * 2**20
@@ -80,7 +80,7 @@ def open_lazy(
         with file_errors(path, "NetCDF/HDF5"):
             found = _open_netcdf(path)
     elif suffix in TIFF_SUFFIXES:
-        with file_errors(path, "TIFF"), _quiet_tifffile():
+        with file_errors(path, "TIFF"), quiet_tifffile():
             found = _open_tiff(path)
     else:
         return None
@@ -131,7 +131,7 @@ class TiffPages:
         pages = np.arange(self.shape[0])[key[0]]
         single = np.ndim(pages) == 0
         pages = np.atleast_1d(pages)
-        with _quiet_tifffile(), tifffile.TiffFile(self.path) as tf:
+        with quiet_tifffile(), tifffile.TiffFile(self.path) as tf:
             frames = np.stack([tf.pages[int(i)].asarray() for i in pages]) if pages.size else (
                 np.empty((0, *self.shape[1:]), self.dtype))
         frames = frames[(slice(None), *key[1:])]
@@ -143,7 +143,7 @@ def _open_tiff(path: Path):
         if not tf.series:
             raise InputError("the TIFF holds no images")
         series = tf.series[0]
-        meta = _metadata(tf)
+        meta = tiff_metadata(tf)
         shape = tuple(series.shape)
         n_pages = len(tf.pages)
         dtype = series.dtype
@@ -168,10 +168,10 @@ def _open_tiff(path: Path):
     delay = as_delay_array(meta["delay_fs"], str(path)) if "delay_fs" in meta else None
     pix = meta.get("pixel_nm", attrs.get("pixel_nm"))
     if pix is None:
-        from tamkit.io.tiff import _resolution_pixel_nm
+        from tamkit.io.tiff import resolution_pixel_nm
 
         with tifffile.TiffFile(path) as tf:
-            pix = _resolution_pixel_nm(tf)
+            pix = resolution_pixel_nm(tf)
     return values, delay, pix, attrs, meta.get("name")
 
 

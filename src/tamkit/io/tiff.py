@@ -54,20 +54,20 @@ _NM_PER_RESOLUTION_UNIT = {2: 2.54e7, 3: 1.0e7}  # TIFF ResolutionUnit: 2 inch, 
 
 def read_tiff(path: Path) -> Read:
     """Read a TIFF stack and its metadata (see the module docstring for the rules)."""
-    with file_errors(path, "TIFF"), _quiet_tifffile(), tifffile.TiffFile(path) as tf:
+    with file_errors(path, "TIFF"), quiet_tifffile(), tifffile.TiffFile(path) as tf:
         if not tf.series:
             raise InputError("the TIFF holds no images")
         series = tf.series[0]
         values = series.asarray()
         axes = series.axes
-        meta = _metadata(tf)
+        meta = tiff_metadata(tf)
         if "dims" in meta:
             return read_from_metadata(values, meta, str(path))
         values, dims = _map_axes(values, axes, chopper="chopper" in meta)
         delay_fs = as_delay_array(meta["delay_fs"], str(path)) if "delay_fs" in meta else None
         pixel = meta.get("pixel_nm")
         if pixel is None:
-            pixel = _resolution_pixel_nm(tf)
+            pixel = resolution_pixel_nm(tf)
         coords = {}
         if "chopper" in dims:
             labels = meta["chopper"]
@@ -79,7 +79,7 @@ def read_tiff(path: Path) -> Read:
 
 
 @contextlib.contextmanager
-def _quiet_tifffile() -> Iterator[None]:
+def quiet_tifffile() -> Iterator[None]:
     """Silence tifffile's logged warnings: a damaged file becomes one InputError, not log noise."""
     logger = logging.getLogger("tifffile")
     level = logger.level
@@ -90,7 +90,7 @@ def _quiet_tifffile() -> Iterator[None]:
         logger.setLevel(level)
 
 
-def _metadata(tf: tifffile.TiffFile) -> dict[str, Any]:
+def tiff_metadata(tf: tifffile.TiffFile) -> dict[str, Any]:
     """tamkit-relevant metadata from shaped JSON, the ImageDescription or ImageJ tags."""
     meta: dict[str, Any] = {}
     for record in tf.shaped_metadata or ():
@@ -160,7 +160,7 @@ def _map_axes(values: np.ndarray, axes: str, chopper: bool) -> tuple[np.ndarray,
     return values, (*dims, "y", "x")
 
 
-def _resolution_pixel_nm(tf: tifffile.TiffFile) -> float | None:
+def resolution_pixel_nm(tf: tifffile.TiffFile) -> float | None:
     """Pixel size (nm) from the resolution tags, or None if they do not give a length."""
     page = tf.pages.first
     tags = page.tags

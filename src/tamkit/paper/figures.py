@@ -269,7 +269,7 @@ def fig4b(comp) -> Figure:
     length = [r["length_nm"] if r["band_like"] else 0.0 for r in rows]
     err = [_nan(r["length_err_nm"]) if r["band_like"] else 0.0 for r in rows]
     dots = [r["n_dots"] if r["band_like"] else 0.0 for r in rows]
-    pitch = [m.result.parameters["pitch_nm"] for m in comp.members]
+    pitch = [m.result.parameters.pitch_nm for m in comp.members]
     dots_err = [e / p for e, p in zip(err, pitch, strict=True)]
     absent = [r["value"] for r in rows if not r["band_like"]]
     return _twin(x, length, err, dots, dots_err, "band-like length (nm)", "number of dots",

@@ -7,21 +7,20 @@ from __future__ import annotations
 
 import html
 import os
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import xarray as xr
 
 from tamkit import __version__
 from tamkit.carrier_transport.analysis import TransportResult
-from tamkit.core.outputs import atomic_output_dir, format_value, to_jsonable, write_json
+from tamkit.core.outputs import atomic_output_dir, format_value, write_json
 from tamkit.core.tables import write_csv
+from tamkit.io.results import RESULTS_SCHEMA as SCHEMA
+from tamkit.io.results import results_record, rows_from_frames
 from tamkit.reporting.plots import plot_diffusivity, plot_length, plot_montage, plot_msd
 from tamkit.reporting.style import close
 
-SCHEMA = "tamkit.results/1"
 FRAME_COLUMNS = (
     "delay_fs", "sigma_nm", "sigma_err_nm", "sigma_crb_nm", "msd_nm2", "msd_err_nm2",
     "length_nm", "length_err_nm", "D_cm2_s", "D_err_cm2_s", "alpha_local", "amplitude",
@@ -29,50 +28,14 @@ FRAME_COLUMNS = (
 )
 
 
-def _column(frames: xr.Dataset, name: str) -> np.ndarray:
-    if name == "delay_fs":
-        return np.asarray(frames["delay"].values, float)
-    if name in frames:
-        return np.asarray(frames[name].values)
-    return np.full(frames.sizes["delay"], np.nan)
-
-
 def frame_rows(result: TransportResult) -> list[dict[str, Any]]:
     """One dict per delay with the DESIGN.md frame keys and a few more."""
-    cols = {name: _column(result.frames, name) for name in FRAME_COLUMNS}
-    rows = []
-    for i in range(result.frames.sizes["delay"]):
-        row = {}
-        for name, values in cols.items():
-            v = values[i]
-            row[name] = str(v) if name in ("status", "reason") else float(v)
-        rows.append(row)
-    return rows
+    return rows_from_frames(result.frames, FRAME_COLUMNS)
 
 
 def results_dict(result: TransportResult, input_info: dict | None = None) -> dict[str, Any]:
-    """The ``results.json`` content of an analysis."""
-    fits_attrs = {k: v for k, v in result.frames.attrs.items() if np.isscalar(v)}
-    return to_jsonable({
-        "schema": SCHEMA,
-        "tamkit_version": __version__,
-        "input": dict(input_info or {}),
-        "parameters": {**result.parameters, "fit": fits_attrs},
-        "sigma0_nm": result.sigma0_nm,
-        "sigma0_err_nm": result.sigma0_err_nm,
-        "frames": frame_rows(result),
-        "regimes": [asdict(r) for r in result.regimes],
-        "band_like": asdict(result.band_like) if result.band_like else None,
-        "anisotropy": result.anisotropy,
-        "model": {
-            "n_regimes": result.model.n_regimes,
-            "alphas": result.model.alphas,
-            "breaks_fs": result.model.breaks_fs,
-            "chi2_red": result.model.chi2_red,
-            "bic": result.model.bic,
-        },
-        "warnings": result.warnings,
-    })
+    """The ``results.json`` content of an analysis (read back by :func:`tamkit.read_results`)."""
+    return results_record(result, input_info, FRAME_COLUMNS).to_dict()
 
 
 def write_frames_csv(result: TransportResult, path: str | os.PathLike) -> None:
@@ -136,7 +99,7 @@ figure{{display:inline-block;margin:6px}}img{{max-width:520px}}</style></head><b
 <h2>Input</h2>{info}<h2>Results</h2>{_html_table(summary_rows(result))}
 <h2>Warnings</h2><ul>{warn}</ul><h2>Figures</h2>{imgs}
 <p>Per-axis convention: MSD = sigma_t^2 - sigma_0^2; D = MSD/2t; 1 nm^2/fs = 10 cm^2/s.
-sigma_0: {html.escape(result.parameters.get("sigma0_method", ""))}.</p></body></html>"""
+sigma_0: {html.escape(result.parameters.sigma0_method)}.</p></body></html>"""
     path.write_text(page, encoding="utf-8")
 
 

@@ -133,7 +133,7 @@ def analyze(
     fits, switched = _fit_widths(stack, anisotropy)
     result = transport(fits, pitch_nm=pitch_nm, temperature_K=temperature_K,
                        max_regimes=max_regimes, n_bootstrap=n_bootstrap, seed=seed)
-    result.parameters["width_model"] = "elliptical" if switched else "isotropic"
+    result.parameters.width_model = "elliptical" if switched else "isotropic"
     if switched:
         result.warnings.append(
             "the pump spot is elliptical: widths are the elliptical fit's isotropic-equivalent "

@@ -1,0 +1,127 @@
+"""The typed pieces of a transport result, as written to and read back from ``results.json``.
+
+Each is a plain dataclass of numbers and strings (units in the field names), so that
+:func:`dataclasses.asdict` gives its JSON block and ``Type(**block)`` reads it back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+
+def _from_block(cls, block: dict[str, Any] | None):
+    """``cls(**block)`` with JSON nulls read back as NaN for float fields; unknown keys dropped."""
+    if block is None:
+        return None
+    names = {f.name: f for f in fields(cls)}
+    values = {}
+    for key, value in block.items():
+        if key not in names:
+            continue
+        if value is None and names[key].type in ("float", float):
+            value = float("nan")
+        values[key] = value
+    return cls(**values)
+
+
+@dataclass
+class Regime:
+    """One transport regime: MSD ~ t^alpha between ``start_fs`` and ``end_fs``."""
+
+    name: str
+    start_fs: float
+    end_fs: float
+    alpha: float
+    alpha_err: float
+    #: bootstrap standard errors of the two ends (fs); NaN where an end is a data edge
+    start_err_fs: float = float("nan")
+    end_err_fs: float = float("nan")
+
+    @classmethod
+    def from_dict(cls, block: dict[str, Any]) -> Regime:
+        return _from_block(cls, block)
+
+
+@dataclass
+class BandLike:
+    """The early band-like regime: persistence, length, peak diffusivity, mobility."""
+
+    tau_fs: float
+    tau_err_fs: float
+    length_nm: float
+    length_err_nm: float
+    n_dots: float | None
+    D_max_cm2_s: float
+    D_max_err_cm2_s: float
+    mobility_cm2_Vs: float
+    mobility_err_cm2_Vs: float
+    alpha: float
+    alpha_err: float
+    ends_within_data: bool = True
+
+    @classmethod
+    def from_dict(cls, block: dict[str, Any] | None) -> BandLike | None:
+        return _from_block(cls, block)
+
+
+@dataclass
+class Anisotropy:
+    """Spot ellipticity and transport anisotropy from the elliptical fits.
+
+    ``available`` is False (with a ``reason``) when there are no usable elliptical fits; the
+    numbers are then None. Late MSDs are per principal axis (nm^2), relative to each axis' own
+    early variance.
+    """
+
+    available: bool
+    reason: str | None = None
+    spot_ratio_x_over_y: float | None = None
+    spot_ratio_err: float | None = None
+    theta_deg: float | None = None
+    late_msd_x_nm2: float | None = None
+    late_msd_x_err_nm2: float | None = None
+    late_msd_y_nm2: float | None = None
+    late_msd_y_err_nm2: float | None = None
+    transport_isotropic: bool | None = None
+    spot_isotropic: bool | None = None
+
+    @classmethod
+    def from_dict(cls, block: dict[str, Any]) -> Anisotropy:
+        return _from_block(cls, block)
+
+
+@dataclass
+class TransportParameters:
+    """The options and methods behind a transport result (stated in every ``results.json``)."""
+
+    pitch_nm: float | None
+    temperature_K: float
+    max_regimes: int
+    n_bootstrap: int
+    seed: int
+    sigma0_method: str
+    n_frames_used: int
+    chi2_red: float
+    regime_selection: str = "BIC over 1..max_regimes piecewise power laws"
+    #: which per-frame width entered: ``isotropic`` or the ``elliptical`` fit's equivalent
+    width_model: str | None = None
+
+    @classmethod
+    def from_dict(cls, block: dict[str, Any]) -> TransportParameters:
+        return _from_block(cls, block)
+
+
+@dataclass
+class RegimeModel:
+    """The selected piecewise power-law model, in brief (its full form stays in memory)."""
+
+    n_regimes: int
+    alphas: list[float] = field(default_factory=list)
+    breaks_fs: list[float] = field(default_factory=list)
+    chi2_red: float = float("nan")
+    bic: float = float("nan")
+
+    @classmethod
+    def from_dict(cls, block: dict[str, Any]) -> RegimeModel:
+        return _from_block(cls, block)
