@@ -43,10 +43,10 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import xarray as xr
 
+from tamkit.core.acquisition import PAPER_PIXEL_NM
 from tamkit.core.errors import InputError
 from tamkit.core.stack import pixel_axis_nm
 from tamkit.sim.spot import gaussian_spot_nabs, hat_weights
-from tamkit.testing.artificial import PAPER_PIXEL_NM
 
 #: FWHM / sigma of a Gaussian, 2 sqrt(2 ln 2).
 FWHM_PER_SIGMA = 2.0 * math.sqrt(2.0 * math.log(2.0))

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
+from tamkit.core.acquisition import tam_delays_fs
 from tamkit.core.errors import InputError
 from tamkit.core.stack import make_stack
 from tamkit.sim.bandlike import simulate_band_like
@@ -31,7 +32,6 @@ from tamkit.sim.microscope import (
 )
 from tamkit.sim.spot import default_levels, spot_overlaps
 from tamkit.sim.truth import build_truth
-from tamkit.testing.artificial import tam_delays_fs
 
 #: Largest <N_abs> accepted: a dot's 1S level holds 8 excitations (4 L valleys x 2 spins).
 MAX_NABS = 8.0
@@ -160,7 +160,7 @@ def simulate_measurement(
     nabs : float
         <N_abs> at the centre of the pump spot (photons absorbed per dot), in (0, 8].
     delay_fs : ndarray, optional
-        Pump-probe delays (fs), increasing. Default :func:`tamkit.testing.artificial.tam_delays_fs`:
+        Pump-probe delays (fs), increasing. Default :func:`tamkit.core.acquisition.tam_delays_fs`:
         5 baseline delays from -500 fs, 20 fs steps to 1 ps (the band-like regime), then 40
         log-spaced delays to 1 ns.
     seed : int
