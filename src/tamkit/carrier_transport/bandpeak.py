@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import least_squares
 
+from tamkit.models.msd_laws import sbpl_msd_nm2
+
 #: Smoothness range: 0.02 is a corner, 1.5 spreads the turn over ~1.5 decades.
 LOG_S_BOUNDS = (np.log(0.02), np.log(1.5))
 
@@ -39,15 +41,6 @@ class BandPeak:
     def msd_nm2(self, delay_fs: np.ndarray) -> np.ndarray:
         """The fitted smoothly broken power law MSD (nm^2), meaningful up to ``window_end_fs``."""
         return sbpl_msd_nm2(delay_fs, *self.params[1:])
-
-
-def sbpl_msd_nm2(t, log_m, a1, a2, log_tb, log_s):
-    """Smoothly broken power law MSD (nm^2) at times ``t`` (fs), zero for t <= 0."""
-    t = np.asarray(t, float)
-    x = np.clip(t, 1e-300, None) / np.exp(log_tb)
-    s = np.exp(log_s)
-    log_msd = log_m + a1 * np.log(x) + (a2 - a1) * s * (np.logaddexp(0, np.log(x) / s) - np.log(2))
-    return np.where(t > 0, np.exp(log_msd), 0.0)
 
 
 def _peak(p, t_lo, t_hi):

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import least_squares
 
+from tamkit.models.msd_laws import piecewise_power_law_msd_nm2
+
 MIN_POINTS_PER_REGIME = 3
 MIN_LOG_GAP = np.log(1.5)  # breakpoints at least a factor 1.5 apart in time
 MAX_ALPHA = 3.0
@@ -68,33 +70,6 @@ class PiecewiseFit:
 
     def unpack(self, p: np.ndarray) -> tuple[float, float, np.ndarray, np.ndarray]:
         return _unpack(p, self.n_regimes)
-
-
-def piecewise_power_law_msd_nm2(
-    delay_fs: np.ndarray,
-    breaks_fs: np.ndarray | tuple[float, ...],
-    alphas: np.ndarray | tuple[float, ...],
-    msd_at_anchor_nm2: float,
-    anchor_fs: float | None = None,
-) -> np.ndarray:
-    """A continuous piecewise power law MSD(t) (nm^2), zero for t <= 0.
-
-    ``alphas[k]`` is the exponent between ``breaks_fs[k-1]`` and ``breaks_fs[k]`` (one more
-    exponent than breaks). The curve passes through ``msd_at_anchor_nm2`` at the first break, or
-    at ``anchor_fs`` when there is no break.
-    """
-    alphas = np.asarray(alphas, dtype=float)
-    breaks_fs = np.asarray(breaks_fs, dtype=float)
-    if alphas.size != breaks_fs.size + 1:
-        raise ValueError("need one more exponent than breakpoints")
-    t = np.asarray(delay_fs, dtype=float)
-    log_t = np.log(np.clip(t, 1e-300, None))
-    edges = np.log(breaks_fs)
-    ref = edges[0] if edges.size else np.log(anchor_fs)
-    log_msd = np.log(msd_at_anchor_nm2) + alphas[0] * (log_t - ref)
-    for k in range(1, alphas.size):
-        log_msd = log_msd + (alphas[k] - alphas[k - 1]) * np.clip(log_t - edges[k - 1], 0, None)
-    return np.where(t > 0, np.exp(log_msd), 0.0)
 
 
 def _msd(t, log_anchor, alphas, breaks_fs, anchor_fs):
