@@ -1,7 +1,7 @@
 """End-to-end wall times: `tamkit analyze` of a 200-frame 64x64 stack, `tamkit simulate` of the
 default film, and `tamkit demo`, each against a named baseline measured in the same run.
 
-Baselines: for the analysis, the same in-process `analyze_stack` (isotropic + elliptical fits,
+Baselines: for the analysis, the same in-process `tamkit.analyze` (isotropic + elliptical fits,
 transport with bootstrap) with the per-frame `curve_fit` reference fitter in place of the compiled
 batch fitter; for simulate, the time of one `tamkit analyze` of its output (the simulator should
 cost no more than analysing what it makes). The CLI time adds start-up, loading and the report.
@@ -58,7 +58,7 @@ def main() -> None:
     def in_process(fitter) -> float:
         pipeline.fit_frames = fitter
         start = time.perf_counter()
-        pipeline.analyze_stack(stack)
+        pipeline.analyze(stack)
         elapsed = time.perf_counter() - start
         pipeline.fit_frames = fit_frames
         return elapsed
@@ -78,7 +78,7 @@ def main() -> None:
                                        str(work / f"as{next(counter)}")), 1)
     t_demo = _best(demo, 1)
     print(f"{'what':52s} {'seconds':>8s} {'baseline':>9s} {'ratio':>6s}")
-    print(f"{'analyze_stack, 200 frames 64x64 (in-process)':52s} {t_fast:8.2f} "
+    print(f"{'tamkit.analyze, 200 frames 64x64 (in-process)':52s} {t_fast:8.2f} "
           f"{t_reference:9.2f} {t_reference / t_fast:6.1f}  baseline: same with the curve_fit "
           "reference fitter")
     print(f"{'tamkit analyze, same stack (CLI: start-up, load, report)':52s} {t_analyze:8.2f}")
