@@ -35,8 +35,8 @@ import xarray as xr
 from tamkit.core.constants import HC_EV_NM, ROOM_TEMPERATURE_K, thermal_energy_meV
 from tamkit.core.errors import InputError
 from tamkit.core.tamap import make_tamap
+from tamkit.models.disorder import CONVENTIONS, delta_e_from_sigma
 from tamkit.models.ta_kinetics import exp_irf_basis, sigma_from_fwhm
-from tamkit.spectro.bleach import CONVENTIONS, delta_e_from_sigma
 
 
 @dataclass

@@ -24,37 +24,14 @@ from scipy.optimize import OptimizeWarning, curve_fit
 from tamkit.core.constants import HC_EV_NM, ROOM_TEMPERATURE_K, thermal_energy_meV
 from tamkit.core.errors import InputError
 from tamkit.core.tamap import validate_tamap
-
-#: Delta E = -sigma^2 / (factor k_B T), per convention.
-CONVENTIONS = {"paper": 2.0, "gaussian_dos": 1.0}
-CONVENTION_TEXT = {
-    "paper": "paper: Delta E = -sigma_inh^2 / (2 k_B T)",
-    "gaussian_dos": "gaussian_dos: Delta E = -sigma^2 / (k_B T) (Bassler 1993)",
-}
-DEFAULT_CONVENTION = "paper"
-
-
-def _factor(convention: str) -> float:
-    try:
-        return CONVENTIONS[convention]
-    except KeyError:
-        raise InputError(
-            f"unknown sigma_inh convention {convention!r}; use one of {sorted(CONVENTIONS)}"
-        ) from None
-
-
-def delta_e_from_sigma(sigma_meV, temperature_K=ROOM_TEMPERATURE_K, convention=DEFAULT_CONVENTION):
-    """Equilibrium red-shift Delta E (meV, negative) for disorder sigma (meV) at T (K)."""
-    return -np.asarray(sigma_meV) ** 2 / (_factor(convention) * thermal_energy_meV(temperature_K))
-
-
-def sigma_from_delta_e(
-    delta_e_meV, temperature_K=ROOM_TEMPERATURE_K, convention=DEFAULT_CONVENTION
-):
-    """Disorder sigma (meV) from a red-shift Delta E (meV); NaN for a blue shift (Delta E > 0)."""
-    d = np.asarray(delta_e_meV, dtype=float)
-    with np.errstate(invalid="ignore"):
-        return np.sqrt(-d * _factor(convention) * thermal_energy_meV(temperature_K))
+from tamkit.models.disorder import (  # noqa: F401  (re-exported: the sigma_inh conventions)
+    CONVENTION_TEXT,
+    CONVENTIONS,
+    DEFAULT_CONVENTION,
+    convention_factor,
+    delta_e_from_sigma,
+    sigma_from_delta_e,
+)
 
 
 def _gauss(e, amp, centre, width, offset):
@@ -190,7 +167,7 @@ def bleach_analysis(
     ``sigma_inh_meV_by_convention`` for all conventions, with errors, and ``convention`` naming
     the formula) and the per-delay track.
     """
-    _factor(convention)
+    convention_factor(convention)
     track = track_peak(tamap, band_nm)
     shift = fit_peak_shift(track, start_fs=start_fs)
     de, de_err = shift["delta_E_meV"], shift["delta_E_err_meV"]
