@@ -7,17 +7,13 @@ import json
 import time
 
 import dask
-import numpy as np
 import pytest
-import xarray as xr
 from distributed import Client, LocalCluster
 
 from tamkit.cli import main
 from tamkit.core.errors import InputError
 from tamkit.gaussfit._prepare import is_lazy
 from tamkit.io import save_stack
-from tamkit.io.lazy import open_lazy
-from tamkit.io.netcdf import save_netcdf
 from tamkit.testing.artificial import BandLikeTruth, spreading_gaussian_stack, tam_delays_fs
 from tamkit.workflows.batch import analyze_many, analyze_one, check_scheduler, expand_paths
 
@@ -183,21 +179,6 @@ def test_lazy_stack_gives_the_eager_result(data, name):
     # the same float64 frames reach the same fitter: the numbers agree to rounding
     assert lazy.sigma0_nm == pytest.approx(eager.sigma0_nm, rel=1e-9)
     assert lazy.D_max_cm2_s == pytest.approx(eager.D_max_cm2_s, rel=1e-9)
-
-
-def test_lazy_open_checks_and_overrides(tmp_path):
-    stack = _stack(3)
-    values = stack.values.copy()
-    values[10] = np.nan  # a dead frame after time zero
-    dead = xr.DataArray(values, dims=stack.dims, coords=stack.coords, attrs=stack.attrs)
-    save_netcdf(dead, tmp_path / "dead.nc")  # the writer itself, without io's validation
-    with pytest.raises(InputError, match="no finite pixel"):
-        open_lazy(tmp_path / "dead.nc")
-    save_stack(stack, tmp_path / "ok.tif")
-    lazy = open_lazy(tmp_path / "ok.tif", pixel_nm=40.0)
-    assert lazy.attrs["pixel_nm"] == 40.0
-    assert np.diff(lazy["x"].values) == pytest.approx(40.0)
-    np.testing.assert_array_equal(lazy.isel(delay=[4, 20]).values, stack.values[[4, 20]])
 
 
 def test_default_local_cluster_of_processes(data):

@@ -1,48 +1,17 @@
-"""Tests of tamkit.gaussfit: recovery, calibration against the Cramer-Rao bound, flags."""
+"""Tests of tamkit.gaussfit.fit_frames: recovery, calibration against the Cramer-Rao bound,
+status flags, and the compiled Levenberg-Marquardt building blocks (tamkit.gaussfit._batch)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from gaussfit_stacks import PIX, constant_stack
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tamkit.core.errors import InputError
 from tamkit.core.stack import make_stack, pixel_axis_nm
-from tamkit.gaussfit import cramer_rao_bound, fit_frames, fit_frames_reference
-from tamkit.testing.artificial import PAPER_PIXEL_NM, gaussian_frames, spreading_gaussian_stack
-
-PIX = PAPER_PIXEL_NM
-
-
-def constant_stack(
-    n_signal: int,
-    *,
-    size: int = 24,
-    sigma_nm: float = 141.0,
-    amplitude: float | np.ndarray = 20.0,
-    noise: float = 1.0,
-    n_baseline: int = 8,
-    centre_nm: tuple[float, float] = (10.0, -7.0),
-    seed: int = 0,
-):
-    """Frames of one fixed spot (noise realisations of the same truth) after baseline frames."""
-    rng = np.random.default_rng(seed)
-    x = pixel_axis_nm(size, PIX)
-    n = n_baseline + n_signal
-    amp = np.r_[np.zeros(n_baseline), np.broadcast_to(amplitude, (n_signal,))]
-    frames = gaussian_frames(
-        amp,
-        np.full(n, centre_nm[0]),
-        np.full(n, centre_nm[1]),
-        np.full(n, sigma_nm),
-        np.full(n, sigma_nm),
-        x,
-        x,
-    )
-    frames = frames + rng.normal(0.0, noise, frames.shape)
-    delay = np.r_[-100.0 * np.arange(n_baseline, 0, -1), 10.0 * np.arange(n_signal)]
-    return make_stack(frames, delay, PIX)
+from tamkit.gaussfit import cramer_rao_bound, fit_frames
+from tamkit.testing.artificial import gaussian_frames, spreading_gaussian_stack
 
 
 def truth_crb(stack, truth, k: int) -> float:
@@ -89,31 +58,6 @@ def test_recovers_spreading_spot(snr, sign):
     np.testing.assert_allclose(fits["sigma_crb_nm"].values[ok][firm], crb[firm], rtol=0.4)
 
 
-def test_drift_hot_pixels_and_nan_patch():
-    stack, truth = spreading_gaussian_stack(
-        peak_snr=50,
-        drift_nm_per_frame=(3.0, -2.0),
-        n_hot_pixels=3,
-        nan_patch=(4, 30, 4),
-        seed=3,
-    )
-    fits = fit_frames(stack)
-    hot = {tuple(p) for p in truth.extras["hot_pixels"]}
-    in_patch = {(r, c) for r in range(4, 8) for c in range(30, 34)}
-    n_masked = len(hot | in_patch)
-    assert fits.attrs["n_masked_pixels"] == n_masked
-    ok = fits["status"].values == "ok"
-    assert ok.sum() >= 50
-    assert np.all(fits["n_pixels"].values[ok] == 48 * 48 - n_masked)
-    for axis, true in (("x0", truth.centre_x_nm), ("y0", truth.centre_y_nm)):
-        z = (fits[f"{axis}_nm"].values - true)[ok] / fits[f"{axis}_err_nm"].values[ok]
-        assert np.all(np.abs(z) < 5)  # calibrated errors: 5 sigma is a 1e-6 event per frame
-    true_sigma = np.sqrt(truth.sigma0_nm**2 + truth.msd_nm2)
-    z = (fits["sigma_nm"].values - true_sigma)[ok] / fits["sigma_err_nm"].values[ok]
-    assert np.all(np.abs(z) < 5)
-    assert abs(np.mean(z)) < 0.5  # no bias: the mean of ~55 unit normals is within 0.4
-
-
 def test_elliptical_recovers_both_widths():
     stack, truth = spreading_gaussian_stack(peak_snr=100, ellipticity=1.3, sign=1, seed=5)
     fits = fit_frames(stack, "elliptical")
@@ -157,37 +101,6 @@ def test_errors_calibrated_over_many_realisations():
     assert abs(sigma.mean() - sigma_nm) < 4 * empirical / np.sqrt(ok.sum())  # unbiased
 
 
-@pytest.mark.parametrize("model", ["isotropic", "elliptical"])
-def test_fast_path_matches_curve_fit_reference(model):
-    stack, _ = spreading_gaussian_stack(
-        np.r_[-300.0, -200.0, -100.0, np.geomspace(10, 2e5, 14)],
-        shape=(32, 32),
-        peak_snr=40,
-        n_hot_pixels=2,
-        nan_patch=(2, 2, 3),
-        ellipticity=1.2,
-        seed=8,
-    )
-    fast = fit_frames(stack, model)
-    ref = fit_frames_reference(stack, model)
-    for key in ("model", "signal_sign", "noise_source", "n_masked_pixels"):
-        assert fast.attrs[key] == ref.attrs[key]
-    firm = fast["snr"].values > 6  # away from the snr threshold both must agree on status
-    assert firm.sum() >= 10
-    np.testing.assert_array_equal(fast["status"].values[firm], ref["status"].values[firm])
-    ok = firm & (fast["status"].values == "ok")
-    names = ["amplitude", "x0_nm", "y0_nm", "sigma_nm", "offset"]
-    if model == "elliptical":
-        names += ["sigma_x_nm", "sigma_y_nm"]
-    for name in names:
-        err = fast[name.replace("_nm", "") + "_err" + ("_nm" if name.endswith("_nm") else "")]
-        # both optimisers stop within ~1e-3 of a standard error of the same minimum
-        diff = np.abs(fast[name].values - ref[name].values)[ok] / err.values[ok]
-        assert np.all(diff < 0.01), name
-        # curve_fit's covariance comes from a finite-difference Jacobian: 1 % agreement
-        np.testing.assert_allclose(err.values[ok], ref[err.name].values[ok], rtol=0.01)
-
-
 def test_weak_and_pure_noise_frames_are_not_ok():
     # 10 frames at a true amplitude of ~1 standard error, 30 of pure noise, after 10 good ones
     amp = np.r_[np.full(10, 30.0), np.full(10, 0.35), np.zeros(30)]
@@ -214,32 +127,6 @@ def test_single_pixel_spike_is_not_a_spot():
     assert all("below 0.3 pixel" in r for r in sig["reason"].values)
 
 
-def test_transient_spike_masked_in_its_frame_only():
-    stack = constant_stack(6, size=32, amplitude=30.0, seed=4)
-    values = stack.values.copy()
-    values[10, 3, 28] = 80.0  # a cosmic ray in one frame
-    spiked = make_stack(values, stack["delay"].values, PIX)
-    fits = fit_frames(spiked)
-    n_pix = fits["n_pixels"].values
-    assert n_pix[10] == 32 * 32 - 1
-    assert np.all(np.delete(n_pix[8:], 2) == 32 * 32)
-    clean = fit_frames(stack)
-    assert fits["sigma_nm"].values[10] == pytest.approx(clean["sigma_nm"].values[10], rel=0.02)
-
-
-def test_no_baseline_uses_residual_noise():
-    stack = constant_stack(30, size=32, amplitude=25.0, noise=2.0, n_baseline=0, seed=6)
-    fits = fit_frames(stack)
-    assert fits.attrs["noise_source"] == "residual"
-    # 30 frames of ~1000 residuals each: the pooled estimate is good to well under 2 %
-    assert fits.attrs["noise_std"] == pytest.approx(2.0, rel=0.03)
-    assert np.all(fits["status"].values == "ok")
-    given = fit_frames(stack, noise_std=2.0)
-    assert given.attrs["noise_source"] == "given"
-    # the fit does not depend on the noise level (unit weights); only its stopping point moves
-    np.testing.assert_allclose(given["sigma_nm"], fits["sigma_nm"], rtol=1e-4)
-
-
 def test_dask_stack_gives_the_same_fits():
     stack, _ = spreading_gaussian_stack(shape=(32, 32), peak_snr=30, seed=9)
     eager = fit_frames(stack)
@@ -249,36 +136,9 @@ def test_dask_stack_gives_the_same_fits():
     np.testing.assert_array_equal(lazy["status"], eager["status"])
 
 
-def test_user_mask_and_bad_arguments():
-    stack = constant_stack(4, size=24, seed=1)
-    mask = np.zeros((24, 24), bool)
-    mask[0, :] = True
-    fits = fit_frames(stack, mask=mask)
-    assert fits.attrs["n_masked_pixels"] == 24
-    assert np.all(fits["n_pixels"].values[8:] == 24 * 23)
-    with pytest.raises(InputError):
-        fit_frames(stack, model="gaussian")
-    with pytest.raises(InputError):
-        fit_frames(stack, mask=np.zeros((3, 3), bool))
-    with pytest.raises(InputError):
-        fit_frames(stack, noise_std=-1.0)
-    with pytest.raises(InputError):
-        fit_frames(stack.rename(x="u"))
-
-
-def test_crb_analytic_centre_limit_and_independent_kernel():
-    # well-sampled centred spot: F(x0) = pi A^2 / (2 noise^2 pixel^2), independent of sigma
-    # (integrate (dm/dx0)^2 over the plane; x0 decouples from the other parameters by symmetry)
-    x = pixel_axis_nm(64, 10.0)
-    amp, noise, sigma = 5.0, 0.5, 60.0
-    crb = cramer_rao_bound([amp, 0.0, 0.0, sigma, 0.0], x, x, noise)
-    assert crb["x0_nm"] == pytest.approx(np.sqrt(2 / np.pi) * noise * 10.0 / amp, rel=1e-3)
-    assert crb["y0_nm"] == pytest.approx(crb["x0_nm"], rel=1e-9)
-    # a round spot has no orientation: infinite bound on theta, finite on the widths
-    ell = cramer_rao_bound([amp, 0, 0, sigma, sigma, 0.3, 0], x, x, noise, "elliptical")
-    assert np.isinf(ell["theta_rad"])
-    assert np.isfinite(ell["sigma_x_nm"])
-    # the fitter's separable J^T J gives the same bound as this pixel-by-pixel Jacobian
+def test_fitted_crb_equals_the_pixel_jacobian_bound():
+    # the fitter's separable J^T J gives the same bound as the pixel-by-pixel Jacobian of
+    # tamkit.models.gaussian_spot.cramer_rao_bound
     stack = constant_stack(3, size=24, seed=7)
     fits = fit_frames(stack)
     k = 9
@@ -333,53 +193,6 @@ def test_pointing_jitter_is_not_flagged_off_track():
 
 
 # --- compiled building blocks against the library code they replace --------------------------
-
-
-@settings(max_examples=25, deadline=None)
-@given(
-    ny=st.integers(1, 9),
-    nx=st.integers(1, 9),
-    levels=st.integers(2, 5),
-    seed=st.integers(0, 2**31 - 1),
-)
-def test_median3x3_equals_scipy_median_filter(ny, nx, levels, seed):
-    """Exact equality, edges and ties included: a median selects one of the values."""
-    from scipy import ndimage
-
-    from tamkit.gaussfit._outliers import median3x3_nearest
-
-    # few distinct levels: many ties, where an incorrect selection network would show
-    img = np.random.default_rng(seed).integers(0, levels, size=(ny, nx)).astype(float)
-    out = np.empty_like(img)
-    median3x3_nearest(img, out)
-    np.testing.assert_array_equal(out, ndimage.median_filter(img, size=3, mode="nearest"))
-
-
-def test_outlier_maps_equal_the_scipy_formulation():
-    """Same outliers as median_filter + numpy medians, with NaN/inf pixels and a flat frame."""
-    from scipy import ndimage
-
-    from tamkit.gaussfit._outliers import outlier_maps
-    from tamkit.gaussfit._prepare import HOT_Z, MAD_TO_STD
-
-    rng = np.random.default_rng(3)
-    frames = rng.normal(size=(6, 40, 33))
-    frames[:, 5, 7] += 40.0  # a hot pixel
-    frames[1, 2, 3], frames[2, 0, 0] = np.nan, np.inf
-    frames[3] = 1.0  # no spread: no outliers
-    # half the pixels bright, many of them infinite: np.nanmedian (infinities counted) fills
-    # NaN/inf with a bright value, a median of the finite pixels would fill a dark one
-    frames[4, 20:] += 100.0
-    frames[4, 20:][rng.random((20, 33)) < 0.3] = np.inf
-    frames[4, 2, 3] = np.nan  # filled bright among dark neighbours: an outlier
-    filled = np.where(np.isfinite(frames), frames, np.nanmedian(frames, axis=(1, 2), keepdims=True))
-    high = filled - ndimage.median_filter(filled, size=(1, 3, 3), mode="nearest")
-    scale = MAD_TO_STD * np.median(np.abs(high), axis=(1, 2), keepdims=True)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        expected = np.abs(high) / np.where(scale > 0, scale, np.inf) > HOT_Z
-    got = outlier_maps(frames, HOT_Z, MAD_TO_STD)
-    np.testing.assert_array_equal(got, expected)
-    assert got[:, 5, 7].sum() == 5 and not got[3].any() and got[4, 2, 3]
 
 
 def test_starting_peak_is_the_first_maximum_of_the_smoothed_frame():
