@@ -22,6 +22,7 @@ from tamkit.models.excitation import (
     photon_energy_J,
     poisson_excitation,
 )
+from tamkit.models.imaging import PAPER_PUMP_SIGMA_NM
 
 
 @pytest.mark.parametrize(("nabs", "fraction"), [(0.045, 0.0223), (0.09, 0.0443), (0.18, 0.0873)])
@@ -95,8 +96,18 @@ def test_nabs_needs_a_cross_section():
 
 
 def test_local_nabs_profile():
+    # the default spot is the diffraction-limited pump, 0.21 x 580 nm / NA 1.1 = 110.7 nm
+    assert PAPER_PUMP_SIGMA_NM == pytest.approx(0.21 * 580.0 / 1.1, rel=1e-12)
+    sigma = PAPER_PUMP_SIGMA_NM
     assert local_nabs(0.0, 0.045) == pytest.approx(0.045)
-    assert local_nabs(141.0, 0.045) == pytest.approx(0.045 * math.exp(-0.5))
+    assert local_nabs(sigma, 0.045) == pytest.approx(0.045 * math.exp(-0.5))
+    assert local_nabs(141.0, 0.045, 141.0) == pytest.approx(0.045 * math.exp(-0.5))
     # the spot integrates to <N_abs> 2 pi sigma_0^2 (per unit dot density)
     total, _ = quad(lambda r: 2 * math.pi * r * local_nabs(r, 1.0), 0, 3000)
-    assert total == pytest.approx(2 * math.pi * 141.0**2, rel=1e-8)
+    assert total == pytest.approx(2 * math.pi * sigma**2, rel=1e-8)
+
+
+def test_default_spot_is_the_pump_for_fluence_too():
+    # the pulse energy spreads over the pump spot, not over the 141 nm measured sigma_0
+    sigma_cm = PAPER_PUMP_SIGMA_NM * 1e-7
+    assert peak_fluence_J_cm2(1e-12) == pytest.approx(1e-12 / (2 * math.pi * sigma_cm**2))

@@ -18,8 +18,8 @@ The depleted profile is imaged on the stack's own pixel grid and fitted with
 error from the rate's (or lost fraction's) error. Depletion acts on the carrier spot, before the
 detection blur: given the carrier (pump) spot sigma, the rest of the measured sigma_0 is treated
 as blur; without it the measured sigma_0 stands for the carrier spot, which overestimates the
-artefact (an upper bound). The simulator computes the exact quantised case
-(:mod:`tamkit.sim.spot`).
+artefact (an upper bound). The laws themselves are in :mod:`tamkit.models.depletion_laws`, shared
+with the simulator, which computes the exact quantised case.
 """
 
 from __future__ import annotations
@@ -36,6 +36,13 @@ from tamkit.core.errors import InputError
 from tamkit.core.stack import make_stack, pixel_axis_nm
 from tamkit.gaussfit import fit_frames
 from tamkit.gaussfit.fit import SPIKE_MARGIN_Z
+from tamkit.models.depletion_laws import (
+    bimolecular_profile,
+    bimolecular_spot_fraction,
+    saturating_profile,
+    saturating_spot_fraction,
+)
+from tamkit.models.imaging import blur_variance_nm2
 
 
 def spot_integral(
@@ -127,8 +134,7 @@ def _noise(fits: xr.Dataset, residual: np.ndarray) -> float:
 
 
 def _decay(t, log_s0, log_kappa, inv_tau):
-    x = np.exp(log_kappa) * t
-    bimolecular = np.where(x > 1e-8, np.log1p(x) / np.where(x > 1e-8, x, 1.0), 1.0 - x / 2)
+    bimolecular = bimolecular_spot_fraction(np.exp(log_kappa) * t)
     return np.exp(log_s0) * bimolecular * np.exp(-inv_tau * t)
 
 
@@ -206,7 +212,7 @@ def _fitted_broadening_nm2(frames_of, sigma0_nm: float, pixel_nm: float, n_pixel
         g = np.exp(-(x[None, :] ** 2 + x[:, None] ** 2) / (2 * sigma0_nm**2))
         frames = frames_of(g)
     else:
-        blur2 = sigma0_nm**2 - carrier_sigma_nm**2 - pixel_nm**2 / 12.0
+        blur2 = blur_variance_nm2(sigma0_nm, carrier_sigma_nm, pixel_nm)
         if not (carrier_sigma_nm > 0 and blur2 >= 0):
             raise InputError(f"the carrier spot sigma ({carrier_sigma_nm} nm) must be positive "
                              f"and within the measured sigma_0 ({sigma0_nm:.4g} nm)")
@@ -222,8 +228,8 @@ def _fitted_broadening_nm2(frames_of, sigma0_nm: float, pixel_nm: float, n_pixel
 
 
 def _saturating(t, log_s0, f, log_tau_a, inv_tau):
-    lost = f * (1.0 - np.exp(-t / np.exp(log_tau_a)))
-    return np.exp(log_s0) * (1.0 - lost) * np.exp(-inv_tau * t)
+    left = saturating_spot_fraction(t, f, np.exp(log_tau_a))
+    return np.exp(log_s0) * left * np.exp(-inv_tau * t)
 
 
 def fit_saturating_depletion(fits: xr.Dataset, stack: xr.DataArray | None = None) -> dict:
@@ -315,7 +321,7 @@ def depletion_broadening_nm2(
     an upper bound of the artefact.
     """
     x = kappa_per_fs * np.concatenate([[0.0], np.clip(np.asarray(delay_fs, float), 0, None)])
-    return _fitted_broadening_nm2(lambda g: np.stack([g / (1 + xi * g) for xi in x]),
+    return _fitted_broadening_nm2(lambda g: np.stack([bimolecular_profile(g, xi) for xi in x]),
                                   sigma0_nm, pixel_nm, n_pixels, carrier_sigma_nm)
 
 
@@ -330,7 +336,7 @@ def saturating_broadening_nm2(
     is lost with the n0^2 profile of doubly excited dots: the profile g - 2 f g^2, imaged and
     fitted (``carrier_sigma_nm`` as in :func:`depletion_broadening_nm2`)."""
     f = np.concatenate([[0.0], np.clip(np.asarray(lost_fraction, float), 0.0, 0.5)])
-    return _fitted_broadening_nm2(lambda g: np.stack([g - 2 * fi * g**2 for fi in f]),
+    return _fitted_broadening_nm2(lambda g: np.stack([saturating_profile(g, fi) for fi in f]),
                                   sigma0_nm, pixel_nm, n_pixels, carrier_sigma_nm)
 
 

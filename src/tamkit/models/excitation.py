@@ -4,6 +4,11 @@
 cross-section and the photon fluence per pulse (paper l. 154, refs. 29-30). Across the pump
 spot the local mean follows the spot's Gaussian, <N>(r) = <N_abs> exp(-r^2 / 2 sigma_0^2), and
 the number of excitations on one dot is Poisson distributed with that mean.
+
+The spot's sigma_0 defaults to the paper's diffraction-limited pump, 0.21 x 580 nm / 1.1 =
+110.7 nm (:data:`tamkit.models.imaging.PAPER_PUMP_SIGMA_NM`), where the carriers start. The
+141 nm sigma_0 that the paper's Gaussian fits measure at t = 0 also holds the detection blur and
+the pixel (:mod:`tamkit.models.imaging`); the carriers, and the fluence, do not see those.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from scipy.special import gammaln
 
 from tamkit.core.constants import HC_EV_NM
 from tamkit.core.errors import InputError
+from tamkit.models.imaging import PAPER_PUMP_SIGMA_NM
 
 #: Avogadro constant (1/mol), CODATA 2018 exact; converts molar extinction to cross-section.
 AVOGADRO_PER_MOL = 6.02214076e23
@@ -24,8 +30,6 @@ _J_PER_EV = 1.602176634e-19
 MOREELS_EPS400_PER_NM3 = 19600.0
 #: Wavelengths (nm) where the Moreels 400 nm calibration is used as is.
 _MOREELS_WINDOW_NM = (390.0, 410.0)
-#: Initial carrier distribution in the pure CQD film (nm; paper Fig. 3, sigma_0 = 141 nm).
-SIGMA0_NM = 141.0
 
 
 def absorption_cross_section_cm2(d_nm: float, wavelength_nm: float = 400.0) -> float:
@@ -75,7 +79,7 @@ def photon_energy_J(wavelength_nm: float) -> float:
     return HC_EV_NM / wavelength_nm * _J_PER_EV
 
 
-def peak_fluence_J_cm2(pulse_energy_J: float, sigma_nm: float = SIGMA0_NM) -> float:
+def peak_fluence_J_cm2(pulse_energy_J: float, sigma_nm: float = PAPER_PUMP_SIGMA_NM) -> float:
     """Peak fluence (J/cm^2) of a Gaussian spot of per-axis width sigma: E / (2 pi sigma^2)."""
     if pulse_energy_J < 0 or not sigma_nm > 0:
         raise InputError(f"need pulse energy >= 0 and sigma > 0; got {pulse_energy_J}, {sigma_nm}")
@@ -99,7 +103,7 @@ def nabs_from_fluence(
     cross_section_cm2: float | None = None,
     *,
     pulse_energy_J: float | None = None,
-    sigma_nm: float = SIGMA0_NM,
+    sigma_nm: float = PAPER_PUMP_SIGMA_NM,
     d_nm: float | None = None,
 ) -> float:
     """Peak <N_abs> (photons absorbed per dot) from the fluence or the pulse energy.
@@ -116,7 +120,8 @@ def nabs_from_fluence(
     pulse_energy_J : float, optional
         Pulse energy in the Gaussian spot (J); peak fluence E / (2 pi sigma^2).
     sigma_nm : float
-        Per-axis width of the pump spot (nm), used with ``pulse_energy_J``.
+        Per-axis width of the pump spot (nm), used with ``pulse_energy_J``; default the
+        paper's diffraction-limited pump, 110.7 nm.
     d_nm : float, optional
         Dot diameter (nm), used when no cross-section is given.
 
@@ -186,8 +191,19 @@ def multiple_excitation_fraction(nabs):
     return float(out) if out.ndim == 0 else out
 
 
-def local_nabs(r_nm, nabs_peak: float, sigma0_nm: float = SIGMA0_NM):
-    """<N>(r) = <N_abs> exp(-r^2 / 2 sigma_0^2) across the Gaussian pump spot."""
+def local_nabs(r_nm, nabs_peak: float, sigma0_nm: float = PAPER_PUMP_SIGMA_NM):
+    """<N>(r) = <N_abs> exp(-r^2 / 2 sigma_0^2) across the Gaussian pump spot (photons per dot).
+
+    Parameters
+    ----------
+    r_nm : float or ndarray
+        Distance from the spot centre (nm); any shape.
+    nabs_peak : float
+        <N_abs> at the spot centre (photons absorbed per dot).
+    sigma0_nm : float
+        Per-axis sigma of the pump spot (nm), which the carriers start with; default the
+        paper's diffraction-limited pump, 110.7 nm.
+    """
     if nabs_peak < 0 or not sigma0_nm > 0:
         raise InputError(f"need <N_abs> >= 0 and sigma_0 > 0; got {nabs_peak}, {sigma0_nm}")
     r = np.asarray(r_nm, dtype=float)

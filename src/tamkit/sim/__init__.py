@@ -14,11 +14,11 @@ pump spot from a few local densities), :mod:`.microscope` (PSF, pixels, IRF, EMC
 :mod:`.scenario` and :mod:`.truth`.
 """
 
+from tamkit.models.depletion_laws import auger_depletion_msd_nm2
 from tamkit.sim.bandlike import simulate_band_like
 from tamkit.sim.hopping import simulate_hopping
 from tamkit.sim.microscope import Microscope, chopped_acquisition, emccd_electrons
 from tamkit.sim.scenario import Measurement, simulate_measurement
-from tamkit.sim.spot import auger_depletion_msd_nm2
 
 __all__ = [
     "Measurement",

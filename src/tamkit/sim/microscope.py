@@ -27,7 +27,8 @@ the text (l. 167). tamkit therefore starts the carriers with the pump's 110.7 nm
 How the detection PSF is treated. The paper's sigma_0 = 141 +- 10 nm is what its Gaussian fits
 *measure* at t = 0. tamkit attributes the difference from the pump's 110.7 nm to the imaging: a
 Gaussian detection blur whose variance, together with the pixel's a^2 / 12 (see
-:func:`pixel_integrated_variance_nm2`), brings the measured sigma_0 to 141 nm. Its sigma
+:func:`tamkit.models.imaging.pixel_integrated_variance_nm2`), brings the measured sigma_0 to
+141 nm. Its sigma
 (``detection_sigma_nm``, 86 nm by default) is therefore a *fit* parameter with that target (a
 full incoherent 690 nm PSF would give 172 nm, more than the paper measures). A constant Gaussian
 blur adds the same variance to every frame, so it cancels in MSD = sigma_t^2 - sigma_0^2; set
@@ -46,22 +47,19 @@ import xarray as xr
 from tamkit.core.acquisition import PAPER_PIXEL_NM
 from tamkit.core.errors import InputError
 from tamkit.core.stack import pixel_axis_nm
-from tamkit.sim.spot import gaussian_spot_nabs, hat_weights
-
-#: FWHM / sigma of a Gaussian, 2 sqrt(2 ln 2).
-FWHM_PER_SIGMA = 2.0 * math.sqrt(2.0 * math.log(2.0))
-#: sigma / (lambda / NA) of the Gaussian closest to a diffraction-limited (Airy) spot, paraxial
-#: wide-field case (Zhang, Zerubia & Olivo-Marin, Appl. Opt. 46, 1819 (2007), Table 1).
-AIRY_SIGMA_PER_LAMBDA_NA = 0.21
-#: The paper's objective (oil immersion 100x, NA 1.1) and its pump and probe wavelengths (nm).
-PAPER_NA = 1.1
-PUMP_NM, PROBE_NM = 580.0, 690.0
-
-
-def diffraction_limited_sigma_nm(wavelength_nm: float, numerical_aperture: float) -> float:
-    """Sigma (nm) of the Gaussian approximating a diffraction-limited spot: 0.21 lambda / NA."""
-    return AIRY_SIGMA_PER_LAMBDA_NA * float(wavelength_nm) / float(numerical_aperture)
-
+from tamkit.models.excitation import local_nabs
+from tamkit.models.imaging import (  # noqa: F401  (re-exported: the paper's optics)
+    AIRY_SIGMA_PER_LAMBDA_NA,
+    FWHM_PER_SIGMA,
+    PAPER_NA,
+    PAPER_PUMP_SIGMA_NM,
+    PROBE_NM,
+    PUMP_NM,
+    blur_variance_nm2,
+    diffraction_limited_sigma_nm,
+    pixel_integrated_variance_nm2,
+)
+from tamkit.sim.spot import hat_weights
 
 
 @dataclass(frozen=True)
@@ -112,7 +110,7 @@ class Microscope:
         |dT/T| ~ 2e-3 at <N_abs> = 0.045 (after the detection blur), typical of PbS films.
     """
 
-    pump_sigma_nm: float = diffraction_limited_sigma_nm(PUMP_NM, PAPER_NA)
+    pump_sigma_nm: float = PAPER_PUMP_SIGMA_NM
     apparent_sigma0_nm: float = 141.0
     pixel_nm: float = PAPER_PIXEL_NM
     n_pixels: int = 32
@@ -148,8 +146,7 @@ class Microscope:
     @property
     def detection_variance_nm2(self) -> float:
         """Variance of the detection blur (nm^2): apparent sigma_0^2 - pump^2 - pixel^2/12."""
-        return (self.apparent_sigma0_nm**2 - self.pump_sigma_nm**2
-                - pixel_integrated_variance_nm2(self.pixel_nm))
+        return blur_variance_nm2(self.apparent_sigma0_nm, self.pump_sigma_nm, self.pixel_nm)
 
     @property
     def detection_sigma_nm(self) -> float:
@@ -175,16 +172,6 @@ class Microscope:
         out.update(detection_sigma_nm=self.detection_sigma_nm, irf_sigma_fs=self.irf_sigma_fs,
                    frame_time_s=self.frame_time_s)
         return out
-
-
-def pixel_integrated_variance_nm2(pixel_nm: float) -> float:
-    """Variance a square pixel adds to a smooth spot seen at pixel centres: a^2 / 12 (nm^2).
-
-    Integrating over a pixel of side a convolves the image with a box of variance a^2 / 12;
-    a Gaussian evaluated at the pixel centres then fits sigma^2 + a^2 / 12 (Sheppard's
-    correction, exact for a Gaussian up to terms exponentially small in (sigma / a)^2).
-    """
-    return pixel_nm**2 / 12.0
 
 
 # --- instrument response ------------------------------------------------------------------------
@@ -280,7 +267,7 @@ def spot_imager(
     h = a / oversample
     x = (np.arange(n_fine) - (n_fine - 1) / 2.0) * h
     r = np.hypot(x[:, None], x[None, :])
-    n_local = gaussian_spot_nabs(r, nabs, microscope.pump_sigma_nm)
+    n_local = local_nabs(r, nabs, microscope.pump_sigma_nm)
     w = hat_weights(n_local, levels)
     qy = 2.0 * np.pi * np.fft.fftfreq(n_fine, h)
     qx = 2.0 * np.pi * np.fft.rfftfreq(n_fine, h)

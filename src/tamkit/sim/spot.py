@@ -23,16 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from tamkit.core.errors import InputError
-
-
-def gaussian_spot_nabs(r_nm: np.ndarray, nabs: float, sigma_nm: float) -> np.ndarray:
-    """Local <N_abs>(r) of a Gaussian pump spot: nabs exp(-r^2 / 2 sigma^2) (photons per dot).
-
-    ``nabs`` is the peak value at the spot centre. (Same law as
-    :func:`tamkit.models.excitation.local_nabs`, here with the microscope's pump sigma.)
-    """
-    r = np.asarray(r_nm, dtype=float)
-    return nabs * np.exp(-0.5 * (r / sigma_nm) ** 2)
+from tamkit.models.depletion_laws import auger_depletion_msd_nm2  # noqa: F401  (re-exported)
+from tamkit.models.excitation import local_nabs
 
 
 def default_levels(nabs: float, n_levels: int = 4) -> np.ndarray:
@@ -92,7 +84,7 @@ def spot_overlaps(
     if np.any(np.diff(levels) <= 0) or levels[0] <= 0:
         raise InputError("density levels must be positive and strictly increasing")
     r = np.linspace(0.0, 9.0 * sigma_nm, n_radial)
-    n_local = gaussian_spot_nabs(r, nabs, sigma_nm)
+    n_local = local_nabs(r, nabs, sigma_nm)
     w = hat_weights(n_local, levels)
     ring = 2.0 * np.pi * r * n_local
     m0 = np.trapezoid(w[:, None] * w[None, :] * ring, r, axis=-1)
@@ -131,45 +123,3 @@ def depletion_variance_nm2(overlaps: SpotOverlaps, survival: np.ndarray) -> np.n
     """
     s = np.asarray(survival, dtype=float)
     return (overlaps.m2.sum(axis=0) @ s) / spot_population(overlaps, s)
-
-
-def auger_depletion_msd_nm2(sigma0_nm: float, k_npeak_t, ndim: int = 2) -> np.ndarray:
-    """Apparent per-axis MSD of a Gaussian spot depleted by bimolecular Auger, no transport.
-
-    With dn/dt = -k n^2, a Gaussian n0(r) becomes n0 / (1 + k n0 t): the centre decays faster
-    than the edges and the profile flattens. Writing c = k n_peak t and u = exp(-r^2/2 sigma^2),
-    n / n_peak = sum_m (-c)^m u^(m+1), and integral u^m d^d x scales as m^(-d/2), so
-
-        variance / sigma^2 = Li_{d/2+1}(-c) / Li_{d/2}(-c)           (per axis, d dimensions)
-
-    computed here by radial quadrature (valid for any c >= 0). At c = 1 this
-    is eta(3/2)/eta(1/2) - 1 = 0.2649 for a 1D line profile (PHYSICS.md's 0.265 sigma_0^2,
-    ~5300 nm^2 at 141 nm) and (pi^2/12)/ln 2 - 1 = 0.1866 for the 2D image's per-axis moment.
-
-    Parameters
-    ----------
-    sigma0_nm : float
-        Initial per-axis width of the spot (nm).
-    k_npeak_t : float or array
-        Dimensionless depletion k n_peak t (>= 0).
-    ndim : {1, 2}
-        1 for a line profile through the centre, 2 for the full image.
-
-    Returns
-    -------
-    ndarray
-        Apparent MSD (nm^2), 0 at c = 0.
-    """
-    c = np.atleast_1d(np.asarray(k_npeak_t, dtype=float))
-    if np.any(c < 0):
-        raise InputError("k n_peak t must be >= 0")
-    # radial quadrature in rho = r / sigma: d^d x ~ rho^(d-1) d rho, per-axis x^2 = rho^2 / d
-    rho = np.linspace(0.0, 12.0, 12001)
-    u = np.exp(-0.5 * rho**2)
-    cc = np.concatenate([[0.0], c])
-    profile = u[None, :] / (1.0 + cc[:, None] * u[None, :])
-    jac = rho ** (ndim - 1)
-    norm = np.trapezoid(profile * jac, rho, axis=-1)
-    variance = np.trapezoid(profile * jac * rho**2 / ndim, rho, axis=-1) / norm
-    # subtract the same quadrature at c = 0 so that no depletion gives exactly 0
-    return sigma0_nm**2 * (variance[1:] - variance[0])
