@@ -1,7 +1,8 @@
 """The 2D Gaussian models in numpy, their Jacobians, and the Cramer-Rao bound.
 
-For white Gaussian noise of standard deviation s_n, the Fisher information of the parameters
-p of a model m(x, y; p) sampled on pixels is F = J^T J / s_n^2 with J = dm/dp; no unbiased
+For independent Gaussian pixel noise of variance s_n^2 (white, or a per-pixel map), the Fisher
+information of the parameters p of a model m(x, y; p) sampled on pixels is
+F = sum_pixels J^T J / s_n^2 with J = dm/dp; no unbiased
 estimator has a variance below (F^-1)_kk (Kay, *Fundamentals of Statistical Signal Processing:
 Estimation Theory*, 1993, ch. 3; for Gaussian spots: Ober, Ram & Ward, Biophys. J. 86, 1185
 (2004)).
@@ -73,7 +74,7 @@ def cramer_rao_bound(
     params: dict | np.ndarray,
     x_nm: np.ndarray,
     y_nm: np.ndarray,
-    noise_std: float,
+    noise_std: float | np.ndarray,
     model: str = "isotropic",
     mask: np.ndarray | None = None,
 ) -> dict[str, float]:
@@ -87,8 +88,10 @@ def cramer_rao_bound(
         (an array in that order).
     x_nm, y_nm : ndarray
         Pixel-centre axes (nm) of the frame, lengths nx and ny.
-    noise_std : float
-        Per-pixel white-noise standard deviation (units of the amplitude).
+    noise_std : float or ndarray of shape (ny, nx)
+        Per-pixel noise standard deviation (units of the amplitude): one value for white noise,
+        or a map for noise that varies across the frame (an EMCCD's shot noise follows the
+        probe profile and the signal).
     model : {"isotropic", "elliptical"}
     mask : ndarray of bool, shape (ny, nx), optional
         True where a pixel is excluded.
@@ -108,7 +111,7 @@ def cramer_rao_bound(
     keep = np.ones(xx.shape, bool) if mask is None else ~np.asarray(mask, bool)
     jac_fn = isotropic_jacobian if model == "isotropic" else elliptical_jacobian
     jac = jac_fn(xx[keep], yy[keep], *values)
-    fisher = jac.T @ jac / noise_std**2
+    fisher = _fisher(jac, noise_std, keep)
     cov = _inverse_dropping_null(fisher)
     out = {k: float(np.sqrt(cov[i, i])) for i, k in enumerate(names)}
     if model == "elliptical":
@@ -118,6 +121,14 @@ def cramer_rao_bound(
         sub = cov[3:5, 3:5]
         out["sigma_nm"] = float(np.sqrt(grad @ sub @ grad)) if np.all(np.isfinite(sub)) else np.inf
     return out
+
+
+def _fisher(jac: np.ndarray, noise_std, keep: np.ndarray) -> np.ndarray:
+    """F = sum over kept pixels of J^T J / s_n^2, for a scalar s_n or a per-pixel map."""
+    if np.ndim(noise_std) == 0:
+        return jac.T @ jac / noise_std**2
+    noise = np.broadcast_to(np.asarray(noise_std, float), keep.shape)[keep]
+    return jac.T @ (jac / noise[:, None] ** 2)
 
 
 def _inverse_dropping_null(fisher: np.ndarray) -> np.ndarray:

@@ -352,6 +352,28 @@ def emccd_electrons(
     return out + rng.normal(0.0, read_sd, out.shape)
 
 
+def emccd_variance_e2(photons: np.ndarray, microscope: Microscope) -> np.ndarray:
+    """Variance (e-^2) of an EMCCD frame's output, 2 gain^2 QE photons + exposures x read^2.
+
+    The excess noise factor sqrt(2) of the multiplication register doubles the shot noise
+    (Basden, Haniff & Mackay, MNRAS 345, 985 (2003)); see :func:`emccd_electrons`.
+    """
+    return (2 * microscope.em_gain**2 * microscope.quantum_efficiency * np.asarray(photons)
+            + microscope.exposures_per_frame * microscope.read_noise_e**2)
+
+
+def dT_T_noise_variance(dT_T_frame: np.ndarray, microscope: Microscope) -> np.ndarray:
+    """Per-pixel variance of one run's dT/T = T_on / T_off - 1 for a noise-free frame (ny, nx).
+
+    To first order in the noise, (V_on + V_off) / M^2 with M = gain QE P the mean pump-off output
+    and V the EMCCD variance (:func:`emccd_variance_e2`), V_on taken as V_off (1 + dT/T)^2.
+    """
+    photons = probe_photons(microscope)
+    mean = microscope.em_gain * microscope.quantum_efficiency * photons
+    var = emccd_variance_e2(photons, microscope)
+    return (var * (1.0 + dT_T_frame) ** 2 + var) / mean**2
+
+
 def chopped_acquisition(
     dT_T: xr.DataArray,
     microscope: Microscope,

@@ -16,11 +16,12 @@ import numpy as np
 import xarray as xr
 from scipy.optimize import least_squares
 
-import tamkit
+from tamkit import __version__
 from tamkit.core.constants import einstein_mobility_cm2_Vs, nm2_per_fs_to_cm2_per_s
+from tamkit.models.gaussian_spot import cramer_rao_bound, isotropic_jacobian, isotropic_model
 from tamkit.sim.bandlike import band_like_parameters
 from tamkit.sim.film import Film
-from tamkit.sim.microscope import Microscope, SpotImager
+from tamkit.sim.microscope import Microscope, SpotImager, dT_T_noise_variance
 from tamkit.sim.spot import (
     SpotOverlaps,
     depletion_variance_nm2,
@@ -41,24 +42,34 @@ def _at(times_fs: np.ndarray, values: np.ndarray, delay_fs: np.ndarray, before: 
     return out
 
 
+#: Columns of :func:`tamkit.models.gaussian_spot.isotropic_jacobian` for a centred spot's fit:
+#: amplitude, sigma and offset (the centre is held at the frame centre).
+_CENTRED = [0, 3, 4]
+
+
 def fit_isotropic_sigma_nm(frames: np.ndarray, axis_nm: np.ndarray) -> np.ndarray:
     """Least-squares sigma (nm) of a centred isotropic Gaussian + offset, per frame (n, ny, nx).
 
-    The model is evaluated at pixel centres, as a per-frame Gaussian fit of camera frames is.
+    The model (:func:`tamkit.models.gaussian_spot.isotropic_model`, centre at the frame
+    centre) is evaluated at pixel centres, as a per-frame Gaussian fit of camera frames is.
     Frames with no signal give NaN.
     """
-    r2 = axis_nm[:, None] ** 2 + axis_nm[None, :] ** 2
+    x, y = np.meshgrid(axis_nm, axis_nm)
     out = np.full(len(frames), np.nan)
     for i, frame in enumerate(frames):
         peak = frame.flat[np.argmax(np.abs(frame))]
         if peak == 0 or not np.isfinite(peak):
             continue
-        scaled = frame / peak
+        scaled = (frame / peak).ravel()
 
         def resid(p, data=scaled):
-            return (p[0] * np.exp(-0.5 * r2 / p[1] ** 2) + p[2] - data).ravel()
+            return isotropic_model(x, y, p[0], 0.0, 0.0, p[1], p[2]).ravel() - data
 
-        fit = least_squares(resid, x0=[1.0, 150.0, 0.0], x_scale=[1.0, 100.0, 0.01])
+        def jac(p):
+            full = isotropic_jacobian(x.ravel(), y.ravel(), p[0], 0.0, 0.0, p[1], p[2])
+            return full[:, _CENTRED]
+
+        fit = least_squares(resid, x0=[1.0, 150.0, 0.0], jac=jac, x_scale=[1.0, 100.0, 0.01])
         out[i] = abs(fit.x[1])
     return out
 
@@ -69,30 +80,20 @@ def localisation_precision(
 ) -> dict:
     """Cramer-Rao bounds (nm) for the centre and sigma of one frame, per run and averaged.
 
-    Fisher information of an isotropic Gaussian + offset (amplitude, x0, y0, sigma, offset) with
-    independent Gaussian pixel noise. One run's dT/T = T_on / T_off - 1 has per-pixel variance
-    (V_on + V_off) / M^2 to first order, with M = gain QE P and V = 2 gain^2 QE P + E read^2
-    (:func:`tamkit.sim.microscope.emccd_electrons`); averaging n runs divides it by n.
+    The Fisher bound of an isotropic Gaussian + offset (amplitude, x0, y0, sigma, offset;
+    :func:`tamkit.models.gaussian_spot.cramer_rao_bound`) with the camera's per-pixel noise of
+    dT/T (:func:`tamkit.sim.microscope.dT_T_noise_variance`); averaging n runs divides the
+    variance by n.
     """
-    from tamkit.sim.microscope import probe_photons
-
-    photons = probe_photons(microscope)
-    mean = microscope.em_gain * microscope.quantum_efficiency * photons
-    var = (2 * microscope.em_gain**2 * microscope.quantum_efficiency * photons
-           + microscope.exposures_per_frame * microscope.read_noise_e**2)
-    noise_var = (var * (1.0 + frame) ** 2 + var) / mean**2
+    noise_var = dT_T_noise_variance(frame, microscope)
     amp = frame.flat[np.argmax(np.abs(frame))]
-    x, y = np.meshgrid(axis_nm, axis_nm)
-    g = np.exp(-0.5 * (x**2 + y**2) / sigma_nm**2)
-    grads = np.stack([g, amp * g * x / sigma_nm**2, amp * g * y / sigma_nm**2,
-                      amp * g * (x**2 + y**2) / sigma_nm**3, np.ones_like(g)])
-    fisher = np.einsum("iyx,jyx,yx->ij", grads, grads, 1.0 / noise_var)
-    crb = np.sqrt(np.diag(np.linalg.inv(fisher)))
+    crb = cramer_rao_bound([amp, 0.0, 0.0, sigma_nm, 0.0], axis_nm, axis_nm, np.sqrt(noise_var))
+    centre, sigma = crb["x0_nm"], crb["sigma_nm"]
     scale = 1.0 / np.sqrt(n_average)
     return {
-        "centre_per_run_nm": float(crb[1]), "sigma_per_run_nm": float(crb[3]),
-        "centre_averaged_nm": float(crb[1] * scale), "sigma_averaged_nm": float(crb[3] * scale),
-        "msd_averaged_nm2": float(2 * sigma_nm * crb[3] * scale),
+        "centre_per_run_nm": centre, "sigma_per_run_nm": sigma,
+        "centre_averaged_nm": float(centre * scale), "sigma_averaged_nm": float(sigma * scale),
+        "msd_averaged_nm2": float(2 * sigma_nm * sigma * scale),
         "peak_snr_per_run": float(abs(amp) / np.sqrt(noise_var.flat[np.argmax(np.abs(frame))])),
     }
 
@@ -194,7 +195,7 @@ def build_truth(
                            "survival": surv[i], "mean_energy_meV": per_level["mean_energy_meV"][i]})
     return {
         "schema": TRUTH_SCHEMA,
-        "tamkit_version": tamkit.__version__,
+        "tamkit_version": __version__,
         "parameters": {
             "film": film.to_dict(), "microscope": microscope.to_dict(), "nabs": nabs,
             "seed": seed, "n_runs": n_runs, "n_spots": n_spots, "engine": engine,
