@@ -1,7 +1,7 @@
 """Acquisition defaults of a TAM scan: the paper's pixel at the sample and the delay grids.
 
-Both the simulator (:mod:`tamkit.sim`) and the artificial data (:mod:`tamkit.testing.artificial`)
-take their default camera pixel and delays from here, so that a synthetic scan looks like the
+Both the simulator and the artificial data (:mod:`tamkit.testing.artificial`) take their default
+camera pixel and delays from here, so that a synthetic scan looks like the
 paper's (Liu et al. 2021, Methods: a 16 um EMCCD pixel at 288x magnification).
 """
 

@@ -12,7 +12,7 @@ profile is a peak-normalised Gaussian g(r) = exp(-r^2 / 2 sigma_0^2):
   (Poisson), so losing the fraction f of the carriers leaves g - 2 f g^2 (on a 2D Gaussian,
   integral g^2 = integral g / 2), and the spot integral is 1 - f (1 - exp(-t / tau_A)).
 
-Shared by the simulator (:mod:`tamkit.sim.spot`, the analytic bimolecular case) and the analysis
+Shared by the simulator (the analytic bimolecular case of its spot composition) and the analysis
 (:mod:`tamkit.carrier_transport.depletion`, which fits these laws to the spot integral).
 """
 

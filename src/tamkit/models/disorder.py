@@ -9,8 +9,7 @@ red-shifts by Delta E. Two conventions relate the two, and tamkit always names t
   Gaussian density of states of standard deviation sigma (Bassler, Phys. Status Solidi B 175, 15
   (1993)); this is the convention of tamkit's hopping simulator.
 
-Shared by the simulator's TA map (:mod:`tamkit.sim.ta_map`) and the bleach analysis
-(:mod:`tamkit.spectro.bleach`).
+Shared by the simulator's TA map and the bleach analysis (:mod:`tamkit.spectro.bleach`).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Imaging a carrier spot: diffraction-limited spots, pixel integration, blur in quadrature.
 
-Shared by the simulator's microscope (:mod:`tamkit.sim.microscope`), which renders images, and
-the analysis (:mod:`tamkit.carrier_transport.depletion`), which images a depleted profile the way
+Shared by the simulator's microscope, which renders images, and the analysis (the depletion
+estimate of :mod:`tamkit.carrier_transport.depletion`), which images a depleted profile the way
 the data were imaged. Per-axis variances add when Gaussian blurs (and the pixel box, to a very
 good approximation) are convolved:
 

@@ -1,13 +1,9 @@
 """Bleach-peak tracking and the energetic disorder sigma_inh from the bleach red-shift.
 
 As carriers relax downhill in a Gaussian density of states of width sigma_inh, the bleach centre
-red-shifts by Delta E. Two conventions relate the two, and tamkit always names the one it uses:
-
-- ``"paper"``: Delta E = -sigma_inh^2 / (2 k_B T), as printed in the paper (Liu et al. 2021; the
-  factor 2 corresponds to a density of states written exp(-eps^2 / sigma'^2));
-- ``"gaussian_dos"``: Delta E = -sigma^2 / (k_B T), the equilibrium mean energy of carriers in a
-  Gaussian density of states of standard deviation sigma (Bassler, Phys. Status Solidi B 175, 15
-  (1993)); this is the convention of tamkit's hopping simulator.
+red-shifts by Delta E. The two conventions that relate them, ``"paper"`` (Delta E =
+-sigma_inh^2 / (2 k_B T)) and ``"gaussian_dos"`` (-sigma^2 / (k_B T), Bassler 1993), are defined
+in :mod:`tamkit.models.disorder` and re-exported here; tamkit always names the one it uses.
 
 The default for reporting sigma_inh is the paper's; results carry both values.
 """
