@@ -12,7 +12,7 @@ import numpy as np
 from tamkit.core.outputs import atomic_output_dir, format_value, write_json
 from tamkit.core.tables import write_csv
 from tamkit.reporting.style import close
-from tamkit.spectro import plots
+from tamkit.reporting import spectro_plots as plots
 from tamkit.spectro.analysis import SpectroAnalysis, spectro_dict
 
 
