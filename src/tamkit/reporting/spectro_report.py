@@ -11,8 +11,8 @@ import numpy as np
 
 from tamkit.core.outputs import atomic_output_dir, format_value, write_json
 from tamkit.core.tables import write_csv
-from tamkit.reporting.style import close
 from tamkit.reporting import spectro_plots as plots
+from tamkit.reporting.style import close
 from tamkit.spectro.analysis import SpectroAnalysis, spectro_dict
 
 
@@ -39,22 +39,34 @@ def _fmt(value: Any, err: Any = None, unit: str = "", digits: int = 4) -> str:
     return format_value(value, err, unit, digits)
 
 
+def lifetime_text(entry: dict[str, Any]) -> str:
+    """One lifetime as text: value +- statistical (+- systematic, its source), or the status and
+    bound of an undetermined component (never a plain number)."""
+    st = entry["status"]
+    if st == "below_irf":
+        return f"< {entry['upper_bound']:.2g} ps (faster than the IRF: not determined)"
+    if st == "beyond_window":
+        return (f"> {entry['lower_bound']:.3g} ps (longer than the delay window: an offset, "
+                "not determined)")
+    if st == "degenerate":
+        lo, hi = entry["range"]
+        return f"{lo:.3g}-{hi:.3g} ps (degenerate pair: only the range is determined)"
+    if st == "undetermined":
+        lo, hi = entry["range"]
+        return f"{lo:.3g}-{hi:.3g} ps (relative error above 50 %: not determined)"
+    text = _fmt(entry["value"], entry["err"], "ps") + " (stat)"
+    syst = entry.get("systematic")
+    if syst:
+        text += (f" ± {syst['systematic_ps']:.2g} ps (syst, {100 * syst['relative']:.0f} %: "
+                 f"{syst['source']})")
+    return text
+
+
 def summary_rows(data: dict[str, Any]) -> list[tuple[str, str]]:
     """Headline numbers of ``spectro.json`` as (label, text) pairs (HTML and terminal)."""
     rows = []
     for k, entry in enumerate(data["lifetimes_ps"]):
-        if entry["status"] == "below_irf":
-            text = f"< {entry['upper_bound']:.2g} ps (faster than the IRF: not determined)"
-        elif entry.get("lower_bound") is not None:
-            text = (f"> {entry['lower_bound']:.3g} ps (longer than the delay window: "
-                    "an offset, not determined)")
-        elif entry["value"] is None:
-            text = f"not determined (estimate {entry.get('estimate', float('nan')):.3g} ps)"
-        else:
-            text = _fmt(entry["value"], entry["err"], "ps")
-            if entry["status"] != "ok":
-                text += f" [{entry['status']}]"
-        rows.append((f"lifetime {k + 1}", text))
+        rows.append((f"lifetime {k + 1}", lifetime_text(entry)))
     rows.append(("IRF FWHM", _fmt(data["irf_fwhm_fs"], data["irf_fwhm_err_fs"], "fs")))
     rows.append(("chirp span", _fmt(data["chirp"]["span_fs"], None, "fs")))
     comp = data["components"]
