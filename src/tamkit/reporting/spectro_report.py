@@ -99,6 +99,13 @@ def write_html(data: dict[str, Any], path: Path, figures: list[str]) -> None:
     imgs = "".join(f'<figure><img src="figures/{f}" alt="{f}"><figcaption>{f}</figcaption>'
                    "</figure>" for f in figures)
     source = html.escape(str(data["input"].get("path", "")))
+    alts = data.get("systematic_alternatives") or []
+    alt_rows = "".join(
+        f"<tr><th>{html.escape(a['label'])}</th><td>"
+        + html.escape(", ".join("n.d." if v is None else f"{v:.4g}" for v in a["lifetimes_ps"]))
+        + f"</td><td>{a['rss']:.4g}</td></tr>" for a in alts)
+    alt_table = ("<h3>Systematic alternatives (lifetimes in ps, RSS)</h3><table>"
+                 f"{alt_rows}</table>") if alts else ""
     page = f"""<!doctype html><html><head><meta charset="utf-8"><title>tamkit spectro</title>
 <style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto}}
 table{{border-collapse:collapse}}th,td{{border:1px solid #ccc;padding:3px 8px;text-align:left}}
@@ -106,7 +113,7 @@ figure{{display:inline-block;margin:6px}}img{{max-width:520px}}</style></head><b
 <section id="spectro"><h2>Transient absorption: {source}</h2>
 <p>Global analysis by variable projection: exponentials convolved with a Gaussian IRF, time zero
 a polynomial in probe frequency (chirp), decay-associated spectra by linear least squares.</p>
-<table>{table}</table><h3>Notes</h3><ul>{notes}</ul><h3>Figures</h3>{imgs}</section>
+<table>{table}</table>{alt_table}<h3>Notes</h3><ul>{notes}</ul><h3>Figures</h3>{imgs}</section>
 </body></html>"""
     path.write_text(page, encoding="utf-8")
 

@@ -176,9 +176,9 @@ def compare_components(
         if n + 1 not in fits:
             continue
         cur = fits[n]
-        kwargs = {**fit_kwargs, "irf_fwhm_fs": cur.irf_fwhm_fs}
-        alt = global_fit(tamap, n, lifetimes_fs=cur.lifetimes_fs, n_starts=0,
-                         extra_starts=_drop_starts(fits[n + 1]), **kwargs)
+        kwargs = {**fit_kwargs, "irf_fwhm_fs": cur.irf_fwhm_fs, "n_starts": 0,
+                  "lifetimes_fs": cur.lifetimes_fs}
+        alt = global_fit(tamap, n, extra_starts=_drop_starts(fits[n + 1]), **kwargs)
         if alt.rss < cur.rss * (1 - 1e-6):
             fits[n] = alt
     rows = []
