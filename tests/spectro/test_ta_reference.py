@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from spectro_data import C2O, HIPPIUS, RU_ACN, SKULTRAFAST, need
+from spectro_data import C2O, RU_ACN, need
 
 from tamkit.spectro.corrections import select_window
 from tamkit.spectro.globalfit import global_fit
