@@ -11,6 +11,8 @@ import pytest
 DATA_TA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "ta"
 HIPPIUS = DATA_TA / "hippius2007_perylene_bisimide.ascii"
 SKULTRAFAST = DATA_TA / "skultrafast_visible_chirped.npz"
+C2O = DATA_TA / "pyglotaran_c2o_tol.ascii"
+RU_ACN = DATA_TA / "kimopack_Ru-dppz_400nm_ACN.SIA"
 
 
 def need(path: Path) -> Path:

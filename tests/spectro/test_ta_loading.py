@@ -100,8 +100,11 @@ def test_bad_inputs(tmp_path, small_map):
     with pytest.raises(InputError, match="does not exist"):
         load_tamap(tmp_path / "none.csv")
     (tmp_path / "x.xyz").write_text("1")
-    with pytest.raises(InputError, match="unknown TA map format"):
+    with pytest.raises(InputError, match="2-D matrix"):
         load_tamap(tmp_path / "x.xyz")
+    (tmp_path / "x.bin").write_bytes(bytes(range(256)) * 4)
+    with pytest.raises(InputError, match="neither text"):
+        load_tamap(tmp_path / "x.bin")
     with pytest.raises(InputError, match="delay unit"):
         load_tamap(tmp_path / "x.xyz", delay_unit="hours")
     np.savez(tmp_path / "e.npz", foo=np.zeros(3))

@@ -3,7 +3,13 @@
 Global fit with IRF and chirp, decay-associated spectra, SVD, bleach-peak shift and sigma_inh,
 and an injection test.
 
-MAP is a CSV/TSV matrix, Glotaran ASCII, .npz/.npy or NetCDF file.
+MAP is a CSV/TSV matrix (any suffix, e.g. KiMoPack .SIA), Glotaran ASCII, .npz/.npy or NetCDF
+file, recognised by its content. NaN pixels and dead detector columns are masked (with a note).
+Windows: --wl-range NM:NM and --delay-range PS:PS keep only that part of the map; --exclude NM:NM
+(repeatable) removes a band, e.g. pump scatter. Lifetimes the data do not determine (faster than
+the IRF, beyond the delay window, a degenerate pair, relative error above 50 %) are reported with
+their status and bound; lifetimes that move by more than their statistical error when the
+background subtraction or the chirp order (+-1) is changed carry that systematic beside it.
 
 Writes DIR/spectro.json, DIR/das.csv, DIR/figures/*.png and DIR/spectro.html.
 """
@@ -14,6 +20,7 @@ import hashlib
 from pathlib import Path
 from typing import Annotated
 
+import numpy as np
 import typer
 from rich.console import Console
 
@@ -32,6 +39,19 @@ def parse_band(text: str | None, name: str) -> tuple[float, float] | None:
     if not (lo > 0 and hi > 0) or lo == hi:
         raise InputError(f"{name} must be two different positive wavelengths (nm), got {text!r}")
     return (min(lo, hi), max(lo, hi))
+
+
+def parse_delay_range(text: str | None) -> tuple[float, float] | None:
+    """Parse ``"PS:PS"`` into an increasing pair of delays in fs; None passes through."""
+    if text is None:
+        return None
+    try:
+        lo, hi = (float(p) for p in text.split(":"))
+    except ValueError:
+        raise InputError(f"--delay-range must be two delays in ps as PS:PS, got {text!r}") from None
+    if lo == hi or not (np.isfinite(lo) and np.isfinite(hi)):
+        raise InputError(f"--delay-range must be two different delays (ps), got {text!r}")
+    return (min(lo, hi) * 1e3, max(lo, hi) * 1e3)
 
 
 def _sha256(path: Path) -> str:
@@ -83,6 +103,25 @@ def command(
     irf: Annotated[
         float, typer.Option("--irf", help="Starting IRF FWHM (fs).")
     ] = 100.0,
+    wl_range: Annotated[
+        str | None, typer.Option("--wl-range", help="Analyse only wavelengths NM:NM.")
+    ] = None,
+    delay_range: Annotated[
+        str | None, typer.Option("--delay-range", help="Analyse only delays PS:PS (ps, after "
+                                 "--delay-offset; negative allowed).")
+    ] = None,
+    exclude: Annotated[
+        list[str] | None, typer.Option("--exclude", help="Remove the wavelength band NM:NM "
+                                       "(e.g. pump scatter); repeatable.")
+    ] = None,
+    background: Annotated[
+        bool, typer.Option("--background/--no-background", help="Subtract the mean spectrum "
+                           "before time zero (default) or not.")
+    ] = True,
+    systematics: Annotated[
+        bool, typer.Option("--systematics/--no-systematics", help="Refit with the other "
+                           "background choice and chirp order +-1; report the shifts.")
+    ] = True,
     out: Annotated[
         Path | None, typer.Option("--out", help="Output folder (default: MAP_spectro).")
     ] = None,
@@ -106,6 +145,9 @@ def command(
     bands = {name: parse_band(text, f"--{name}") for name, text in
              (("bleach", bleach), ("donor", donor), ("acceptor", acceptor),
               ("reference", reference))}
+    window_nm = parse_band(wl_range, "--wl-range")
+    window_fs = parse_delay_range(delay_range)
+    excluded = [parse_band(text, "--exclude") for text in (exclude or [])]
     if out is None:
         out = map_file.with_name(map_file.stem + "_spectro")
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not force:
@@ -117,7 +159,8 @@ def command(
             tamap, components, bleach_nm=bands["bleach"], temperature_K=temperature,
             convention=convention, donor_nm=bands["donor"], acceptor_nm=bands["acceptor"],
             reference_nm=bands["reference"], chirp_order=chirp_order, irf_fwhm_fs=irf,
-            artifact_order=artifact,
+            artifact_order=artifact, background=background, wavelength_nm=window_nm,
+            delay_fs=window_fs, exclude_nm=excluded, systematics=systematics,
         )
         info = {"path": str(map_file), "sha256": _sha256(map_file),
                 "n_delays": int(tamap.sizes["delay"]),

@@ -84,8 +84,8 @@ def validate_tamap(tamap: xr.DataArray) -> xr.DataArray:
     """Check that ``tamap`` is a usable TA map; raise :class:`InputError` saying why not.
 
     Checks: dims ``(delay, wavelength)``; at least 5 delays; finite, strictly increasing delays
-    and wavelengths; positive wavelengths; numeric values with at least one finite value at
-    every delay >= 0.
+    and wavelengths; positive wavelengths; numeric values, at least one of them finite at a
+    delay >= 0 (NaN pixels, dead spectra and columns are allowed: the analysis masks them).
     """
     if not isinstance(tamap, xr.DataArray):
         raise InputError("a TA map must be an xarray.DataArray with dims (delay, wavelength)")
@@ -110,9 +110,10 @@ def validate_tamap(tamap: xr.DataArray) -> xr.DataArray:
     delay = tamap["delay"].values
     if not np.any(delay >= 0):
         raise InputError("no delay >= 0 fs: the map holds only pre-time-zero baseline")
-    dead = np.flatnonzero((np.isfinite(values).sum(axis=1) == 0) & (delay >= 0))
-    if dead.size:
-        raise InputError(f"the spectrum at delay {delay[dead[0]]:g} fs has no finite value")
+    # dead spectra, columns and pixels (NaN) are masked by the analysis
+    # (tamkit.spectro.corrections.mask_invalid); a map with no finite value at all is refused
+    if not np.any(np.isfinite(values[delay >= 0])):
+        raise InputError("the TA map has no finite value at delays >= 0")
     return tamap
 
 

@@ -14,7 +14,12 @@ the derivatives used by the variable-projection Jacobian are exact:
 
 The kernels are compiled with numba (serial: the problem is small, and threads only add
 overhead when the machine is shared); they never overflow
-(for large erfc arguments the scaled complementary error function is used asymptotically).
+(for large erfc arguments the scaled complementary error function is used asymptotically) and
+never divide by zero: an IRF width below :data:`SIGMA_MIN_FS` (or not a number) is taken as
+:data:`SIGMA_MIN_FS`, which is the step-function limit s -> 0 to working precision
+(f = exp(-k tau) for tau > 0, 1/2 at tau = 0, 0 before). Compiled code raises
+``ZeroDivisionError`` on a float division by zero instead of returning inf, so the guard must be
+inside the kernel.
 """
 
 from __future__ import annotations
@@ -29,10 +34,19 @@ _SQRT2PI = math.sqrt(2.0 * math.pi)
 _INV_SQRTPI = 1.0 / math.sqrt(math.pi)
 #: Above this erfc argument the asymptotic erfcx series is exact to ~1e-12 relative.
 _X_ASYMPTOTIC = 10.0
+#: Smallest IRF standard deviation (fs) the kernels use: the step-function limit.
+SIGMA_MIN_FS = 1e-6
+
+
+@numba.njit(cache=True, inline="always")
+def _safe_sigma(s: float) -> float:
+    # "not s > min" also catches NaN
+    return s if s > SIGMA_MIN_FS else SIGMA_MIN_FS
 
 
 @numba.njit(cache=True, inline="always")
 def _conv_exp(tau: float, k: float, s: float) -> float:
+    s = _safe_sigma(s)
     x = (k * s * s - tau) / (_SQRT2 * s)
     if x < -6.0:
         # erfc(x) = 2 - erfc(-x) = 2 to 2e-17: the plain exponential, shifted by k^2 s^2 / 2
@@ -79,7 +93,7 @@ def exp_irf_basis_and_derivatives(delay_fs, t0_fs, rates_per_fs, sigma_fs):  # p
     d_t0 = np.empty((n_w, n_t, m))
     d_logk = np.empty((n_w, n_t, m))
     d_logs = np.empty((n_w, n_t, m))
-    s = sigma_fs
+    s = _safe_sigma(sigma_fs)
     for w in range(n_w):
         for t in range(n_t):
             tau = delay_fs[t] - t0_fs[w]
@@ -109,7 +123,7 @@ def artifact_basis_and_derivatives(delay_fs, t0_fs, sigma_fs, order):  # pragma:
     f = np.empty((n_w, n_t, m))
     d_t0 = np.empty((n_w, n_t, m))
     d_logs = np.empty((n_w, n_t, m))
-    s = sigma_fs
+    s = _safe_sigma(sigma_fs)
     for w in range(n_w):
         for t in range(n_t):
             u = (delay_fs[t] - t0_fs[w]) / s

@@ -39,22 +39,34 @@ def _fmt(value: Any, err: Any = None, unit: str = "", digits: int = 4) -> str:
     return format_value(value, err, unit, digits)
 
 
+def lifetime_text(entry: dict[str, Any]) -> str:
+    """One lifetime as text: value +- statistical (+- systematic, its source), or the status and
+    bound of an undetermined component (never a plain number)."""
+    st = entry["status"]
+    if st == "below_irf":
+        return f"< {entry['upper_bound']:.2g} ps (faster than the IRF: not determined)"
+    if st == "beyond_window":
+        return (f"> {entry['lower_bound']:.3g} ps (longer than the delay window: an offset, "
+                "not determined)")
+    if st == "degenerate":
+        lo, hi = entry["range"]
+        return f"{lo:.3g}-{hi:.3g} ps (degenerate pair: only the range is determined)"
+    if st == "undetermined":
+        lo, hi = entry["range"]
+        return f"{lo:.3g}-{hi:.3g} ps (relative error above 50 %: not determined)"
+    text = _fmt(entry["value"], entry["err"], "ps") + " (stat)"
+    syst = entry.get("systematic")
+    if syst:
+        text += (f" ± {syst['systematic_ps']:.2g} ps (syst, {100 * syst['relative']:.0f} %: "
+                 f"{syst['source']})")
+    return text
+
+
 def summary_rows(data: dict[str, Any]) -> list[tuple[str, str]]:
     """Headline numbers of ``spectro.json`` as (label, text) pairs (HTML and terminal)."""
     rows = []
     for k, entry in enumerate(data["lifetimes_ps"]):
-        if entry["status"] == "below_irf":
-            text = f"< {entry['upper_bound']:.2g} ps (faster than the IRF: not determined)"
-        elif entry.get("lower_bound") is not None:
-            text = (f"> {entry['lower_bound']:.3g} ps (longer than the delay window: "
-                    "an offset, not determined)")
-        elif entry["value"] is None:
-            text = f"not determined (estimate {entry.get('estimate', float('nan')):.3g} ps)"
-        else:
-            text = _fmt(entry["value"], entry["err"], "ps")
-            if entry["status"] != "ok":
-                text += f" [{entry['status']}]"
-        rows.append((f"lifetime {k + 1}", text))
+        rows.append((f"lifetime {k + 1}", lifetime_text(entry)))
     rows.append(("IRF FWHM", _fmt(data["irf_fwhm_fs"], data["irf_fwhm_err_fs"], "fs")))
     rows.append(("chirp span", _fmt(data["chirp"]["span_fs"], None, "fs")))
     comp = data["components"]
@@ -87,6 +99,13 @@ def write_html(data: dict[str, Any], path: Path, figures: list[str]) -> None:
     imgs = "".join(f'<figure><img src="figures/{f}" alt="{f}"><figcaption>{f}</figcaption>'
                    "</figure>" for f in figures)
     source = html.escape(str(data["input"].get("path", "")))
+    alts = data.get("systematic_alternatives") or []
+    alt_rows = "".join(
+        f"<tr><th>{html.escape(a['label'])}</th><td>"
+        + html.escape(", ".join("n.d." if v is None else f"{v:.4g}" for v in a["lifetimes_ps"]))
+        + f"</td><td>{a['rss']:.4g}</td></tr>" for a in alts)
+    alt_table = ("<h3>Systematic alternatives (lifetimes in ps, RSS)</h3><table>"
+                 f"{alt_rows}</table>") if alts else ""
     page = f"""<!doctype html><html><head><meta charset="utf-8"><title>tamkit spectro</title>
 <style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto}}
 table{{border-collapse:collapse}}th,td{{border:1px solid #ccc;padding:3px 8px;text-align:left}}
@@ -94,7 +113,7 @@ figure{{display:inline-block;margin:6px}}img{{max-width:520px}}</style></head><b
 <section id="spectro"><h2>Transient absorption: {source}</h2>
 <p>Global analysis by variable projection: exponentials convolved with a Gaussian IRF, time zero
 a polynomial in probe frequency (chirp), decay-associated spectra by linear least squares.</p>
-<table>{table}</table><h3>Notes</h3><ul>{notes}</ul><h3>Figures</h3>{imgs}</section>
+<table>{table}</table>{alt_table}<h3>Notes</h3><ul>{notes}</ul><h3>Figures</h3>{imgs}</section>
 </body></html>"""
     path.write_text(page, encoding="utf-8")
 

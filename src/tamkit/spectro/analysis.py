@@ -15,9 +15,16 @@ import xarray as xr
 from tamkit.core.constants import ROOM_TEMPERATURE_K
 from tamkit.core.errors import InputError
 from tamkit.core.tamap import validate_tamap
+from tamkit.models.ta_kinetics import chirp_design
 from tamkit.spectro.bleach import CONVENTION_TEXT, DEFAULT_CONVENTION, bleach_analysis
-from tamkit.spectro.corrections import correct_chirp, estimate_chirp, subtract_background
-from tamkit.spectro.globalfit import GlobalFit, global_fit
+from tamkit.spectro.corrections import (
+    correct_chirp,
+    estimate_chirp,
+    mask_invalid,
+    select_window,
+    subtract_background,
+)
+from tamkit.spectro.globalfit import GlobalFit, _fill_masked, global_fit
 from tamkit.spectro.injection import injection_test
 from tamkit.spectro.kinetics import compare_components, noise_std, svd_analysis
 
@@ -41,6 +48,7 @@ class SpectroAnalysis:
     injection: dict[str, Any] | None
     parameters: dict[str, Any]
     notes: list[str] = field(default_factory=list)
+    systematics: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _autocorr(v: np.ndarray) -> float:
@@ -76,6 +84,11 @@ def analyze_tamap(
     irf_fwhm_fs: float = 100.0,
     max_components: int = 6,
     artifact_order: int | None = None,
+    background: bool = True,
+    wavelength_nm: tuple[float, float] | None = None,
+    delay_fs: tuple[float, float] | None = None,
+    exclude_nm=(),
+    systematics: bool = True,
 ) -> SpectroAnalysis:
     """Run the TA pipeline on a map (see the module docstring).
 
@@ -98,6 +111,15 @@ def analyze_tamap(
         Largest number of components tried when ``n_components`` is None.
     artifact_order : int, optional
         Model a coherent artifact (IRF Gaussian and derivatives up to this order).
+    background : bool
+        Subtract the mean spectrum recorded before time zero (default) or not.
+    wavelength_nm, delay_fs : (float, float), optional
+        Wavelength (nm) and delay (fs) windows analysed.
+    exclude_nm : sequence of (float, float)
+        Wavelength bands (nm) removed, e.g. pump scatter.
+    systematics : bool
+        Refit with the other background choice and with chirp order +-1, and report the shifts
+        of the lifetimes beside their statistical errors (:func:`systematic_alternatives`).
     """
     tamap = validate_tamap(tamap)
     if not temperature_K > 0:
@@ -105,18 +127,28 @@ def analyze_tamap(
     if (donor_nm is None) != (acceptor_nm is None):
         raise InputError("the injection test needs both a donor and an acceptor band")
     notes: list[str] = []
+    if wavelength_nm is not None or delay_fs is not None or exclude_nm:
+        tamap = select_window(tamap, wavelength_nm, delay_fs, exclude_nm)
+        if exclude_nm:
+            notes.append("wavelengths excluded: " + ", ".join(
+                f"{min(b):g}-{max(b):g} nm" for b in exclude_nm))
+    tamap, masked = mask_invalid(tamap)
+    notes += masked
     sigma0 = irf_fwhm_fs / 2.3548
     chirp0 = estimate_chirp(tamap, order=chirp_order)
     before = chirp0(tamap["wavelength"].values) - 3.0 * sigma0
+    raw = tamap
+    subtracted = None
     try:
-        work = subtract_background(tamap, before_fs=before)
-        n_bg = work.attrs["background_wavelengths"]
-        if n_bg < tamap.sizes["wavelength"]:
+        subtracted = subtract_background(tamap, before_fs=before)
+        n_bg = subtracted.attrs["background_wavelengths"]
+        if background and n_bg < tamap.sizes["wavelength"]:
             notes.append(f"background subtracted at {n_bg} of {tamap.sizes['wavelength']} "
                          "wavelengths (the others have fewer than 3 spectra before time zero)")
     except InputError:
-        work = tamap
-        notes.append("fewer than 3 spectra before time zero: no background subtracted")
+        if background:
+            notes.append("fewer than 3 spectra before time zero: no background subtracted")
+    work = subtracted if background and subtracted is not None else raw
     fit_kwargs = {"irf_fwhm_fs": irf_fwhm_fs, "chirp_order": chirp_order,
                   "artifact_order": artifact_order}
     comparison, n_supported = None, None
@@ -132,14 +164,18 @@ def analyze_tamap(
         fit = global_fit(work, n_components, **fit_kwargs)
     if not fit.success:
         notes.append(f"global fit did not converge: {fit.message}")
-    for tau, st in zip(fit.lifetimes_fs, fit.status, strict=True):
-        if st == "below_irf":
-            notes.append(f"a component ({tau:.3g} fs) is faster than the instrument response "
-                         f"(FWHM {fit.irf_fwhm_fs:.0f} fs): its lifetime is not determined")
-        elif st == "undetermined":
-            notes.append(f"a component ({tau:.3g} fs) has a relative error above 50 %: "
-                         "not determined")
-    corrected = correct_chirp(work, fit.t0_fs)
+    if fit.extras.get("irf_at_bound") == "floor":
+        notes.append("the IRF width is at its floor: the rise is faster than the delay grid "
+                     "resolves (a step); the IRF FWHM is only an upper bound")
+    alternatives = []
+    if systematics:
+        other = raw if work is subtracted else subtracted
+        alternatives = systematic_alternatives(
+            work, fit, chirp_order, artifact_order,
+            other_background=other,
+            other_label="without" if work is subtracted else "with")
+    filled = work.copy(data=_fill_masked(work.values, work["delay"].values))
+    corrected = correct_chirp(filled, fit.t0_fs)
     # noise from the spectra before time zero of the uncorrected map: the chirp correction
     # interpolates, which would smooth the noise and lower the estimate
     svd = svd_analysis(corrected, noise=noise_std(work, float(np.min(before))))
@@ -155,9 +191,81 @@ def analyze_tamap(
     params = {"n_components": n_components, "bleach_nm": bleach_nm, "temperature_K": temperature_K,
               "convention": convention, "donor_nm": donor_nm, "acceptor_nm": acceptor_nm,
               "reference_nm": reference_nm, "chirp_order": chirp_order,
-              "irf_fwhm_start_fs": irf_fwhm_fs, "artifact_order": artifact_order}
+              "irf_fwhm_start_fs": irf_fwhm_fs, "artifact_order": artifact_order,
+              "background_subtracted": work is subtracted,
+              "wavelength_window_nm": wavelength_nm,
+              "delay_window_fs": delay_fs, "exclude_nm": [list(b) for b in exclude_nm]}
     return SpectroAnalysis(tamap, corrected, fit, svd, comparison, n_supported, bleach, track,
-                           injection, params, notes)
+                           injection, params, notes, alternatives)
+
+
+def _refit_chirp(fit: GlobalFit, wl: np.ndarray, order: int) -> np.ndarray:
+    """The fitted time zero as a polynomial of another degree (least squares on the grid)."""
+    design = chirp_design(wl, order, fit.chirp_nu_center_um, fit.chirp_nu_half_um)
+    return np.linalg.lstsq(design, fit.t0_fs(wl), rcond=None)[0]
+
+
+def systematic_alternatives(
+    work: xr.DataArray,
+    fit: GlobalFit,
+    chirp_order: int,
+    artifact_order: int | None,
+    other_background: xr.DataArray | None = None,
+    other_label: str = "without",
+) -> list[dict[str, Any]]:
+    """Refits of the same model under the analysis choices the data do not fix.
+
+    Alternatives: the other background choice (``other_background``: the map with or without
+    the pre-time-zero background subtracted) and the chirp polynomial one degree lower and
+    higher. Each is started from the nominal fit (its lifetimes, IRF and chirp), so it finds the
+    corresponding minimum. Returns one dict per alternative: ``label``, ``lifetimes_ps`` (None
+    where that component is not determined), ``rss`` and ``shift_ps`` (alternative minus
+    nominal, per component, None where either is undetermined).
+    """
+    wl = work["wavelength"].values
+    n = len(fit.lifetimes_fs)
+    runs = []
+    if other_background is not None:
+        runs.append((f"{other_label} pre-time-zero background subtraction", other_background,
+                     chirp_order, fit.chirp_coeffs_fs))
+    for order in (chirp_order - 1, chirp_order + 1):
+        if 0 <= order <= 6 and wl.size > order + 1:
+            runs.append((f"chirp order {order}", work, order, _refit_chirp(fit, wl, order)))
+    out = []
+    nominal = fit.lifetimes_ps()
+    for label, tamap, order, coeffs in runs:
+        try:
+            alt = global_fit(tamap, n, lifetimes_fs=fit.lifetimes_fs, irf_fwhm_fs=fit.irf_fwhm_fs,
+                             chirp_order=order, chirp_coeffs_fs=coeffs,
+                             artifact_order=artifact_order, n_starts=0)
+        except InputError:
+            continue
+        values = [e["value"] for e in alt.lifetimes_ps()]
+        shift = [None if (a is None or b["value"] is None) else a - b["value"]
+                 for a, b in zip(values, nominal, strict=True)]
+        out.append({"label": label, "lifetimes_ps": values, "rss": alt.rss,
+                    "irf_fwhm_fs": alt.irf_fwhm_fs, "converged": bool(alt.success),
+                    "shift_ps": shift})
+    return out
+
+
+def systematic_errors(nominal: list[dict[str, Any]], alternatives: list[dict[str, Any]]
+                      ) -> list[dict[str, Any]]:
+    """Per component, the largest shift among the alternatives and what caused it, where it
+    exceeds the statistical error (else None): ``{"systematic_ps", "source", "relative"}``."""
+    out = []
+    for j, entry in enumerate(nominal):
+        best = None
+        for alt in alternatives:
+            d = alt["shift_ps"][j] if j < len(alt["shift_ps"]) else None
+            if d is not None and (best is None or abs(d) > abs(best[0])):
+                best = (d, alt["label"])
+        if best is None or entry["value"] is None or not abs(best[0]) > (entry["err"] or 0.0):
+            out.append(None)
+        else:
+            out.append({"systematic_ps": abs(best[0]), "shift_ps": best[0], "source": best[1],
+                        "relative": abs(best[0]) / entry["value"]})
+    return out
 
 
 def spectro_dict(analysis: SpectroAnalysis, input_info: dict[str, Any] | None = None) -> dict:
@@ -179,7 +287,8 @@ def spectro_dict(analysis: SpectroAnalysis, input_info: dict[str, Any] | None = 
         "tamkit_version": __version__,
         "input": input_info or {},
         "parameters": analysis.parameters,
-        "lifetimes_ps": fit.lifetimes_ps(),
+        "lifetimes_ps": _lifetimes_with_systematics(fit, analysis.systematics),
+        "systematic_alternatives": analysis.systematics,
         "irf_fwhm_fs": fit.irf_fwhm_fs,
         "irf_fwhm_err_fs": fit.irf_fwhm_err_fs,
         "chirp": {
@@ -208,6 +317,13 @@ def spectro_dict(analysis: SpectroAnalysis, input_info: dict[str, Any] | None = 
         "injection": _injection_json(analysis.injection),
         "notes": analysis.notes,
     }
+
+
+def _lifetimes_with_systematics(fit: GlobalFit, alternatives) -> list[dict[str, Any]]:
+    entries = fit.lifetimes_ps()
+    for entry, syst in zip(entries, systematic_errors(entries, alternatives), strict=True):
+        entry["systematic"] = syst
+    return entries
 
 
 def _injection_json(injection: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -88,18 +88,24 @@ def estimate_chirp(
     a = np.abs(y[early])
     peak = a.max(axis=0)
     t0 = np.empty(wl.size)
+    no_edge = np.zeros(wl.size, dtype=bool)
     for j in range(wl.size):
         above = np.flatnonzero(a[:, j] >= 0.5 * peak[j])
         i = above[0] if above.size else 0
         if i == 0:
+            # half the maximum already at the first delay: no rising edge seen (no signal, or
+            # an offset); such wavelengths carry no weight in the polynomial
             t0[j] = delay[0]
+            no_edge[j] = True
             continue
         # linear interpolation of the half-maximum crossing between delays i-1 and i
         lo, hi = a[i - 1, j], a[i, j]
         frac = (0.5 * peak[j] - lo) / (hi - lo) if hi > lo else 0.0
         t0[j] = delay[i - 1] + frac * (delay[i] - delay[i - 1])
     noise = np.median(np.abs(np.diff(y[early], axis=1))) + 1e-300
-    weight = np.clip(peak / noise, 0, None)
+    weight = np.where(no_edge, 0.0, np.clip(peak / noise, 0, None))
+    if not weight.any():
+        weight = np.ones(wl.size)
     center, half = chirp_normalisation(wl)
     design = chirp_design(wl, order, center, half)
     w = np.sqrt(weight / weight.max())
@@ -155,7 +161,7 @@ def subtract_background(
     tamap = validate_tamap(tamap)
     delay = tamap["delay"].values
     limit = np.broadcast_to(np.asarray(before_fs, dtype=float), tamap["wavelength"].shape)
-    pre = delay[:, None] < limit[None, :]
+    pre = (delay[:, None] < limit[None, :]) & np.isfinite(tamap.values)
     counts = pre.sum(axis=0)
     usable = counts >= min_delays
     if not usable.any():
@@ -213,3 +219,69 @@ def average_scans(
     mean = stacked.isel(scan=0).copy(data=np.nanmean(values, axis=0))
     mean.attrs["n_scans"] = int(values.shape[0])
     return validate_tamap(mean)
+
+
+def mask_invalid(tamap: xr.DataArray, max_nan_fraction: float = 0.5
+                 ) -> tuple[xr.DataArray, list[str]]:
+    """Drop dead wavelengths and delays; leave isolated NaN pixels to the fit's mask.
+
+    A wavelength (detector column) or delay (spectrum) with more than ``max_nan_fraction`` of
+    its values NaN or infinite is dropped; the remaining non-finite pixels become NaN, which
+    :func:`tamkit.spectro.globalfit.global_fit` gives zero weight. Returns the map and notes
+    saying what was masked (empty if nothing).
+    """
+    values = np.asarray(tamap.values, dtype=float)
+    bad = ~np.isfinite(values)
+    if not bad.any():
+        return tamap, []
+    notes = []
+    dead_wl = bad.mean(axis=0) > max_nan_fraction
+    dead_t = bad[:, ~dead_wl].mean(axis=1) > max_nan_fraction if (~dead_wl).any() else dead_wl
+    if dead_wl.all() or dead_t.all():
+        raise InputError("the TA map has no finite values to analyse")
+    if dead_wl.any():
+        wl = tamap["wavelength"].values[dead_wl]
+        notes.append(f"{dead_wl.sum()} dead wavelength column(s) masked (NaN/inf: "
+                     f"{', '.join(f'{w:g}' for w in wl[:5])}{' ...' if wl.size > 5 else ''} nm)")
+    if dead_t.any():
+        notes.append(f"{dead_t.sum()} delay(s) with mostly NaN/inf spectra masked")
+    out = tamap.isel(wavelength=np.flatnonzero(~dead_wl), delay=np.flatnonzero(~dead_t))
+    rest = ~np.isfinite(out.values)
+    if rest.any():
+        notes.append(f"{rest.sum()} isolated NaN/inf pixel(s) given zero weight in the fit")
+        out = out.copy(data=np.where(rest, np.nan, out.values))
+    return out, notes
+
+
+def select_window(
+    tamap: xr.DataArray,
+    wavelength_nm: tuple[float, float] | None = None,
+    delay_fs: tuple[float, float] | None = None,
+    exclude_nm: Sequence[tuple[float, float]] = (),
+) -> xr.DataArray:
+    """The map within a wavelength and a delay window (inclusive), without excluded bands.
+
+    ``exclude_nm`` lists wavelength bands (nm, inclusive) to remove, e.g. pump scatter (the
+    scatter cut of KiMoPack). Raises :class:`InputError` if too little is left to fit.
+    """
+    wl = tamap["wavelength"].values
+    delay = tamap["delay"].values
+    keep_wl = np.ones(wl.size, dtype=bool)
+    if wavelength_nm is not None:
+        lo, hi = sorted(wavelength_nm)
+        keep_wl &= (wl >= lo) & (wl <= hi)
+    for lo, hi in exclude_nm:
+        lo, hi = sorted((lo, hi))
+        keep_wl &= ~((wl >= lo) & (wl <= hi))
+    keep_t = np.ones(delay.size, dtype=bool)
+    if delay_fs is not None:
+        lo, hi = sorted(delay_fs)
+        keep_t &= (delay >= lo) & (delay <= hi)
+    if keep_wl.sum() < 1:
+        raise InputError(f"no wavelength left in the window and exclusions "
+                         f"(the map covers {wl[0]:g}-{wl[-1]:g} nm)")
+    if keep_t.sum() < 5:
+        raise InputError(f"fewer than 5 delays left in the delay window "
+                         f"(the map covers {delay[0] / 1e3:g}-{delay[-1] / 1e3:g} ps)")
+    out = tamap.isel(wavelength=np.flatnonzero(keep_wl), delay=np.flatnonzero(keep_t))
+    return validate_tamap(out)

@@ -36,12 +36,16 @@ from tamkit.models.ta_kinetics import (
     sigma_from_fwhm,
 )
 from tamkit.spectro.lm import levenberg_marquardt
-from tamkit.spectro.varpro import VarProProblem
+from tamkit.spectro.varpro import SIGMA_FLOOR_FS, VarProProblem
 
 #: A lifetime shorter than this fraction of the IRF FWHM is not determined by the data.
 BELOW_IRF_FRACTION = 0.5
 #: A lifetime whose relative standard error exceeds this is reported as undetermined.
 MAX_RELATIVE_ERROR = 0.5
+#: A lifetime longer than this multiple of the delay span is not determined (an offset).
+BEYOND_WINDOW_FACTOR = 3.0
+#: Two lifetimes closer than this ratio are a degenerate pair.
+DEGENERATE_RATIO = 1.3
 
 
 @dataclass
@@ -51,7 +55,9 @@ class GlobalFit:
     ``status`` per component: ``"ok"``; ``"below_irf"`` (faster than half the IRF FWHM: the value
     is not determined, only bounded above by the IRF); ``"undetermined"`` (relative error above
     :data:`MAX_RELATIVE_ERROR`); ``"beyond_window"`` (longer than three times the delay range:
-    reported if its error is below that limit, else only bounded below).
+    only bounded below); ``"degenerate"`` (two lifetimes within :data:`DEGENERATE_RATIO`:
+    only their range is determined). Only ``"ok"`` lifetimes are reported as numbers
+    (:meth:`lifetimes_ps`).
     """
 
     lifetimes_fs: np.ndarray
@@ -109,18 +115,30 @@ class GlobalFit:
         return x @ self.chirp_coeffs_fs
 
     def lifetimes_ps(self) -> list[dict[str, Any]]:
-        """Lifetimes as ``{value, err, status}`` in ps; value is None where not determined."""
+        """Lifetimes as ``{value, err, status}`` in ps.
+
+        ``value`` and ``err`` are None unless the status is ``"ok"``; an undetermined component
+        carries its bound instead: ``upper_bound`` (below the IRF), ``lower_bound`` (beyond the
+        window), ``range`` (degenerate pair, or relative error above 50 %: the fitted value
+        +- 2 standard errors in log, or the span of the pair), plus the raw ``estimate``.
+        """
         out = []
-        for tau, err, st in zip(self.lifetimes_fs, self.lifetimes_err_fs, self.status, strict=True):
-            entry: dict[str, Any] = {"value": tau / 1e3, "err": err / 1e3, "status": st}
+        taus, errs = self.lifetimes_fs / 1e3, self.lifetimes_err_fs / 1e3
+        for j, (tau, err, st) in enumerate(zip(taus, errs, self.status, strict=True)):
+            entry: dict[str, Any] = {"value": tau, "err": err, "status": st}
+            if st != "ok":
+                entry.update(value=None, err=None, estimate=tau)
             if st == "below_irf":
-                entry.update(value=None, err=None, upper_bound=0.5 * self.irf_fwhm_fs / 1e3)
-            elif st == "undetermined" or (
-                st == "beyond_window" and not (err <= MAX_RELATIVE_ERROR * tau)
-            ):
-                entry.update(value=None, err=None, estimate=tau / 1e3)
-                if st == "beyond_window":
-                    entry["lower_bound"] = 3.0 * self.extras["delay_span_fs"] / 1e3
+                entry["upper_bound"] = BELOW_IRF_FRACTION * self.irf_fwhm_fs / 1e3
+            elif st == "beyond_window":
+                entry["lower_bound"] = BEYOND_WINDOW_FACTOR * self.extras["delay_span_fs"] / 1e3
+            elif st == "degenerate":
+                pair = [k for k in (j - 1, j + 1)
+                        if 0 <= k < len(taus) and self.status[k] == "degenerate"]
+                entry["range"] = [float(min(taus[[j, *pair]])), float(max(taus[[j, *pair]]))]
+            elif st == "undetermined":
+                rel = err / tau if np.isfinite(err) else np.inf
+                entry["range"] = [float(tau * np.exp(-2 * rel)), float(tau * np.exp(2 * rel))]
             out.append(entry)
         return out
 
@@ -144,38 +162,66 @@ def _leading_traces(values: np.ndarray, k: int, seed: int = 0) -> np.ndarray:
     return np.ascontiguousarray(((q @ ub[:, :k]) * sv[:k]).T)
 
 
+def _fill_masked(values: np.ndarray, delay: np.ndarray) -> np.ndarray:
+    """Masked (NaN) pixels filled by linear interpolation along delay (for the SVD start only)."""
+    bad = ~np.isfinite(values)
+    if not bad.any():
+        return values
+    out = values.copy()
+    for j in np.flatnonzero(bad.any(axis=0)):
+        ok = ~bad[:, j]
+        out[bad[:, j], j] = np.interp(delay[bad[:, j]], delay[ok], values[ok, j]) if ok.any() else 0
+    return out
+
+
+def _decade_starts(lo: float, hi: float, n: int, n_random: int, seed: int) -> list[np.ndarray]:
+    """Starting lifetimes across the decades from lo to hi: log-spaced sets shifted by a third
+    and two thirds of their spacing, and seeded log-uniform draws over a decade wider range."""
+    rng = np.random.default_rng(seed)
+    edges = np.log(np.geomspace(lo, hi, n + 1))
+    width = edges[1] - edges[0]
+    starts = [np.exp(edges[:-1] + f * width) for f in (0.2, 0.5, 0.8)]
+    starts += [np.sort(np.exp(rng.uniform(np.log(lo) - 1.2, np.log(hi) + 1.2, n)))
+               for _ in range(n_random)]
+    return starts
+
+
 def _multistart(tamap, coeffs0, design, n_components, sigma0, taus0, offset, artifact_order,
-                fit_irf, n_starts, seed=0):
+                fit_irf, n_starts, extra_starts=(), chirp_bound=None, seed=0):
     """Best starting rates, IRF width and time-zero shift from an SVD-compressed problem.
 
     The map is chirp-corrected with the starting chirp and reduced to its leading singular
     traces (the least-squares problem restricted to the signal subspace), on which many starts
-    cost little; the best of them starts the full fit. This makes the result independent of the
-    user's starting values wherever the compressed problem has the same optimum.
+    cost little; the best of them starts the full fit. The starts: the given lifetimes, sets
+    spread over the decades of the delay window and seeded random ones (``n_starts``), and
+    ``extra_starts`` (e.g. another component number's solution with one component split).
+    This makes the result independent of the user's starting values wherever the compressed
+    problem has the same optimum.
     """
     from tamkit.spectro.corrections import correct_chirp
 
-    corrected = correct_chirp(tamap, design @ coeffs0)
+    filled = tamap.copy(data=_fill_masked(tamap.values, tamap["delay"].values))
+    corrected = correct_chirp(filled, design @ coeffs0)
     delay = corrected["delay"].values
     k = min(n_components + 3 + int(offset) + (artifact_order or 0), *corrected.shape)
     traces = _leading_traces(corrected.values, k, seed)
-    lo, hi = taus0.min(), taus0.max()
     span = _initial_lifetimes(delay, n_components, sigma0)
-    rng = np.random.default_rng(seed)
-    starts = [taus0, span] + [
-        np.sort(np.exp(rng.uniform(np.log(min(lo, span[0]) / 3), np.log(max(hi, span[-1]) * 3),
-                                   n_components)))
-        for _ in range(n_starts)
-    ]
+    lo, hi = min(taus0.min(), span[0]), max(taus0.max(), span[-1])
+    starts = [taus0, span, *_decade_starts(lo, hi, n_components, n_starts, seed)]
+    starts += [np.asarray(t, dtype=float) for t in extra_starts if len(t) == n_components]
     best = (np.inf, None, None)
+    problem = VarProProblem(delay, np.ones((k, 1)), traces, n_components, offset,
+                            artifact_order, True, np.zeros(1), fit_irf, sigma0,
+                            chirp_bound_fs=chirp_bound)
+    lower, upper = problem.bounds()
     for taus in starts:
-        problem = VarProProblem(delay, np.ones((k, 1)), traces, n_components, offset,
-                                artifact_order, True, np.zeros(1), fit_irf, sigma0)
         theta0 = problem.theta_from_lifetimes(taus) + ([np.log(sigma0)] if fit_irf else []) + [0.0]
         sol = levenberg_marquardt(problem.residual, problem.jacobian, theta0, max_nfev=40,
-                                  ftol=1e-6)
+                                  ftol=1e-6, lower=lower, upper=upper)
         if np.isfinite(sol.cost) and sol.cost < best[0]:
             best = (sol.cost, sol.x, problem)
+    if best[1] is None:
+        return taus0, sigma0, 0.0
     _, theta, problem = best
     rates, sigma, shift = problem.unpack(theta)
     return 1.0 / rates, sigma, float(shift[0])
@@ -195,6 +241,7 @@ def global_fit(
     artifact_order: int | None = None,
     max_nfev: int = 200,
     n_starts: int = 6,
+    extra_starts=(),
 ) -> GlobalFit:
     """Fit a TA map globally with IRF-convolved exponentials, a chirp polynomial and DAS.
 
@@ -224,8 +271,19 @@ def global_fit(
     max_nfev : int
         Maximum number of residual evaluations.
     n_starts : int
-        Extra random starts (seeded, so deterministic) tried on the SVD-compressed,
-        chirp-corrected map before the full fit; 0 fits from the given start only.
+        Extra random starts (seeded, so deterministic) tried, with lifetime sets spread over the
+        decades of the delay window, on the SVD-compressed, chirp-corrected map before the full
+        fit; 0 fits from the given start only.
+    extra_starts : sequence of sequences of float
+        More starting lifetime sets (fs) for that search (e.g. a fit with one component fewer,
+        with one component split in two).
+
+    Notes
+    -----
+    Every nonlinear parameter is bounded: the rates by a logistic map onto [1 / (100 x delay
+    span), 20 / sigma_start], the IRF width to [:data:`~tamkit.spectro.varpro.SIGMA_FLOOR_FS`,
+    span / 10], the chirp coefficients to a box around their start. Masked (NaN) pixels carry no
+    weight; a wavelength needs at least ``n_components + 2`` finite values.
 
     Returns
     -------
@@ -243,8 +301,12 @@ def global_fit(
     delay = tamap["delay"].values.astype(float)
     wl = tamap["wavelength"].values.astype(float)
     y = np.ascontiguousarray(tamap.values.T, dtype=float)
-    if not np.all(np.isfinite(y)):
-        raise InputError("the TA map contains NaN or infinite values; remove or fill them first")
+    mask = np.isfinite(y)
+    few = np.flatnonzero(mask.sum(axis=1) < n_components + 2)
+    if few.size:
+        raise InputError(f"{few.size} wavelength(s) (e.g. {wl[few[0]]:g} nm) have too few finite "
+                         "values: drop them first (tamkit.spectro.corrections.mask_invalid)")
+    y = np.where(mask, y, 0.0)
     center, half = chirp_normalisation(wl)
     order = chirp_order if wl.size > 1 else 0
     design = chirp_design(wl, order, center, half)
@@ -267,13 +329,19 @@ def global_fit(
     if taus0.size != n_components or np.any(taus0 <= 0):
         raise InputError("lifetimes_fs needs n_components positive values")
     start = time.perf_counter()
-    if n_starts > 0 and fit_chirp:
+    sigma0 = float(np.clip(sigma0, SIGMA_FLOOR_FS, max(np.ptp(delay) / 10.0, SIGMA_FLOOR_FS)))
+    t0_start = design @ coeffs0
+    chirp_bound = float(min(np.ptp(delay) / 2.0,
+                            max(2000.0, 3.0 * np.ptp(t0_start) + 20.0 * sigma0)))
+    if (n_starts > 0 or len(extra_starts)) and fit_chirp:
         taus0, sigma0, shift = _multistart(tamap, coeffs0, design, n_components, sigma0, taus0,
-                                           offset, artifact_order, fit_irf, n_starts)
+                                           offset, artifact_order, fit_irf, n_starts,
+                                           extra_starts, chirp_bound)
         coeffs0 = coeffs0.copy()
         coeffs0[0] += shift
     problem = VarProProblem(delay, design, y, n_components, offset, artifact_order, fit_chirp,
-                            coeffs0, fit_irf, sigma0)
+                            coeffs0, fit_irf, sigma0, mask=mask, chirp_bound_fs=chirp_bound)
+    lower, upper = problem.bounds()
     theta0 = problem.theta_from_lifetimes(taus0)
     if fit_irf:
         theta0.append(np.log(sigma0))
@@ -282,7 +350,9 @@ def global_fit(
     # ftol 1e-6: a smaller relative drop of the residual sum of squares moves the parameters
     # by a small fraction of their standard errors (n_data ~ 1e5)
     sol = levenberg_marquardt(problem.residual, problem.jacobian, theta0, max_nfev=max_nfev,
-                              ftol=1e-6)
+                              ftol=1e-6, lower=lower, upper=upper)
+    if not np.isfinite(sol.cost):
+        raise InputError("the global fit found no finite model for this map (all values equal?)")
     elapsed = time.perf_counter() - start
     return _collect(tamap, problem, sol, elapsed, center, half, offset, artifact_order)
 
@@ -301,7 +371,7 @@ def _collect(tamap, problem, sol, elapsed, center, half, offset, artifact_order)
     n_lin = problem.f.shape[2]
     n_free = theta.size + n_w * n_lin
     rss = float(np.sum(problem.resid**2))
-    n_data = n_w * n_t
+    n_data = int(n_w * n_t if problem.mask is None else problem.mask.sum())
     s2 = rss / max(n_data - n_free, 1)
     n = problem.n_exp
     # errors in log k (not in the logistic parameter); a rate pinned at either end of its range
@@ -310,7 +380,11 @@ def _collect(tamap, problem, sol, elapsed, center, half, offset, artifact_order)
     pinned = (p < 1e-3) | (p > 1 - 1e-3)
     jac = jac.copy()
     jac[:, :n] /= np.where(pinned, 1.0, problem._cap_slope(theta[:n]))
-    free = np.concatenate([~pinned, np.ones(theta.size - n, dtype=bool)])
+    # so is an IRF width or chirp coefficient held at its bound
+    lower, upper = problem.bounds()
+    tol = 1e-6 * np.maximum(1.0, np.abs(theta))
+    at_bound = (theta[n:] <= lower[n:] + tol[n:]) | (theta[n:] >= upper[n:] - tol[n:])
+    free = np.concatenate([~pinned, ~at_bound])
     err = np.full(theta.size, np.inf)
     try:
         jf = jac[:, free]
@@ -332,12 +406,26 @@ def _collect(tamap, problem, sol, elapsed, center, half, offset, artifact_order)
     for k in order:
         if taus[k] < BELOW_IRF_FRACTION * fwhm:
             status.append("below_irf")
-        elif taus[k] > 3.0 * (delay[-1] - delay[0]):
+        elif taus[k] > BEYOND_WINDOW_FACTOR * (delay[-1] - delay[0]):
             status.append("beyond_window")
         elif not np.isfinite(taus_err[k]) or taus_err[k] > MAX_RELATIVE_ERROR * taus[k]:
             status.append("undetermined")
         else:
             status.append("ok")
+    # two lifetimes closer than DEGENERATE_RATIO describe one decay between them: neither value
+    # is determined (their amplitudes trade off), only the range they span
+    sorted_taus = taus[order]
+    for j in range(n - 1):
+        both = (status[j], status[j + 1])
+        if (sorted_taus[j + 1] < DEGENERATE_RATIO * sorted_taus[j]
+                and "below_irf" not in both and "beyond_window" not in both):
+            status[j] = status[j + 1] = "degenerate"
+    irf_bound = None
+    if problem.fit_sigma:
+        if theta[n] <= lower[n] + tol[n]:
+            irf_bound = "floor"
+        elif theta[n] >= upper[n] - tol[n]:
+            irf_bound = "ceiling"
     names = [f"tau{j + 1}" for j in range(n)]
     amp = problem.amp
     das_vals = amp[:, order].T
@@ -363,5 +451,6 @@ def _collect(tamap, problem, sol, elapsed, center, half, offset, artifact_order)
         chirp_nu_half_um=half, das=das, fitted=fitted, residuals=resid, rss=rss,
         n_data=n_data, n_free=n_free, n_evaluations=problem.n_evaluations, fit_time_s=elapsed,
         success=bool(sol.success), message=str(sol.message), offset=offset,
-        artifact_order=artifact_order, extras={"delay_span_fs": float(delay[-1] - delay[0])},
+        artifact_order=artifact_order,
+        extras={"delay_span_fs": float(delay[-1] - delay[0]), "irf_at_bound": irf_bound},
     )

@@ -113,35 +113,84 @@ def svd_analysis(
     }
 
 
+def _split_starts(fit: GlobalFit | None, factor: float = 2.5) -> list[np.ndarray]:
+    """Starts with one more component: each lifetime of ``fit`` split into tau/f and tau*f,
+    and a new component added a decade beyond either end."""
+    if fit is None:
+        return []
+    taus = np.asarray(fit.lifetimes_fs, dtype=float)
+    starts = [np.sort(np.concatenate([np.delete(taus, j), [taus[j] / factor, taus[j] * factor]]))
+              for j in range(taus.size)]
+    starts += [np.sort(np.append(taus, taus.min() / 10)), np.sort(np.append(taus, taus.max() * 10))]
+    return starts
+
+
+def _drop_starts(fit: GlobalFit) -> list[np.ndarray]:
+    """Starts with one component fewer: ``fit``'s lifetimes with each one removed."""
+    taus = np.asarray(fit.lifetimes_fs, dtype=float)
+    return [np.delete(taus, j) for j in range(taus.size)] if taus.size > 1 else []
+
+
+def is_determined(fit: GlobalFit) -> bool:
+    """Every component determined, except at most one IRF-limited response (it stands for the
+    coherent artifact and the IRF-limited decay; two such are indistinguishable) and one offset
+    beyond the delay window."""
+    st = fit.status
+    return (st.count("below_irf") <= 1 and st.count("beyond_window") <= 1
+            and "undetermined" not in st and "degenerate" not in st)
+
+
 def compare_components(
-    tamap: xr.DataArray, n_values=(1, 2, 3, 4, 5), **fit_kwargs
+    tamap: xr.DataArray, n_values=(1, 2, 3, 4, 5), *, stop_early: bool = True, **fit_kwargs
 ) -> tuple[list[dict[str, Any]], int, dict[int, GlobalFit]]:
     """Global fits with different numbers of components, and the number the data support.
 
-    The supported number is the largest n whose fit lowers the BIC relative to n - 1 and whose
-    lifetimes are all determined (none ``undetermined``, and at most one component faster than the
-    IRF: it stands for the coherent artifact and the IRF-limited response, and two such are
-    indistinguishable).
+    Each n is fitted from the multistart of :func:`global_fit` plus starts made from the n - 1
+    fit with each component split in two; then, from the largest n down, each fit is refitted
+    from the n + 1 solution with each component dropped, and the better of the two kept. The
+    supported number is the largest n whose fit converged, lowers the BIC relative to every
+    smaller accepted n, and has all its lifetimes determined (:func:`is_determined`); fits that
+    did not converge are never chosen. With ``stop_early`` the upward pass stops at the first n
+    after an accepted one that is not accepted itself (more components than the data support).
 
     Returns
     -------
     rows, n_supported, fits
-        One row per n (n, rss, chi2_reduced, bic, lifetimes_fs, status); the chosen n; the fits.
+        One row per n (n, rss, chi2_reduced, bic, lifetimes_fs, status, converged,
+        all_determined); the chosen n; the fits.
     """
     if not n_values:
         raise InputError("no component numbers to compare")
-    rows, fits = [], {}
-    best = None
-    prev_bic = np.inf
-    for n in sorted(n_values):
-        fit = global_fit(tamap, n, **fit_kwargs)
+    values = sorted(n_values)
+    fits: dict[int, GlobalFit] = {}
+    accepted_any = False
+    for n in values:
+        fit = global_fit(tamap, n, extra_starts=_split_starts(fits.get(n - 1)), **fit_kwargs)
         fits[n] = fit
-        # one sub-IRF component stands for the IRF-limited response; two are indistinguishable
-        determined = "undetermined" not in fit.status and fit.status.count("below_irf") <= 1
+        ok = fit.success and is_determined(fit)
+        if stop_early and accepted_any and not ok:
+            break
+        accepted_any |= ok
+    fitted = sorted(fits)
+    for n in reversed(fitted[:-1]):
+        if n + 1 not in fits:
+            continue
+        cur = fits[n]
+        kwargs = {**fit_kwargs, "irf_fwhm_fs": cur.irf_fwhm_fs, "n_starts": 0,
+                  "lifetimes_fs": cur.lifetimes_fs}
+        alt = global_fit(tamap, n, extra_starts=_drop_starts(fits[n + 1]), **kwargs)
+        if alt.rss < cur.rss * (1 - 1e-6):
+            fits[n] = alt
+    rows = []
+    best, best_bic = None, np.inf
+    for n in fitted:
+        fit = fits[n]
+        determined = is_determined(fit)
         rows.append({"n": n, "rss": fit.rss, "chi2_reduced": fit.chi2_reduced, "bic": fit.bic,
                      "lifetimes_fs": fit.lifetimes_fs.tolist(), "status": fit.status,
-                     "all_determined": determined})
-        if determined and fit.bic < prev_bic:
-            best = n
-        prev_bic = min(prev_bic, fit.bic)
-    return rows, int(best if best is not None else min(n_values)), fits
+                     "converged": bool(fit.success), "all_determined": determined})
+        if fit.success and determined and fit.bic < best_bic:
+            best, best_bic = n, fit.bic
+    if best is None:  # nothing converged and determined: the smallest converged fit, or n = 1
+        best = next((n for n in fitted if fits[n].success), fitted[0])
+    return rows, int(best), fits

@@ -28,6 +28,20 @@ class LMResult:
     message: str
 
 
+#: Failures of a model evaluation that make a trial step a rejected step, not a crash.
+_EVAL_ERRORS = (ArithmeticError, ValueError, np.linalg.LinAlgError)
+
+
+def _safe(call, x):
+    """``call(x)`` as a float array, or None if it fails or is not finite everywhere."""
+    try:
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            out = np.asarray(call(x), dtype=float)
+    except _EVAL_ERRORS:
+        return None
+    return out if np.all(np.isfinite(out)) else None
+
+
 def levenberg_marquardt(
     fun: Callable[[np.ndarray], np.ndarray],
     jac: Callable[[np.ndarray], np.ndarray],
@@ -37,19 +51,29 @@ def levenberg_marquardt(
     ftol: float = 1e-6,
     xtol: float = 1e-10,
     lam0: float = 1e-3,
+    lower=None,
+    upper=None,
 ) -> LMResult:
-    """Minimise 0.5 |fun(x)|^2 with the Jacobian ``jac``.
+    """Minimise 0.5 |fun(x)|^2 with the Jacobian ``jac`` within the box [lower, upper].
 
     Stops when an accepted step lowers the cost by less than ``ftol`` (relative), when the
     scaled step is below ``xtol``, when no damping finds a lower
     cost (a minimum to working precision), or after ``max_nfev`` evaluations (not a success).
+
+    A trial step is projected onto the box (bounds may be -inf/inf). A trial point whose residual
+    or Jacobian is not finite, or whose evaluation raises an arithmetic error (a division by zero
+    in compiled code, say), is a rejected step: the damping grows and the search goes on from the
+    last good point. A non-finite start returns ``success=False``.
     """
     x = np.asarray(x0, dtype=float).copy()
-    r = fun(x)
+    lo = np.full(x.shape, -np.inf) if lower is None else np.asarray(lower, dtype=float)
+    hi = np.full(x.shape, np.inf) if upper is None else np.asarray(upper, dtype=float)
+    x = np.clip(x, lo, hi)
+    r = _safe(fun, x)
+    jmat = _safe(jac, x) if r is not None else None
+    if r is None or jmat is None:
+        return LMResult(x, np.inf, 1, 0, False, "non-finite residual or Jacobian at the start")
     cost = 0.5 * float(r @ r)
-    if not np.isfinite(cost):
-        return LMResult(x, cost, 1, 0, False, "non-finite residual at the start")
-    jmat = jac(x)
     nfev, njev = 1, 1
     a, g = jmat.T @ jmat, jmat.T @ r
     lam = lam0
@@ -59,13 +83,20 @@ def levenberg_marquardt(
         try:
             step = np.linalg.solve(a + lam * np.diag(scale), -g)
         except np.linalg.LinAlgError:
+            step = None
+        if step is None or not np.all(np.isfinite(step)):
             lam *= 10.0
+            if lam > 1e12:
+                return LMResult(x, cost, nfev, njev, True, "no lower cost nearby: a minimum")
             continue
-        x_new = x + step
-        r_new = fun(x_new)
+        x_new = np.clip(x + step, lo, hi)
+        step = x_new - x
+        r_new = _safe(fun, x_new)
         nfev += 1
-        cost_new = 0.5 * float(r_new @ r_new)
-        if np.isfinite(cost_new) and cost_new < cost:
+        cost_new = 0.5 * float(r_new @ r_new) if r_new is not None else np.inf
+        j_new = _safe(jac, x_new) if cost_new < cost else None
+        if j_new is not None:
+            njev += 1
             actual = cost - cost_new
             x, r, old_cost, cost = x_new, r_new, cost, cost_new
             lam = max(lam / 3.0, 1e-12)
@@ -75,8 +106,7 @@ def levenberg_marquardt(
                 return LMResult(x, cost, nfev, njev, True, "relative reduction below ftol")
             if np.sqrt(np.sum(scale * step**2)) <= xtol * max(np.sqrt(2 * cost), 1e-300):
                 return LMResult(x, cost, nfev, njev, True, "step below xtol")
-            jmat = jac(x)
-            njev += 1
+            jmat = j_new
             a, g = jmat.T @ jmat, jmat.T @ r
         else:
             lam *= 4.0

@@ -1,12 +1,13 @@
 """Reading TA maps (delay x wavelength) from the formats TA labs use.
 
 ``load_tamap(path, delay_unit=None, delay_offset=0.0, orientation="auto")`` picks the reader from
-the file's content and suffix:
+the file's content (its first bytes), whatever its suffix:
 
 - Glotaran ASCII, "Time explicit" (a row of delays, then one row per wavelength: the wavelength
   followed by the values) or "Wavelength explicit" (a row of wavelengths, then one row per delay);
 - plain CSV/TSV/whitespace matrices with the delays in the first column and the wavelengths in
-  the first row (corner cell ignored), or the transpose (``orientation``);
+  the first row (corner cell ignored, e.g. KiMoPack's ``.SIA``: tab-separated, corner
+  ``Time [ps]``), or the transpose (``orientation``);
 - NumPy ``.npz`` with a 2-D data array and 1-D delay and wavelength arrays (names such as
   ``data``/``t``/``wl``), and ``.npy`` matrices laid out like the CSV files;
 - tamkit's NetCDF (``.nc``, ``.h5``): a DataArray with dims ``(delay, wavelength)``, delay in fs.
@@ -31,7 +32,6 @@ from tamkit.core.tamap import delay_factor_fs, make_tamap, validate_tamap
 _DATA_KEYS = ("data", "map", "ta", "da", "delta_a", "spec", "values")
 _DELAY_KEYS = ("t", "time", "times", "delay", "delays", "delay_fs", "delay_ps", "t_ps", "t_fs")
 _WL_KEYS = ("wl", "wavelength", "wavelengths", "wavelength_nm", "lambda", "wl_nm", "wn")
-_TEXT_SUFFIXES = {".csv", ".tsv", ".txt", ".dat", ".ascii", ".asc"}
 
 
 def load_tamap(
@@ -66,26 +66,49 @@ def load_tamap(
         raise InputError(f"{path} is a folder, not a TA map file")
     if orientation not in ("auto", "delay_rows", "wavelength_rows"):
         raise InputError(f"orientation must be auto, delay_rows or wavelength_rows: {orientation}")
-    suffix = path.suffix.lower()
-    if suffix in (".nc", ".h5", ".nc4", ".hdf5", ".netcdf"):
+    kind = _sniff(path)
+    if kind == "netcdf":
         return _load_netcdf(path)
     factor = delay_factor_fs(delay_unit or "ps")
-    if suffix == ".npz":
+    if kind == "npz":
         values, delay, wl = _read_npz(path)
-    elif suffix == ".npy":
+    elif kind == "npy":
         values, delay, wl = _split_matrix(_read_npy(path), orientation, path)
-    elif suffix in _TEXT_SUFFIXES or suffix == "":
+    elif kind == "text":
         values, delay, wl = _read_text(path, orientation)
     else:
         raise InputError(
-            f"unknown TA map format {suffix!r} for {path.name}; use CSV/TSV, Glotaran ASCII, "
-            ".npz/.npy or NetCDF"
+            f"{path.name} is neither text nor a NumPy or NetCDF/HDF5 file; use a CSV/TSV "
+            "matrix (any suffix, e.g. KiMoPack .SIA), Glotaran ASCII, .npz/.npy or NetCDF"
         )
     delay_fs = (np.asarray(delay, dtype=float) - delay_offset) * factor
     order = np.argsort(delay_fs, kind="stable")
     if np.any(np.diff(delay_fs) < 0):
         values, delay_fs = values[order], delay_fs[order]
     return make_tamap(values, delay_fs, wl, attrs={"source": path.name})
+
+
+def _sniff(path: Path) -> str:
+    """The file's kind from its first bytes (not its suffix): npz, npy, netcdf, text or binary."""
+    with path.open("rb") as fh:
+        head = fh.read(4096)
+    if head.startswith(b"PK\x03\x04"):
+        return "npz"
+    if head.startswith(b"\x93NUMPY"):
+        return "npy"
+    if head.startswith((b"\x89HDF", b"CDF\x01", b"CDF\x02")):
+        return "netcdf"
+    if b"\x00" in head:
+        return "binary"
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 4:  # not just a character cut at the 4096-byte edge
+            try:
+                head.decode("latin-1")
+            except UnicodeDecodeError:
+                return "binary"
+    return "text"
 
 
 def _load_netcdf(path: Path) -> xr.DataArray:
@@ -155,18 +178,22 @@ def _read_text(path: Path, orientation: str):
     try:
         text = path.read_text(errors="strict")
     except UnicodeDecodeError:
-        raise InputError(f"{path.name} is not a text file") from None
+        text = path.read_text(encoding="latin-1")  # a degree sign or umlaut in a header
     lines = text.splitlines()
     for i, line in enumerate(lines[:10]):
         key = line.strip().lower()
         if key in ("time explicit", "wavelength explicit"):
             return _read_glotaran(path, lines, i, key.startswith("time"))
-    delimiter = "," if path.suffix.lower() == ".csv" or text.count(",") > text.count("\t") else None
+    n_comma, n_tab = text.count(","), text.count("\t")
+    # tabs are the delimiter where present (a KiMoPack header "Time [ps]" holds a space)
+    delimiter = "," if n_comma > n_tab else ("\t" if n_tab else None)
     try:
         matrix = np.genfromtxt(io.StringIO(text), delimiter=delimiter, dtype=float,
                                comments="#", filling_values=np.nan)
     except ValueError as exc:
-        raise InputError(f"{path.name}: cannot read as a numeric matrix ({exc})") from None
+        first = str(exc).strip().splitlines()
+        detail = " ".join(first[:2])[:160]
+        raise InputError(f"{path.name}: cannot read as a numeric matrix ({detail})") from None
     if matrix.ndim != 2 or min(matrix.shape) < 2:
         raise InputError(f"{path.name}: expected a 2-D matrix with the axes in row 0 and column 0")
     if np.all(np.isnan(matrix[0, 1:])):  # a text header line above the numbers

@@ -1,9 +1,12 @@
 """The variable-projection problem of a global TA fit: projected residual and its Jacobian.
 
 For nonlinear parameters theta (rates through a logistic map onto [k_min, k_max], log IRF
-width, chirp coefficients) the basis C(theta) of IRF-convolved exponentials is built at every
-wavelength, the amplitudes are the linear least-squares solution a = (C^T C)^-1 C^T y, and the
-residual is r = y - C a = P_perp y (Golub & Pereyra, SIAM J. Numer. Anal. 10, 413 (1973)).
+width and chirp coefficients, both boxed by :meth:`VarProProblem.bounds`) the basis C(theta)
+of IRF-convolved exponentials is built at every wavelength, the amplitudes are the linear
+least-squares solution a = (C^T C)^-1 C^T y, and the residual is r = y - C a = P_perp y
+(Golub & Pereyra, SIAM J. Numer. Anal. 10, 413 (1973)).
+Masked points (NaN pixels) carry zero weight: their rows of C, of its derivatives and of y are
+zero, so each wavelength's amplitudes are the least-squares solution over its valid delays.
 """
 
 from __future__ import annotations
@@ -17,6 +20,10 @@ from tamkit.models.ta_kinetics import (
     exp_irf_basis_and_derivatives,
 )
 
+#: Smallest IRF standard deviation (fs) a fit may reach: far below any TA delay grid's step,
+#: so a map recorded as a step is fitted in the step limit rather than driving the width to 0.
+SIGMA_FLOOR_FS = 0.5
+
 
 class VarProProblem:
     """Projected residual and Golub-Pereyra Jacobian of one data set (W wavelengths x T delays).
@@ -26,10 +33,11 @@ class VarProProblem:
     """
 
     def __init__(self, delay_fs, design, y_wt, n_exp, offset, artifact_order, fit_chirp,
-                 fixed_chirp, fit_sigma, fixed_sigma):
+                 fixed_chirp, fit_sigma, fixed_sigma, mask=None, chirp_bound_fs=None):
         self.delay = np.ascontiguousarray(delay_fs, dtype=float)
         self.design = design  # (W, order+1)
-        self.y = y_wt  # (W, T)
+        self.mask = None if mask is None or np.all(mask) else np.asarray(mask, dtype=float)
+        self.y = y_wt if self.mask is None else np.where(self.mask > 0, y_wt, 0.0)  # (W, T)
         self.n_exp = n_exp
         self.offset = offset
         self.artifact_order = artifact_order
@@ -42,9 +50,28 @@ class VarProProblem:
         span = float(self.delay[-1] - self.delay[0])
         self.log_k_max = float(np.log(20.0 / fixed_sigma))
         self.log_k_min = float(np.log(0.01 / span))
+        # the IRF width: at least SIGMA_FLOOR_FS (a step on any measured delay grid), at most a
+        # tenth of the delay span (a wider "IRF" is a rise time, which the rates describe)
+        self.log_sigma_min = float(np.log(SIGMA_FLOOR_FS))
+        self.log_sigma_max = float(np.log(max(span / 10.0, 10.0 * fixed_sigma)))
+        # time zero stays within the measured delays; each chirp coefficient within
+        # chirp_bound_fs of its start (default: the delay span)
+        self.chirp_start = np.asarray(fixed_chirp, dtype=float)
+        self.chirp_bound = float(span if chirp_bound_fs is None else chirp_bound_fs)
         self._key: bytes | None = None
         self.parts = (None, None, None)
         self.n_evaluations = 0
+
+    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """Box of the parameter vector (rates are bounded by their logistic map already)."""
+        lo, hi = [-np.inf] * self.n_exp, [np.inf] * self.n_exp
+        if self.fit_sigma:
+            lo.append(self.log_sigma_min)
+            hi.append(self.log_sigma_max)
+        if self.fit_chirp:
+            lo.extend(self.chirp_start - self.chirp_bound)
+            hi.extend(self.chirp_start + self.chirp_bound)
+        return np.array(lo), np.array(hi)
 
     def _cap_slope(self, theta_k):
         """d log k / d theta of the logistic map."""
@@ -88,6 +115,11 @@ class VarProProblem:
             if derivatives:
                 d_t0 = np.concatenate([d_t0, da_t0], axis=2)
                 d_logs = np.concatenate([d_logs, da_logs], axis=2)
+        if self.mask is not None:
+            m = self.mask[..., None]
+            f = f * m
+            if derivatives:
+                d_t0, d_logk, d_logs = d_t0 * m, d_logk * m, d_logs * m
         return f, (d_t0, d_logk, d_logs)
 
     def evaluate(self, theta, derivatives: bool = False):
