@@ -397,7 +397,7 @@ def _profiles(sub, valid, xs, ys, cx, cy, noise, stack, pix):
     r_max = int(np.floor(min(nx, ny) / 2))
     r = np.hypot(xs[None, None, :] - cx[:, None, None], ys[None, :, None] - cy[:, None, None])
     fin = np.isfinite(cx) & np.isfinite(cy)
-    b = np.where(fin[:, None, None], np.floor(r + 0.5), r_max + 1).astype(int)
+    b = np.where(fin[:, None, None], np.floor(r), r_max + 1).astype(int)
     b = np.where(valid & (b <= r_max), b, r_max + 1)
     flat = (np.arange(n)[:, None, None] * (r_max + 2) + b).ravel()
     total = np.bincount(flat, weights=sub.ravel(), minlength=n * (r_max + 2))
@@ -412,7 +412,7 @@ def _profiles(sub, valid, xs, ys, cx, cy, noise, stack, pix):
     frames = np.arange(n)
     cut_x = np.where(valid[frames, iy, :], sub[frames, iy, :], np.nan)
     cut_y = np.where(valid[frames, :, ix], sub[frames, :, ix], np.nan)
-    r_nm = np.arange(r_max + 1) * pix
+    r_nm = (np.arange(r_max + 1) + 0.5) * pix  # bin i holds i <= r / pixel < i + 1
     return xr.Dataset(
         {
             "radial_profile": (("delay", "r_nm"), prof, {"units": "dT/T (sign-corrected)"}),

@@ -26,6 +26,7 @@ FRAME_COLUMNS = (
     "delay_fs", "sigma_nm", "sigma_err_nm", "sigma_crb_nm", "msd_nm2", "msd_err_nm2",
     "length_nm", "length_err_nm", "D_cm2_s", "D_err_cm2_s", "alpha_local", "amplitude",
     "amplitude_err", "x0_nm", "y0_nm", "snr", "chi2_red", "status", "reason",
+    "msd_moment_nm2", "msd_moment_err_nm2", "excess_kurtosis", "excess_kurtosis_err",
 )
 
 
@@ -71,8 +72,15 @@ def results_dict(result: TransportResult, input_info: dict | None = None) -> dic
             "chi2_red": result.model.chi2_red,
             "bic": result.model.bic,
         },
+        "gaussianity": _gaussianity(result),
         "warnings": result.warnings,
     })
+
+
+def _gaussianity(result: TransportResult) -> dict | None:
+    """The ``gaussianity`` block, when :func:`tamkit.analyze` ran the moment check."""
+    check = getattr(result, "gaussianity", None)
+    return None if check is None else check.to_dict()
 
 
 def write_frames_csv(result: TransportResult, path: str | os.PathLike) -> None:

@@ -129,7 +129,7 @@ def hot_minority_stack(
 def trap_limited_stack(
     delay_fs: np.ndarray | None = None,
     *,
-    D_cm2_s: float = 1.0,
+    D_cm2_s: float = 5.0,
     trap_time_fs: float = 2.0e4,
     sigma0_nm: float = 141.0,
     n_components: int = 48,
