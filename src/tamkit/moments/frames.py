@@ -159,8 +159,9 @@ def frame_moments(
     baseline = delay < 0
     n_base = int(baseline.sum())
     if n_base:
-        bmap = np.nanmean(np.where(valid[baseline], data[baseline], np.nan), axis=0)
-        data -= np.nan_to_num(bmap)[None]
+        vb = valid[baseline]
+        bmap = np.where(vb, data[baseline], 0.0).sum(0) / np.maximum(vb.sum(0), 1)
+        data -= bmap[None]
     data[~valid] = 0.0
     if sign is None:
         sign = _sign(data, delay)
