@@ -106,6 +106,8 @@ class TransportParameters:
     regime_selection: str = "BIC over 1..max_regimes piecewise power laws"
     #: which per-frame width entered: ``isotropic`` or the ``elliptical`` fit's equivalent
     width_model: str | None = None
+    #: how the model-free moments were taken (background, truncation, noise, MSD, PSF)
+    moments: dict[str, Any] | None = None
 
     @classmethod
     def from_dict(cls, block: dict[str, Any]) -> TransportParameters:

@@ -25,6 +25,7 @@ from tamkit.carrier_transport.results import (
 )
 from tamkit.core.errors import InputError
 from tamkit.core.outputs import to_jsonable
+from tamkit.moments.gaussianity import Gaussianity
 
 RESULTS_SCHEMA = "tamkit.results/1"
 SPECTRO_SCHEMA = "tamkit.spectro/1"
@@ -95,6 +96,8 @@ class AnalysisResults:
     anisotropy: Anisotropy
     model: RegimeModel
     warnings: list[str] = field(default_factory=list)
+    #: the Gaussian-spot check (``{gaussian, first_non_gaussian_fs, note, ...}``), when it ran
+    gaussianity: Gaussianity | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     schema: str = RESULTS_SCHEMA
     #: top-level key order of the document read (kept so that rewriting it is byte-identical)
@@ -114,6 +117,7 @@ class AnalysisResults:
             "band_like": asdict(self.band_like) if self.band_like else None,
             "anisotropy": asdict(self.anisotropy),
             "model": asdict(self.model),
+            "gaussianity": None if self.gaussianity is None else self.gaussianity.to_dict(),
             "warnings": list(self.warnings),
             **self.extra,
         }), self.key_order)
@@ -122,7 +126,8 @@ class AnalysisResults:
     def from_dict(cls, doc: dict[str, Any]) -> AnalysisResults:
         """Read a ``results.json`` document."""
         known = {"schema", "tamkit_version", "input", "parameters", "sigma0_nm", "sigma0_err_nm",
-                 "frames", "regimes", "band_like", "anisotropy", "model", "warnings"}
+                 "frames", "regimes", "band_like", "anisotropy", "model", "gaussianity",
+                 "warnings"}
         parameters = dict(doc["parameters"])
         fit_parameters = parameters.pop("fit", {})
 
@@ -143,6 +148,7 @@ class AnalysisResults:
             anisotropy=Anisotropy.from_dict(doc["anisotropy"]),
             model=RegimeModel.from_dict(doc["model"]),
             warnings=list(doc.get("warnings", [])),
+            gaussianity=Gaussianity.from_dict(doc.get("gaussianity")),
             extra={k: v for k, v in doc.items() if k not in known},
             key_order=list(doc),
         )
@@ -178,6 +184,7 @@ def results_record(result, input_info: dict | None = None,
                           breaks_fs=[float(b) for b in model.breaks_fs],
                           chi2_red=float(model.chi2_red), bic=float(model.bic)),
         warnings=list(result.warnings),
+        gaussianity=result.gaussianity,
     )
 
 

@@ -25,6 +25,7 @@ FRAME_COLUMNS = (
     "delay_fs", "sigma_nm", "sigma_err_nm", "sigma_crb_nm", "msd_nm2", "msd_err_nm2",
     "length_nm", "length_err_nm", "D_cm2_s", "D_err_cm2_s", "alpha_local", "amplitude",
     "amplitude_err", "x0_nm", "y0_nm", "snr", "chi2_red", "status", "reason",
+    "msd_moment_nm2", "msd_moment_err_nm2", "excess_kurtosis", "excess_kurtosis_err",
 )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +20,7 @@ from tamkit.carrier_transport.analysis import TransportResult, transport
 from tamkit.core.constants import ROOM_TEMPERATURE_K
 from tamkit.gaussfit import fit_frames
 from tamkit.io import load
+from tamkit.moments import Gaussianity, check_gaussianity, frame_moments
 
 ELLIPTICAL_KEYS = ("sigma_x_nm", "sigma_x_err_nm", "sigma_y_nm", "sigma_y_err_nm", "theta_rad")
 
@@ -38,12 +39,19 @@ class Analysis:
         MSD, D(t), regimes and band-like metrics.
     input_info : dict
         Provenance of the input: path, sha256, frame count and shape, pixel size, signal sign.
+    moments : xarray.Dataset or None
+        Model-free moments per frame (:func:`tamkit.moments.frame_moments`), with radial
+        profiles and line cuts.
+    gaussianity : Gaussianity or None
+        The Gaussian-spot check (:func:`tamkit.moments.check_gaussianity`).
     """
 
     stack: xr.DataArray
     fits: xr.Dataset
     result: TransportResult
     input_info: dict
+    moments: xr.Dataset | None = field(default=None, repr=False)
+    gaussianity: Gaussianity | None = None
 
     @property
     def warnings(self) -> list[str]:
@@ -139,6 +147,7 @@ def analyze(
             "the pump spot is elliptical: widths are the elliptical fit's isotropic-equivalent "
             "sqrt((sigma_x^2 + sigma_y^2)/2), not the isotropic fit's"
         )
+    moments, gaussianity = _moments(stack, fits, result, seed)
     info = {
         "path": None if path is None else str(path),
         "sha256": None if path is None else sha256_of(path),
@@ -152,7 +161,27 @@ def analyze(
         "nabs": stack.attrs.get("nabs"),
         "lazy_loaded": stack.chunks is not None,
     }
-    return Analysis(stack, fits, result, info)
+    return Analysis(stack, fits, result, info, moments, gaussianity)
+
+
+#: moment columns copied into the transport frames (and so into results.json and frames.csv)
+MOMENT_COLUMNS = ("msd_moment_nm2", "msd_moment_err_nm2", "excess_kurtosis",
+                  "excess_kurtosis_err")
+
+
+def _moments(stack, fits, result, seed):
+    """Model-free moments and the Gaussianity check; both ride on the transport result."""
+    moments = frame_moments(stack, sign=int(fits.attrs.get("signal_sign", 0)) or None,
+                            guess=fits, seed=seed)
+    for name in MOMENT_COLUMNS:
+        result.frames[name] = moments[name]
+    gaussianity = check_gaussianity(moments, result.frames, result.regimes)
+    result.gaussianity = gaussianity
+    result.parameters.moments = {k: moments.attrs[k] for k in
+                                 ("background", "truncation", "noise", "msd", "psf")}
+    if not gaussianity.gaussian:
+        result.warnings.append(gaussianity.note)
+    return moments, gaussianity
 
 
 def analyze_stack(stack: xr.DataArray, **options) -> tuple[xr.Dataset, TransportResult]:

@@ -1,0 +1,428 @@
+"""Model-free moments of every frame: centre of mass, principal variances, excess kurtosis, MSD.
+
+The recipe, per frame (all frames at once, vectorised):
+
+1. **Background.** The per-pixel mean of the pre-time-zero frames is subtracted from every frame
+   (a static background: scatter, a long-lived signal from the previous pulse, fixed-pattern
+   offsets, persistent hot pixels); then a per-frame offset, the mean of an outer annulus (pixels
+   beyond a Mahalanobis radius ``aperture_k + annulus_gap`` of the current spot), is subtracted.
+   Without pre-zero frames only the annulus is used; where the spot leaves no annulus, the pixels
+   outside the aperture serve, and with too few of those no offset is subtracted.
+2. **Noise.** The per-pixel noise of each frame is the standard deviation of its annulus pixels
+   (after both subtractions, so that it includes the noise of the pre-zero map).
+3. **Adaptive aperture.** Centre and covariance are iterated: the aperture is the ellipse of
+   Mahalanobis radius ``aperture_k`` of the current truncation-corrected covariance, about the
+   current centre of mass, shrunk where the field edge would cut it.
+4. **Moments.** Inside the converged aperture: centre of mass, the central second moments along
+   the principal axes, and the fourth moment of each principal axis's 1D marginal.
+5. **Truncation bias.** Divided out in closed form, assuming the profile is Gaussian within and
+   beyond the aperture (:mod:`tamkit.moments.truncation`): exact for a Gaussian, approximate
+   for a profile whose tail beyond the aperture is heavier.
+6. **Noise bias and errors.** Noise adds no mean to the sums, but the estimator is non-linear in
+   them (a ratio, a centre subtracted, a square): its noise bias is second order and grows with
+   the aperture as noise pixels far out weigh ``r^2`` and ``r^4``. Both bias and error come from
+   a parametric resampling of the sums with their exact noise covariance (:mod:`._sums`):
+   ``estimate = 2 f(T) - mean f(T*)``, ``error = std f(T*)``.
+7. **MSD.** Per axis, the mean of the two principal variances minus its value at time zero (the
+   intercept of a weighted straight line through the first usable frames at t >= 0):
+   ``MSD = sigma_t^2 - sigma_0^2``, as for the Gaussian fits.
+
+Notes
+-----
+The imaged spot is the carrier distribution convolved with the detection point-spread function
+(and, for a camera, the pixel box). Convolution adds variances, so for a Gaussian PSF the MSD is
+unaffected; cumulants add too, so the fourth cumulant of the carriers survives but the excess
+kurtosis ``kappa_4 / sigma^4`` is diluted by ``(sigma_carriers^2 / sigma_image^2)^2``. The
+excess kurtosis reported is the image's; a value consistent with 0 does not prove the carrier
+distribution Gaussian when the PSF dominates the width. The same holds for the initial
+excitation profile, whose width sigma_0 dilutes the kurtosis of the spreading part.
+
+References
+----------
+Moments, excess kurtosis and Gaussianity of spreading profiles, e.g. arXiv 2510.15587 (public code
+``phond-uam/TM_kurtosis``); here the background is not hand-tuned but measured.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+from scipy import ndimage
+
+from tamkit.core.errors import InputError
+from tamkit.moments._sums import (
+    estimator,
+    noise_covariance,
+    power_sums,
+    sums_vector,
+)
+from tamkit.moments.truncation import variance_factor
+
+#: The aperture iteration stops when no centre or width moves by more than this (pixels).
+CONVERGED_PX = 0.01
+#: Width (pixels) the adaptive aperture starts from when no guess is given.
+START_SIGMA_PX = 1.5
+#: Frames at t >= 0 used to pick the sign of the signal.
+SIGN_FRAMES = 5
+#: Fewest annulus pixels for a per-frame offset and noise estimate.
+MIN_ANNULUS_PX = 60
+#: Smallest Mahalanobis radius the field may shrink the aperture to before a frame is 'truncated'.
+MIN_APERTURE_K = 2.5
+#: Signal sum below this many of its own standard errors: the frame is 'low_signal'.
+MIN_SIGNAL_SIGNIFICANCE = 8.0
+#: First usable frames at t >= 0 whose straight line gives the moment variance at time zero.
+N_SIGMA0_FRAMES = 5
+
+BACKGROUND_PREZERO = (
+    "per-pixel mean of the {n} pre-time-zero frames subtracted from every frame, then a per-frame "
+    "offset: the mean of the pixels beyond a Mahalanobis radius {ka:g} of the spot (outer annulus)"
+)
+BACKGROUND_ANNULUS = (
+    "no pre-time-zero frames: a per-frame offset only, the mean of the pixels beyond a "
+    "Mahalanobis radius {ka:g} of the spot (outer annulus)"
+)
+TRUNCATION_NOTE = (
+    "elliptical aperture of Mahalanobis radius {k:g} (smaller where the field edge cuts it); "
+    "truncation corrected in closed form assuming a Gaussian profile (exact for a Gaussian; a "
+    "heavier tail beyond the aperture is not recovered)"
+)
+NOISE_NOTE = (
+    "per-pixel noise from the annulus scatter; noise bias (second order: ratio, centre, squares) "
+    "and errors from {b} parametric resamplings of the aperture sums with their exact noise "
+    "covariance"
+)
+
+
+def frame_moments(
+    stack: xr.DataArray,
+    *,
+    sign: int | None = None,
+    aperture_k: float = 4.0,
+    annulus_gap: float = 1.5,
+    n_iter: int = 12,
+    n_resample: int = 256,
+    guess: xr.Dataset | None = None,
+    profiles: bool = True,
+    seed: int = 0,
+) -> xr.Dataset:
+    """Model-free moments of every frame of a stack.
+
+    Parameters
+    ----------
+    stack : xarray.DataArray
+        dT/T, dims (delay, y, x); delays in fs, x and y in nm.
+    sign : {+1, -1}, optional
+        Sign of the signal (+1 bleach, -1 photoinduced absorption); found from the early frames
+        when not given.
+    aperture_k : float
+        Aperture radius in units of the spot's own width (Mahalanobis radius). Larger apertures
+        truncate less and are noisier (the variance's noise grows as the radius cubed).
+    annulus_gap : float
+        The background annulus starts this many widths outside the aperture.
+    n_iter : int
+        Most iterations of the adaptive aperture.
+    n_resample : int
+        Parametric resamplings for the noise bias and the errors.
+    guess : xarray.Dataset, optional
+        Per-frame fits (``x0_nm``, ``y0_nm``, ``sigma_nm``) to start the aperture from; only
+        the starting point: the result does not depend on it once converged.
+    profiles : bool
+        Also keep radial profiles and line cuts through the centre.
+    seed : int
+        Seed of the resampling.
+
+    Returns
+    -------
+    xarray.Dataset
+        One row per delay: ``x0_nm``, ``y0_nm`` (centre of mass), ``var_major_nm2``,
+        ``var_minor_nm2``, ``theta_rad`` (principal axes), ``variance_nm2`` (their mean) and
+        ``variance_err_nm2``, ``msd_moment_nm2`` and ``msd_moment_err_nm2``,
+        ``ek_major``, ``ek_minor``, ``excess_kurtosis`` (their mean) and
+        ``excess_kurtosis_err``, ``aperture_k``, ``aperture_major_nm``, ``offset``,
+        ``noise_std``, ``n_annulus_px``, ``signal``, ``signal_err``, ``status``; with
+        ``profiles``, ``radial_profile`` (delay, r_nm), ``cut_x`` (delay, x), ``cut_y``
+        (delay, y) of the background-subtracted, sign-corrected signal. ``attrs`` state the
+        background, truncation and noise treatment and ``sigma0_sq_nm2``.
+
+    Notes
+    -----
+    See the module docstring: background, truncation and noise-bias corrections, and why a
+    Gaussian point-spread function leaves the MSD unchanged but dilutes the kurtosis.
+    """
+    delay = np.asarray(stack["delay"].values, float)
+    pix = float(stack.attrs["pixel_nm"])
+    xs = np.asarray(stack["x"].values, float) / pix
+    ys = np.asarray(stack["y"].values, float) / pix
+    data = np.array(stack.values, dtype=float)  # a copy: modified below
+    n, ny, nx = data.shape
+    valid = np.isfinite(data)
+    baseline = delay < 0
+    n_base = int(baseline.sum())
+    if n_base:
+        vb = valid[baseline]
+        bmap = np.where(vb, data[baseline], 0.0).sum(0) / np.maximum(vb.sum(0), 1)
+        data -= bmap[None]
+    data[~valid] = 0.0
+    if sign is None:
+        sign = _sign(data, delay)
+    w = float(sign) * data.reshape(n, -1)
+    valid = valid.reshape(n, -1)
+    X = np.broadcast_to(xs[None, :], (ny, nx)).ravel()
+    Y = np.broadcast_to(ys[:, None], (ny, nx)).ravel()
+    edges = (xs.min() - 0.5, xs.max() + 0.5, ys.min() - 0.5, ys.max() + 0.5)
+
+    cx, cy, cxx, cxy, cyy = _start(w.reshape(n, ny, nx), xs, ys, guess, pix)
+    for _ in range(n_iter):
+        state = _aperture(w, valid, X, Y, cx, cy, cxx, cxy, cyy, aperture_k, annulus_gap, edges,
+                          noise=False)
+        kk, ap, off = state["k"], state["aperture"], state["offset"]
+        s = power_sums((w - off[:, None]) * ap, X[None] - cx[:, None], Y[None] - cy[:, None], 2)
+        m00 = s[:, 0, 0]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mx, my = s[:, 1, 0] / m00, s[:, 0, 1] / m00
+            g = variance_factor(kk)
+            sxx = (s[:, 2, 0] / m00 - mx * mx) / g
+            syy = (s[:, 0, 2] / m00 - my * my) / g
+            sxy = (s[:, 1, 1] / m00 - mx * my) / g
+        ok = (m00 > 0) & (sxx > 0) & (syy > 0) & (sxx * syy - sxy**2 > 0)
+        ok &= np.isfinite(mx) & np.isfinite(my)
+        ncx, ncy = np.where(ok, cx + mx, cx), np.where(ok, cy + my, cy)
+        ncx, ncy = np.clip(ncx, edges[0], edges[1]), np.clip(ncy, edges[2], edges[3])
+        nxx, nxy, nyy = _clip_cov(np.where(ok, sxx, cxx), np.where(ok, sxy, cxy),
+                                  np.where(ok, syy, cyy), nx, ny)
+        change = np.nanmax(np.abs(np.concatenate([ncx - cx, ncy - cy,
+                                                  np.sqrt(nxx) - np.sqrt(cxx),
+                                                  np.sqrt(nyy) - np.sqrt(cyy)])))
+        cx, cy, cxx, cxy, cyy = ncx, ncy, nxx, nxy, nyy
+        if change < CONVERGED_PX:
+            break
+
+    state = _aperture(w, valid, X, Y, cx, cy, cxx, cxy, cyy, aperture_k, annulus_gap, edges)
+    kk, ap, off, noise, n_ann = (state[key] for key in
+                                 ("k", "aperture", "offset", "noise", "n_annulus"))
+    noise = _fill_noise(noise, n_ann, w, valid, baseline)
+    scale = kk * np.sqrt(0.5 * (cxx + cyy))  # per-frame length (px) that makes the sums O(1)
+    xi, eta = (X[None] - cx[:, None]) / scale[:, None], (Y[None] - cy[:, None]) / scale[:, None]
+    apf = ap.astype(float)
+    t = sums_vector(power_sums((w - off[:, None]) * apf, xi, eta, 4))
+    geom = power_sums(apf, xi, eta, 8)
+    cov = noise_covariance(geom, noise**2, np.where(state["offset_used"], n_ann, 0))
+    est, err = _resampled(t, cov, kk, n_resample, seed)
+
+    status = np.full(n, "ok", dtype=object)
+    status[kk < MIN_APERTURE_K] = "truncated"
+    with np.errstate(divide="ignore", invalid="ignore"):
+        significance = est["signal"] / err["signal"]
+    status[~(significance > MIN_SIGNAL_SIGNIFICANCE)] = "low_signal"
+    status[~np.isfinite(est["variance"]) | ~np.isfinite(err["variance"])] = "failed"
+    status[baseline] = "baseline"
+
+    L2 = (scale * pix) ** 2
+    variance, variance_err = est["variance"] * L2, err["variance"] * L2
+    sigma0_sq, sigma0_sq_err, used = _variance_at_zero(delay, variance, variance_err, status)
+    msd = np.where(delay >= 0, variance - sigma0_sq, np.nan)
+    msd_err = np.where(delay >= 0, np.hypot(variance_err, sigma0_sq_err), np.nan)
+    x0 = (cx + est["dx"] * scale) * pix
+    y0 = (cy + est["dy"] * scale) * pix
+    frame_cols = {
+        "x0_nm": (x0, "nm"), "y0_nm": (y0, "nm"),
+        "x0_err_nm": (err["dx"] * scale * pix, "nm"), "y0_err_nm": (err["dy"] * scale * pix, "nm"),
+        "var_major_nm2": (est["var_major"] * L2, "nm^2"),
+        "var_minor_nm2": (est["var_minor"] * L2, "nm^2"),
+        "theta_rad": (est["theta"], "rad"),
+        "variance_nm2": (variance, "nm^2"), "variance_err_nm2": (variance_err, "nm^2"),
+        "msd_moment_nm2": (msd, "nm^2"), "msd_moment_err_nm2": (msd_err, "nm^2"),
+        "ek_major": (est["ek_major"], ""), "ek_minor": (est["ek_minor"], ""),
+        "excess_kurtosis": (est["excess_kurtosis"], ""),
+        "excess_kurtosis_err": (err["excess_kurtosis"], ""),
+        "aperture_k": (kk, ""),
+        "aperture_major_nm": (kk * np.sqrt(_major(cxx, cxy, cyy)) * pix, "nm"),
+        "offset": (float(sign) * off, "dT/T"), "noise_std": (noise, "dT/T"),
+        "n_annulus_px": (n_ann, ""), "signal": (est["signal"], "dT/T px"),
+        "signal_err": (err["signal"], "dT/T px"),
+    }
+    out = xr.Dataset(
+        {name: ("delay", np.asarray(v, float), {"units": u}) for name, (v, u) in
+         frame_cols.items()},
+        coords={"delay": ("delay", delay, {"units": "fs"})},
+    )
+    out["status"] = ("delay", status.astype(str))
+    out.attrs = {
+        "background": (BACKGROUND_PREZERO.format(n=n_base, ka=aperture_k + annulus_gap) if n_base
+                       else BACKGROUND_ANNULUS.format(ka=aperture_k + annulus_gap)),
+        "truncation": TRUNCATION_NOTE.format(k=aperture_k),
+        "noise": NOISE_NOTE.format(b=n_resample),
+        "msd": ("per axis: mean of the two principal-axis variances minus sigma_0^2, the "
+                f"intercept of a weighted straight line through the first {used} usable frames "
+                "at t >= 0"),
+        "psf": ("the image is the carrier profile convolved with the PSF: a Gaussian PSF adds "
+                "variance (MSD unchanged) but dilutes the excess kurtosis"),
+        "sigma0_sq_nm2": float(sigma0_sq), "sigma0_sq_err_nm2": float(sigma0_sq_err),
+        "signal_sign": int(sign), "aperture_k": float(aperture_k), "pixel_nm": pix,
+    }
+    if profiles:
+        sub = (w - off[:, None]).reshape(n, ny, nx) * valid.reshape(n, ny, nx)
+        out = out.merge(_profiles(sub, valid.reshape(n, ny, nx), xs, ys, x0 / pix, y0 / pix,
+                                  noise, stack, pix))
+    return out
+
+
+def _sign(data: np.ndarray, delay: np.ndarray) -> int:
+    idx = np.flatnonzero(delay >= 0)[:SIGN_FRAMES]
+    if idx.size == 0:
+        raise InputError("no frame at delay >= 0: nothing to take moments of")
+    mean = ndimage.uniform_filter(data[idx].mean(0), size=3, mode="nearest")
+    peak = mean.flat[np.argmax(np.abs(mean))]
+    return 1 if peak >= 0 else -1
+
+
+def _start(w, xs, ys, guess, pix):
+    n, ny, nx = w.shape
+    # start small: an aperture narrower than the spot grows by about 2x per iteration (the
+    # truncated variance of a wide spot is ~R^2 / 4), where one much wider than the spot may
+    # be dominated by noise from the start
+    smooth = ndimage.gaussian_filter(w, sigma=(0, 2, 2), mode="nearest")
+    flat = np.argmax(smooth.reshape(n, -1), axis=1)
+    iy, ix = np.unravel_index(flat, (ny, nx))
+    cx, cy = xs[ix], ys[iy]
+    s2 = np.full(n, START_SIGMA_PX**2)
+    if guess is not None and {"x0_nm", "y0_nm", "sigma_nm"} <= set(guess.data_vars):
+        gx, gy, gs = (np.asarray(guess[k].values, float) / pix for k in
+                      ("x0_nm", "y0_nm", "sigma_nm"))
+        good = np.isfinite(gx) & np.isfinite(gy) & np.isfinite(gs) & (gs > 0)
+        good &= (gs < 0.4 * min(nx, ny))
+        cx, cy, s2 = np.where(good, gx, cx), np.where(good, gy, cy), np.where(good, gs**2, s2)
+    return cx, cy, s2, np.zeros(n), s2.copy()
+
+
+def _major(cxx, cxy, cyy):
+    return 0.5 * (cxx + cyy) + np.sqrt(0.25 * (cxx - cyy) ** 2 + cxy**2)
+
+
+def _clip_cov(cxx, cxy, cyy, nx, ny):
+    lo, hi = 0.25, (0.5 * max(nx, ny)) ** 2
+    cxx, cyy = np.clip(cxx, lo, hi), np.clip(cyy, lo, hi)
+    lim = 0.95 * np.sqrt(cxx * cyy)
+    return cxx, np.clip(cxy, -lim, lim), cyy
+
+
+def _aperture(w, valid, X, Y, cx, cy, cxx, cxy, cyy, k, gap, edges, noise=True):
+    """The aperture (bool (n, p)), its Mahalanobis radius, the offset and noise of each frame."""
+    # the field edge must not cut the ellipse: limit k by the distance to each edge over the
+    # ellipse's half-extent along that axis
+    kx = np.minimum(cx - edges[0], edges[1] - cx) / np.sqrt(cxx)
+    ky = np.minimum(cy - edges[2], edges[3] - cy) / np.sqrt(cyy)
+    kk = np.clip(np.minimum(k, np.minimum(kx, ky)), 0.5, None)
+    det = cxx * cyy - cxy**2
+    dX, dY = X[None] - cx[:, None], Y[None] - cy[:, None]
+    d2 = (cyy[:, None] * dX * dX - 2 * cxy[:, None] * dX * dY + cxx[:, None] * dY * dY)
+    d2 /= det[:, None]
+    aperture = (d2 < (kk * kk)[:, None]) & valid
+    annulus = (d2 > ((kk + gap) ** 2)[:, None]) & valid
+    n_ann = annulus.sum(1)
+    outside = (~aperture) & valid
+    few = n_ann < MIN_ANNULUS_PX
+    annulus[few] = outside[few]
+    n_ann = annulus.sum(1)
+    used = n_ann >= MIN_ANNULUS_PX // 3
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.einsum("np,np->n", annulus, w) / n_ann
+        sq = (np.einsum("np,np,np->n", annulus, w, w) / n_ann - mean**2) * n_ann / (n_ann - 1)
+    offset = np.where(used, mean, 0.0)
+    sd = np.where(used, np.sqrt(np.clip(sq, 0, None)), np.nan) if noise else None
+    return {"k": kk, "aperture": aperture, "offset": offset, "offset_used": used,
+            "noise": sd, "n_annulus": n_ann}
+
+
+def _fill_noise(noise, n_ann, w, valid, baseline):
+    """Frames without an annulus take the median noise of those with one, else the pre-zero's."""
+    good = np.isfinite(noise) & (n_ann >= MIN_ANNULUS_PX) & ~baseline
+    if good.any():
+        return np.where(np.isfinite(noise) & (n_ann >= MIN_ANNULUS_PX), noise,
+                        np.median(noise[good]))
+    nb = int(baseline.sum())
+    if nb >= 2:
+        # a baseline frame minus the mean of the nb baseline frames has noise sigma^2 (1 - 1/nb);
+        # a signal frame minus it has sigma^2 (1 + 1/nb)
+        sd = np.std(w[baseline][valid[baseline]])
+        return np.full(noise.shape, sd * np.sqrt((1 + 1 / nb) / (1 - 1 / nb)))
+    raise InputError("no background pixels to estimate the noise from: the spot fills the field")
+
+
+def _resampled(t, cov, kk, n_resample, seed):
+    """Bias-corrected estimates and standard errors from resampled aperture sums."""
+    n = t.shape[0]
+    vals, vecs = np.linalg.eigh(cov)
+    root = vecs * np.sqrt(np.clip(vals, 0, None))[:, None, :]
+    rng = np.random.default_rng(seed)
+    z = rng.standard_normal((n, n_resample, t.shape[1]))
+    draws = t[:, None, :] + np.einsum("njk,nbk->nbj", root, z)
+    base = estimator(t, kk)
+    boot = estimator(draws, kk[:, None])
+    est, err = {}, {}
+    for key, value in base.items():
+        b = boot[key]
+        with np.errstate(invalid="ignore"):
+            finite = np.isfinite(b)
+            nf = finite.sum(1)
+            mean = np.where(finite, b, 0.0).sum(1) / nf
+            sd = np.sqrt(np.where(finite, (b - mean[:, None]) ** 2, 0.0).sum(1) / (nf - 1))
+        enough = nf >= 0.9 * n_resample
+        if key in ("theta",):
+            est[key] = value
+        else:
+            est[key] = np.where(enough, 2.0 * value - mean, np.nan)
+        err[key] = np.where(enough, sd, np.nan)
+    return est, err
+
+
+def _variance_at_zero(delay, variance, err, status):
+    """sigma_0^2 of the moments: intercept of a weighted line through the first usable frames."""
+    idx = np.flatnonzero((delay >= 0) & (status == "ok"))[:N_SIGMA0_FRAMES]
+    if idx.size == 0:
+        return np.nan, np.nan, 0
+    t, v, e = delay[idx], variance[idx], err[idx]
+    wgt = 1.0 / e**2
+    if idx.size < 3 or np.ptp(t) == 0:
+        mean = np.sum(wgt * v) / np.sum(wgt)
+        return float(mean), float(1 / np.sqrt(np.sum(wgt))), int(idx.size)
+    A = np.stack([np.ones_like(t), t], axis=1)
+    cov = np.linalg.inv(A.T @ (A * wgt[:, None]))
+    coef = cov @ (A.T @ (wgt * v))
+    return float(coef[0]), float(np.sqrt(cov[0, 0])), int(idx.size)
+
+
+def _profiles(sub, valid, xs, ys, cx, cy, noise, stack, pix):
+    """Radial profiles about the centre of mass and the row and column through it."""
+    n, ny, nx = sub.shape
+    r_max = int(np.floor(min(nx, ny) / 2))
+    r = np.hypot(xs[None, None, :] - cx[:, None, None], ys[None, :, None] - cy[:, None, None])
+    fin = np.isfinite(cx) & np.isfinite(cy)
+    b = np.where(fin[:, None, None], np.floor(r), r_max + 1).astype(int)
+    b = np.where(valid & (b <= r_max), b, r_max + 1)
+    flat = (np.arange(n)[:, None, None] * (r_max + 2) + b).ravel()
+    total = np.bincount(flat, weights=sub.ravel(), minlength=n * (r_max + 2))
+    count = np.bincount(flat, minlength=n * (r_max + 2))
+    total = total.reshape(n, r_max + 2)[:, : r_max + 1]
+    count = count.reshape(n, r_max + 2)[:, : r_max + 1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        prof = total / count
+        prof_err = noise[:, None] / np.sqrt(count)
+    iy = np.clip(np.rint(np.nan_to_num(cy) - ys[0]).astype(int), 0, ny - 1)
+    ix = np.clip(np.rint(np.nan_to_num(cx) - xs[0]).astype(int), 0, nx - 1)
+    frames = np.arange(n)
+    cut_x = np.where(valid[frames, iy, :], sub[frames, iy, :], np.nan)
+    cut_y = np.where(valid[frames, :, ix], sub[frames, :, ix], np.nan)
+    r_nm = (np.arange(r_max + 1) + 0.5) * pix  # bin i holds i <= r / pixel < i + 1
+    return xr.Dataset(
+        {
+            "radial_profile": (("delay", "r_nm"), prof, {"units": "dT/T (sign-corrected)"}),
+            "radial_profile_err": (("delay", "r_nm"), prof_err, {"units": "dT/T"}),
+            "cut_x": (("delay", "x"), cut_x, {"units": "dT/T (sign-corrected)",
+                                              "note": "row nearest the centre of mass"}),
+            "cut_y": (("delay", "y"), cut_y, {"units": "dT/T (sign-corrected)",
+                                              "note": "column nearest the centre of mass"}),
+        },
+        coords={"delay": stack["delay"], "r_nm": ("r_nm", r_nm, {"units": "nm"}),
+                "x": stack["x"], "y": stack["y"]},
+    )
