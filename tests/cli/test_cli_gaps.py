@@ -209,3 +209,17 @@ def test_series_bad_sidecar_is_exit_2(tmp_path, run_cli):
                                       "sidecar", "--pixel-size", PIXEL_NM, "--out", out])[::2])
     assert "spot0.tif" in line
     assert not out.exists()
+
+
+@pytest.mark.parametrize("command", ["analyze", "series", "batch"])
+def test_force_never_replaces_a_folder_holding_the_inputs(command, tmp_path, run_cli):
+    data = tmp_path / "data"
+    data.mkdir()
+    stacks = [data / "low.nc", data / "high.nc"]
+    for seed, path in enumerate(stacks):
+        save_stack(_stack(seed, nabs=0.05 * (seed + 1)), path)
+    args = _commands(*stacks)[command]
+    for out in (data, tmp_path):
+        line = _one_line_exit_2(*run_cli(args + ["--out", out, "--force"])[::2])
+        assert "--force would replace" in line
+    assert sorted(p.name for p in data.iterdir()) == ["high.nc", "low.nc"]

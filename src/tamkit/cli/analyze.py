@@ -43,7 +43,8 @@ def command(
     if out is None:
         out = stack.with_name(stack.stem + "_analysis")
     console = Console(stderr=True)
-    with output_folder(out, force), console.status(f"analysing {stack.name}"):
+    inputs = [stack] + ([delays] if delays else [])
+    with output_folder(out, force, inputs=inputs), console.status(f"analysing {stack.name}"):
         analysis = analyze(stack, delays=delays, **options)
         report(analysis.result, out, stack=analysis.stack, input_info=analysis.input_info,
                force=force)

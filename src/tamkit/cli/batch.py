@@ -72,7 +72,7 @@ def command(
 
     with Progress(TextColumn("batch"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), TextColumn("{task.description}"), console=err,
-                  transient=True) as bar:
+                  transient=True, disable=not err.is_terminal) as bar:
         task = bar.add_task("", total=None)
 
         def planned(todo: list[str], skipped: list[str]) -> None:

@@ -76,12 +76,14 @@ def stacks_delays(
 
 
 @contextlib.contextmanager
-def output_folder(out: Path, force: bool, *, allow_existing: bool = False) -> Iterator[Path]:
+def output_folder(out: Path, force: bool, *, allow_existing: bool = False,
+                  inputs: Sequence[os.PathLike | str] = ()) -> Iterator[Path]:
     """Check ``--out`` before any work and create its missing parents (removed again if the
     command fails before writing): an existing file is refused, and so is an existing
-    non-empty folder without ``--force`` (or ``allow_existing``)."""
+    non-empty folder without ``--force`` (or ``allow_existing``), and with ``--force`` a
+    folder that holds the current folder or one of the ``inputs``."""
     from tamkit.core.outputs import check_output_path, output_parents
 
-    check_output_path(out, force, allow_existing=allow_existing)
+    check_output_path(out, force, allow_existing=allow_existing, inputs=inputs)
     with output_parents(out):
         yield out

@@ -115,9 +115,10 @@ def command(
         if value is not None and not (np.isfinite(value) and value > 0):
             raise InputError(f"--sigma-inh (stack {i + 1}, {stacks[i].name}) must be a positive "
                              f"number of meV, got {value:g}")
-    with output_folder(out, force):
-        _run(stacks, by, given, sig, pump_sigma, stacks_delays(stacks, delays), options,
-             out, force)
+    per_stack = stacks_delays(stacks, delays)
+    inputs = [*stacks, *filter(None, per_stack.values())]
+    with output_folder(out, force, inputs=inputs):
+        _run(stacks, by, given, sig, pump_sigma, per_stack, options, out, force)
 
 
 def _run(stacks: list[Path], by: SeriesKind, given, sig, pump_sigma, delays: dict,
@@ -136,7 +137,8 @@ def _run(stacks: list[Path], by: SeriesKind, given, sig, pump_sigma, delays: dic
     vals = [g if g is not None else _value_from_attrs(stack, by, p)
             for g, stack, p in zip(given or [None] * len(stacks), loaded, stacks, strict=True)]
     analyses = []
-    with Progress(console=console, transient=True) as progress:
+    with Progress(console=console, transient=True,
+                  disable=not console.is_terminal) as progress:
         task = progress.add_task("analysing stacks", total=len(stacks))
         for path, stack in zip(stacks, loaded, strict=True):
             analyses.append(analyze(path, stack=stack, delays=delays[str(path)], **options))

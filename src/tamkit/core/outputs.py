@@ -16,7 +16,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,14 +26,22 @@ from tamkit.core.errors import InputError
 
 
 def check_output_path(
-    out_dir: str | os.PathLike, force: bool = False, *, allow_existing: bool = False
+    out_dir: str | os.PathLike,
+    force: bool = False,
+    *,
+    allow_existing: bool = False,
+    inputs: Iterable[str | os.PathLike] = (),
 ) -> Path:
     """Raise :class:`InputError` if ``out_dir`` cannot become a results folder; return it.
 
-    Refused: an existing path that is not a folder (always, ``force`` or not: replacing a file
-    by a folder is never what was meant), an existing non-empty folder unless ``force`` or
-    ``allow_existing``, and a path whose nearest existing ancestor is a file.
+    Refused: an empty name; an existing path that is not a folder (always, ``force`` or not:
+    replacing a file by a folder is never what was meant); an existing non-empty folder unless
+    ``force`` or ``allow_existing``; with ``force``, a folder holding the current folder or one
+    of ``inputs`` (replacing it would delete them); a path whose nearest existing ancestor is a
+    file.
     """
+    if not str(out_dir).strip():
+        raise InputError("the output folder's name is empty")
     out = Path(out_dir)
     if out.exists() or out.is_symlink():
         if not out.is_dir():
@@ -41,6 +49,12 @@ def check_output_path(
                              "give a folder")
         if not (force or allow_existing) and any(out.iterdir()):
             raise InputError(f"output folder {out} already exists; use --force to replace it")
+        if force:
+            real = out.resolve()
+            for inside in (Path.cwd(), *map(Path, inputs)):
+                if inside.resolve().is_relative_to(real):
+                    raise InputError(f"--force would replace {out}, which holds {inside}; "
+                                     "give another output folder")
         return out
     for parent in out.absolute().parents:
         if parent.exists():

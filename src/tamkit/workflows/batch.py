@@ -524,7 +524,10 @@ def run_batch(
     _check_options(analysis_options)
     if "scheduler" in batch_options and batch_options.get("client") is None:
         check_scheduler(batch_options["scheduler"])
-    check_output_path(out, force, allow_existing=resume)
+    delays = analysis_options.get("delays")
+    delays_files = (list(delays.values()) if isinstance(delays, Mapping) else [delays])
+    check_output_path(out, force, allow_existing=resume,
+                      inputs=[*paths, *filter(None, delays_files)])
     prints = {p: options_fingerprint(p, analysis_options) for p in paths}
     done: dict[str, BatchRow] = {}
     if resume and out.is_dir():
