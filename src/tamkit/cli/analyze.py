@@ -18,8 +18,8 @@ from tamkit.cli.options import (
     PixelSizeOption,
     TemperatureOption,
     analysis_options,
+    output_folder,
 )
-from tamkit.core.errors import InputError
 
 
 def command(
@@ -31,7 +31,8 @@ def command(
     pitch: PitchOption = None,
     temperature: TemperatureOption = None,
     out: Annotated[
-        Path | None, typer.Option("--out", help="Output folder (default: STACK_analysis).")
+        Path | None, typer.Option("--out", help="Output folder (default: STACK_analysis); "
+                                  "missing parent folders are created.")
     ] = None,
     force: ForceOption = False,
 ) -> None:
@@ -41,10 +42,9 @@ def command(
     options = analysis_options(pixel_size, pitch, temperature)
     if out is None:
         out = stack.with_name(stack.stem + "_analysis")
-    if out.exists() and any(out.iterdir()) and not force:
-        raise InputError(f"output folder {out} already exists; use --force to replace it")
     console = Console(stderr=True)
-    with console.status(f"analysing {stack.name}"):
+    inputs = [stack] + ([delays] if delays else [])
+    with output_folder(out, force, inputs=inputs), console.status(f"analysing {stack.name}"):
         analysis = analyze(stack, delays=delays, **options)
         report(analysis.result, out, stack=analysis.stack, input_info=analysis.input_info,
                force=force)

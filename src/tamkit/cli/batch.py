@@ -1,8 +1,11 @@
 """Analyse many stacks on Dask (a local cluster, threads, or a scheduler address).
 
-Writes DIR/<stem>/ per stack (as tamkit analyze does) and DIR/summary.csv + DIR/summary.json,
-one row per stack. A failed stack never stops the others: exit 0 when all succeeded, 0 with a
-warning when some failed, 2 when all failed.
+Writes DIR/<stem>/ per stack (as tamkit analyze does), each as soon as that stack is done (a
+killed batch keeps every completed stack), and DIR/summary.csv + DIR/summary.json, one row per
+stack. --resume continues a batch in DIR: stacks already analysed there from the same file
+(sha256) with the same options are skipped, the others analysed, and the summary rebuilt from
+both. A failed stack never stops the others: exit 0 when all succeeded, 0 with a warning when
+some failed, 2 when all failed.
 """
 
 from __future__ import annotations
@@ -16,11 +19,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from tamkit.cli.options import (
-    ForceOption,
     PitchOption,
     PixelSizeOption,
+    StacksDelaysOption,
     TemperatureOption,
     analysis_options,
+    stacks_delays,
 )
 from tamkit.core.errors import InputError
 
@@ -29,66 +33,67 @@ def command(
     paths: Annotated[
         list[str], typer.Argument(help="Stack files or glob patterns (quote them: 'data/*.nc').")
     ],
-    out: Annotated[Path, typer.Option("--out", help="Output folder for all stacks.")],
+    out: Annotated[Path, typer.Option(
+        "--out", help="Output folder for all stacks (created, with missing parents).")],
     scheduler: Annotated[
         str, typer.Option("--scheduler", help="local, threads, or tcp://host:port.")
     ] = "local",
     workers: Annotated[
         int | None, typer.Option("--workers", help="Workers (local) or threads; default: cores.")
     ] = None,
+    delays: StacksDelaysOption = None,
     pixel_size: PixelSizeOption = None,
     pitch: PitchOption = None,
     temperature: TemperatureOption = None,
-    force: ForceOption = False,
+    resume: Annotated[bool, typer.Option(
+        "--resume", help="Continue a batch in --out: skip the stacks already analysed there "
+        "from the same file with the same options; rebuild the summary.")] = False,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Replace an existing output folder (its contents are removed first).")
+    ] = False,
 ) -> None:
-    import dask
-
-    from tamkit.core.outputs import atomic_output_dir
-    from tamkit.workflows.batch import analyze_many, check_scheduler, expand_paths, write_summary
+    from tamkit.workflows.batch import check_scheduler, expand_paths, run_batch
 
     options = analysis_options(pixel_size, pitch, temperature)
     if workers is not None and workers < 1:
         raise InputError(f"--workers must be at least 1, got {workers}")
     check_scheduler(scheduler)
     files = expand_paths(paths)
+    # one delays file for all is read now (exit 2 before any work); a stack's own sidecar is
+    # read with its stack, so that a bad one fails that stack only
+    per_stack = stacks_delays(files, delays, read_sidecars=False)
     err = Console(stderr=True)
-    with atomic_output_dir(out, force=force) as tmp:
-        with Progress(TextColumn("batch"), BarColumn(), MofNCompleteColumn(),
-                      TimeElapsedColumn(), TextColumn("{task.description}"), console=err,
-                      transient=True) as bar:
-            task = bar.add_task("", total=len(files))
 
-            def done(row) -> None:
-                bar.update(task, advance=1, description=f"{Path(row.path).name}: {row.status}")
+    def plan(todo: list[str], skipped: list[str]) -> None:
+        if skipped:
+            err.print(f"resuming: {len(skipped)} of {len(files)} stacks already analysed with "
+                      f"the same input and options; analysing {len(todo)}", highlight=False,
+                      soft_wrap=True)
 
-            rows = analyze_many(files, scheduler=scheduler, n_workers=workers, on_done=done,
-                                **options)
-        # dask-backed stacks are read here (montage frames) in this process
-        with dask.config.set(scheduler="synchronous"), err.status("writing reports"):
-            for row in rows:
-                if row.ok:
-                    _write_report(row, tmp / Path(row.path).stem)
-        write_summary(rows, tmp)
-    print_batch_summary(rows, title=f"tamkit batch: {len(rows)} stacks")
+    with Progress(TextColumn("batch"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), TextColumn("{task.description}"), console=err,
+                  transient=True, disable=not err.is_terminal) as bar:
+        task = bar.add_task("", total=None)
+
+        def planned(todo: list[str], skipped: list[str]) -> None:
+            bar.update(task, total=len(todo))
+            plan(todo, skipped)
+
+        def done(row) -> None:
+            bar.update(task, advance=1, description=f"{Path(row.path).name}: {row.status}")
+
+        run = run_batch(files, out, resume=resume, force=force, on_plan=planned, on_done=done,
+                        scheduler=scheduler, n_workers=workers, delays=per_stack, **options)
+    rows = run.rows
+    print_batch_summary(rows, title=f"tamkit batch: {len(rows)} stacks"
+                        + (f" ({len(run.skipped)} from an earlier run)" if run.skipped else ""))
     Console().print(f"results in {out}/")
-    n_failed = sum(not row.ok for row in rows)
+    n_failed = run.n_failed
     if n_failed == len(rows):
         raise InputError(f"all {n_failed} stacks failed; the reasons are in {out}/summary.csv")
     if n_failed:
         err.print(f"[yellow]warning:[/] {n_failed} of {len(rows)} stacks failed; "
                   f"see {out}/summary.csv")
-
-
-def _write_report(row, folder: Path) -> None:
-    """Write one stack's analyze outputs; a failure to write fails that row only."""
-    from tamkit.reporting.analysis_report import report
-
-    a = row.analysis
-    try:
-        report(a.result, folder, stack=a.stack, input_info=a.input_info)
-    except Exception as exc:  # one stack's report must not lose the others
-        row.status = "failed"
-        row.reason = f"writing the report: {type(exc).__name__}: {' '.join(str(exc).split())}"
 
 
 def print_batch_summary(rows, title: str) -> None:

@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from tamkit.cli.options import output_folder
 from tamkit.core.outputs import atomic_output_dir, write_json
 
 DEMO_FILM = "cqd"
@@ -20,7 +21,8 @@ DEMO_NABS = 0.045
 
 
 def command(
-    out: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("tamkit-demo"),
+    out: Annotated[Path, typer.Option(
+        "--out", help="Output folder (created, with missing parents).")] = Path("tamkit-demo"),
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing output.")] = False,
 ) -> None:
@@ -33,7 +35,7 @@ def command(
 
     console = Console(stderr=True)
     film = film_preset(DEMO_FILM)
-    with atomic_output_dir(out, force=force) as tmp:
+    with output_folder(out, force), atomic_output_dir(out, force=force) as tmp:
         with console.status(f"simulating the {DEMO_FILM} film at <N_abs> = {DEMO_NABS}"):
             measurement = simulate_measurement(film, DEMO_NABS, seed=seed)
             save_stack(measurement.raw, tmp / "stack.nc")

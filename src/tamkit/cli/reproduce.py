@@ -20,12 +20,14 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from tamkit.cli.options import output_folder
 from tamkit.core.errors import InputError
 
 
 def command(
     out: Annotated[
-        Path, typer.Option("--out", help="Output folder (created; see --force).")
+        Path, typer.Option("--out", help="Output folder (created, with missing parents; "
+                           "see --force).")
     ] = Path("tamkit-reproduce"),
     quick: Annotated[
         bool, typer.Option("--quick", help="Fewer runs, delays and replicates (a test run).")
@@ -44,13 +46,11 @@ def command(
         raise InputError(f"--seed must be a non-negative integer, got {seed}")
     if max_regimes is not None and not 1 <= max_regimes <= 6:
         raise InputError(f"--max-regimes must be between 1 and 6, got {max_regimes}")
-    # refuse an existing output before minutes of work (reproduce checks again when writing)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not force:
-        raise InputError(f"output folder {out} already exists; use --force to replace it")
     console = Console(stderr=True)
     columns = (TextColumn("{task.description:<22}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=True) as bar:
+    # refuse an existing output before minutes of work (reproduce checks again when writing)
+    with output_folder(out, force), Progress(*columns, console=console, transient=True) as bar:
         task = bar.add_task("simulating + analysing", total=None)
 
         def progress(done: int, total: int, label: str) -> None:

@@ -22,8 +22,11 @@ from tamkit.cli.options import (
     ForceOption,
     PitchOption,
     PixelSizeOption,
+    StacksDelaysOption,
     TemperatureOption,
     analysis_options,
+    output_folder,
+    stacks_delays,
 )
 from tamkit.core.errors import InputError
 
@@ -52,7 +55,23 @@ def _value_from_attrs(stack, kind: SeriesKind, path: Path) -> float:
     if value is None:
         flag = "--values" if kind is SeriesKind.fluence else "--values (vol%)"
         raise InputError(f"{path}: no '{key}' in the file's metadata; give {flag}")
-    return float(value) if kind is SeriesKind.fluence else 100.0 * float(value)
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{path}: the metadata's '{key}' is not a number: {value!r}") from None
+    value = value if kind is SeriesKind.fluence else 100.0 * value
+    _check_value(value, kind, f"{path} (metadata '{key}')")
+    return value
+
+
+def _check_value(value: float, kind: SeriesKind, where: str) -> None:
+    """A fluence <N_abs> must be > 0; a perovskite content in [0, 100) vol%."""
+    if kind is SeriesKind.fluence:
+        if not (np.isfinite(value) and value > 0):
+            raise InputError(f"{where}: <N_abs> must be a positive number, got {value:g}")
+    elif not (np.isfinite(value) and 0 <= value < 100):
+        raise InputError(f"{where}: the perovskite content must be in [0, 100) vol%, "
+                         f"got {value:g}")
 
 
 def command(
@@ -60,27 +79,22 @@ def command(
     by: Annotated[SeriesKind, typer.Option("--by", help="fluence or composition.")] = (
         SeriesKind.fluence),
     values: Annotated[str | None, typer.Option(
-        "--values", help="<N_abs> (fluence) or perovskite vol% (composition) per stack, "
-        "comma-separated; default from each file's metadata.")] = None,
+        "--values", help="<N_abs> > 0 (fluence) or perovskite vol% in [0, 100) (composition) "
+        "per stack, comma-separated; default from each file's metadata.")] = None,
     sigma_inh: Annotated[str | None, typer.Option(
         "--sigma-inh", help="sigma_inh (meV) per stack, comma-separated (composition).")] = None,
     pump_sigma: Annotated[float | None, typer.Option(
         "--pump-sigma", help="Sigma (nm) of the pump spot, if known (fluence): the "
         "Auger-depletion estimate then treats the rest of sigma_0 as detection blur; without "
         "it the estimate is an upper bound.")] = None,
+    delays: StacksDelaysOption = None,
     pixel_size: PixelSizeOption = None,
     pitch: PitchOption = None,
     temperature: TemperatureOption = None,
-    out: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("tamkit-series"),
+    out: Annotated[Path, typer.Option(
+        "--out", help="Output folder (created, with missing parents).")] = Path("tamkit-series"),
     force: ForceOption = False,
 ) -> None:
-    from tamkit.core.outputs import atomic_output_dir, write_json
-    from tamkit.core.tables import write_csv
-    from tamkit.reporting.analysis_report import report
-    from tamkit.reporting.series_plots import save_figures, series_figures
-    from tamkit.series.trends import composition_series, fluence_series
-    from tamkit.workflows.analysis import analyze
-
     options = analysis_options(pixel_size, pitch, temperature)
     if pump_sigma is not None and not (np.isfinite(pump_sigma) and pump_sigma > 0):
         raise InputError(f"--pump-sigma must be a positive number of nm, got {pump_sigma}")
@@ -93,18 +107,42 @@ def command(
     if len(set(stems)) != len(stems):
         raise InputError("two stacks share a file name; each needs its own output folder")
     given = _floats(values, len(stacks), "--values")
+    for i, value in enumerate(given or []):
+        if value is not None:
+            _check_value(value, by, f"--values (stack {i + 1}, {stacks[i].name})")
     sig = _floats(sigma_inh, len(stacks), "--sigma-inh")
-    if out.exists() and any(out.iterdir()) and not force:
-        raise InputError(f"output folder {out} already exists; use --force to replace it")
+    for i, value in enumerate(sig or []):
+        if value is not None and not (np.isfinite(value) and value > 0):
+            raise InputError(f"--sigma-inh (stack {i + 1}, {stacks[i].name}) must be a positive "
+                             f"number of meV, got {value:g}")
+    per_stack = stacks_delays(stacks, delays)
+    inputs = [*stacks, *filter(None, per_stack.values())]
+    with output_folder(out, force, inputs=inputs):
+        _run(stacks, by, given, sig, pump_sigma, per_stack, options, out, force)
+
+
+def _run(stacks: list[Path], by: SeriesKind, given, sig, pump_sigma, delays: dict,
+         options: dict, out: Path, force: bool) -> None:
+    from tamkit.core.outputs import atomic_output_dir, write_json
+    from tamkit.core.tables import write_csv
+    from tamkit.io import load
+    from tamkit.reporting.analysis_report import report
+    from tamkit.reporting.series_plots import save_figures, series_figures
+    from tamkit.series.trends import composition_series, fluence_series
+    from tamkit.workflows.analysis import analyze
+
     console = Console(stderr=True)
+    # every stack's value is checked (metadata included) before minutes of fitting
+    loaded = [load(p, delays=delays[str(p)], pixel_nm=options["pixel_nm"]) for p in stacks]
+    vals = [g if g is not None else _value_from_attrs(stack, by, p)
+            for g, stack, p in zip(given or [None] * len(stacks), loaded, stacks, strict=True)]
     analyses = []
-    with Progress(console=console, transient=True) as progress:
+    with Progress(console=console, transient=True,
+                  disable=not console.is_terminal) as progress:
         task = progress.add_task("analysing stacks", total=len(stacks))
-        for path in stacks:
-            analyses.append(analyze(path, **options))
+        for path, stack in zip(stacks, loaded, strict=True):
+            analyses.append(analyze(path, stack=stack, delays=delays[str(path)], **options))
             progress.advance(task)
-    vals = [g if g is not None else _value_from_attrs(a.stack, by, p)
-            for g, a, p in zip(given or [None] * len(stacks), analyses, stacks, strict=True)]
     results = [a.result for a in analyses]
     if by is SeriesKind.fluence:
         series = fluence_series(results, vals, stacks=[a.stack for a in analyses],

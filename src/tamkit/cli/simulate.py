@@ -20,6 +20,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from tamkit.cli.options import output_folder
 from tamkit.core.errors import InputError
 
 #: Largest runs x spots accepted: memory grows as 0.5 MB per (run, spot) for default frames.
@@ -28,7 +29,8 @@ FORMATS = ("nc", "tif")
 
 
 def command(
-    out: Annotated[Path, typer.Option("--out", help="Output folder (created; see --force).")],
+    out: Annotated[Path, typer.Option(
+        "--out", help="Output folder (created, with missing parents; see --force).")],
     film: Annotated[
         str, typer.Option("--film", help="Preset (cqd, qdip40, qdip60, qdip90) or a TOML file.")
     ] = "cqd",
@@ -59,7 +61,7 @@ def command(
     the_film = load_film(film)
     console = Console(stderr=True)
     start = time.perf_counter()
-    with atomic_output_dir(out, force=force) as tmp:
+    with output_folder(out, force), atomic_output_dir(out, force=force) as tmp:
         columns = (TextColumn("{task.description:<9}"), BarColumn(), TimeElapsedColumn())
         with Progress(*columns, console=console, transient=True) as bar:
             task = bar.add_task("carriers", total=1.0)

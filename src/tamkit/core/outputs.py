@@ -1,4 +1,13 @@
-"""Writing outputs safely: atomically, and never over existing results without ``force``."""
+"""Writing outputs safely: atomically, and never over existing results without ``force``.
+
+* :func:`check_output_path` refuses, before any work, an output path that cannot become a
+  results folder (an existing file, an existing non-empty folder without ``force``, a parent
+  that is a file);
+* :func:`output_parents` creates the missing parent folders of an output (and removes them
+  again when the work fails before anything was written);
+* :func:`atomic_output_dir` writes a folder that appears only complete;
+* :func:`write_json` and :func:`replace_file` write single files (the latter atomically).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +16,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,20 +25,92 @@ import numpy as np
 from tamkit.core.errors import InputError
 
 
+def check_output_path(
+    out_dir: str | os.PathLike,
+    force: bool = False,
+    *,
+    allow_existing: bool = False,
+    inputs: Iterable[str | os.PathLike] = (),
+) -> Path:
+    """Raise :class:`InputError` if ``out_dir`` cannot become a results folder; return it.
+
+    Refused: an empty name; an existing path that is not a folder (always, ``force`` or not:
+    replacing a file by a folder is never what was meant); an existing non-empty folder unless
+    ``force`` or ``allow_existing``; with ``force``, a folder holding the current folder or one
+    of ``inputs`` (replacing it would delete them); a path whose nearest existing ancestor is a
+    file.
+    """
+    if not str(out_dir).strip():
+        raise InputError("the output folder's name is empty")
+    out = Path(out_dir)
+    if out.exists() or out.is_symlink():
+        if not out.is_dir():
+            raise InputError(f"output path {out} exists and is a file, not a folder; "
+                             "give a folder")
+        if not (force or allow_existing) and any(out.iterdir()):
+            raise InputError(f"output folder {out} already exists; use --force to replace it")
+        if force:
+            real = out.resolve()
+            for inside in (Path.cwd(), *map(Path, inputs)):
+                if inside.resolve().is_relative_to(real):
+                    raise InputError(f"--force would replace {out}, which holds {inside}; "
+                                     "give another output folder")
+        return out
+    for parent in out.absolute().parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise InputError(f"output path {out}: {parent} is a file, not a folder")
+            break
+    return out
+
+
+@contextlib.contextmanager
+def output_parents(out_dir: str | os.PathLike) -> Iterator[list[Path]]:
+    """Create the missing parent folders of ``out_dir``; yield them (outermost first).
+
+    If the block raises and ``out_dir`` was not created, the parents created here are removed
+    again (those still empty), so that a failed command leaves the file system as it was.
+    """
+    out = Path(out_dir).absolute()
+    missing: list[Path] = []
+    for parent in out.parents:
+        if parent.exists():
+            break
+        missing.insert(0, parent)
+    created: list[Path] = []
+    try:
+        for folder in missing:
+            try:
+                folder.mkdir()
+            except FileExistsError:
+                if not folder.is_dir():
+                    raise InputError(f"output path {out_dir}: {folder} is a file, "
+                                     "not a folder") from None
+                continue
+            except OSError as exc:
+                raise InputError(f"cannot create the folder {folder}: "
+                                 f"{exc.strerror or exc}") from None
+            created.append(folder)
+        yield created
+    except BaseException:
+        if not out.exists():
+            for folder in reversed(created):
+                try:
+                    folder.rmdir()
+                except OSError:
+                    break
+        raise
+
+
 @contextlib.contextmanager
 def atomic_output_dir(out_dir: str | os.PathLike, force: bool = False) -> Iterator[Path]:
     """Yield a fresh temporary folder that becomes ``out_dir`` only if the block succeeds.
 
     Raises :class:`InputError` before any work if ``out_dir`` exists (and is not an empty
     folder) and ``force`` is false. On failure the temporary folder is removed and ``out_dir``
-    is left exactly as it was.
+    is left exactly as it was. The parent folder must exist (see :func:`output_parents`).
     """
-    out = Path(out_dir)
-    if out.exists():
-        if not out.is_dir():
-            raise InputError(f"output path {out} exists and is not a folder")
-        if any(out.iterdir()) and not force:
-            raise InputError(f"output folder {out} already exists; use --force to replace it")
+    out = check_output_path(out_dir, force)
     parent = out.absolute().parent
     if not parent.exists():
         raise InputError(f"parent folder {parent} of the output does not exist")
@@ -74,6 +155,21 @@ def to_jsonable(value: Any) -> Any:
 def write_json(path: str | os.PathLike, data: Any) -> None:
     """Write ``data`` as indented JSON (strict: NaN and inf become null)."""
     Path(path).write_text(json.dumps(to_jsonable(data), indent=2, allow_nan=False) + "\n")
+
+
+@contextlib.contextmanager
+def replace_file(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; it replaces ``path`` (atomically) if the block
+    succeeds, and is removed if it fails: a reader sees the old file or the new, never half."""
+    path = Path(path)
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.partial-", dir=path.absolute().parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def format_value(value: Any, err: Any = None, unit: str = "", digits: int = 3) -> str:
