@@ -160,7 +160,7 @@ def test_series_of_tiffs_with_sidecar_delays(tmp_path, run_cli):
                             "--pixel-size", PIXEL_NM, "--out", out])
     assert code == 0, err
     summary = json.loads((out / "series.json").read_text())
-    assert [row["value"] for row in summary["table"]] == [0.05, 0.1]
+    assert [row["value"] for row in summary["members"]] == [0.05, 0.1]
     for stem, delays in (("spot0", "spot0_delays.csv"), ("spot1", "delays.csv")):
         info = json.loads((out / stem / "results.json").read_text())["input"]
         assert info["delays_file"] == str(tmp_path / delays)

@@ -95,7 +95,7 @@ def test_series_cli(tmp_path, capsys):
         main(["series", *paths, "--out", str(out), "--pump-sigma", "120"])
     assert exc.value.code == 0
     summary = json.loads((out / "series.json").read_text())
-    assert [row["value"] for row in summary["table"]] == [0.045, 0.18]
+    assert [row["value"] for row in summary["members"]] == [0.045, 0.18]
     # these stacks conserve their spot integral: no depletion is found, with a finite bound
     for dep in summary["depletion"]:
         assert dep["model"] == "none"

@@ -147,22 +147,13 @@ def _run(stacks: list[Path], by: SeriesKind, given, sig, pump_sigma, delays: dic
     if by is SeriesKind.fluence:
         series = fluence_series(results, vals, stacks=[a.stack for a in analyses],
                                 carrier_sigma_nm=pump_sigma)
-        summary = {
-            "kind": "fluence",
-            "table": series.table(),
-            "independence_time_fs": series.independence_time_fs,
-            "independence_time_err_fs": series.independence_time_err_fs,
-            "auger_excess": series.auger_excess,
-            "depletion": series.depletion,
-        }
     else:
         series = composition_series(results, vals, sig)
-        summary = {"kind": "composition", "table": series.table(),
-                   "volcano_maximum_vol_percent": series.volcano_maximum}
+    summary = series.to_dict()
     summary["inputs"] = [str(p) for p in stacks]
     with atomic_output_dir(out, force=force) as tmp:
         write_json(tmp / "series.json", summary)
-        write_csv(tmp / "series.csv", list(summary["table"][0]), summary["table"])
+        write_csv(tmp / "series.csv", list(summary["members"][0]), summary["members"])
         save_figures(series_figures(series), tmp / "figures")
         for path, analysis in zip(stacks, analyses, strict=True):
             report(analysis.result, tmp / path.stem, stack=analysis.stack,
@@ -175,7 +166,7 @@ def _print(summary: dict) -> None:
     table = Table(title=f"tamkit series ({summary['kind']})")
     for col in ("value", "D_max (cm^2/s)", "length (nm)", "tau (fs)", "band-like"):
         table.add_column(col)
-    for row in summary["table"]:
+    for row in summary["members"]:
         def fmt(v, e=None):
             if v is None:
                 return "-"

@@ -84,17 +84,8 @@ class Reproduction:
             "wall_time_s": self.wall_s,
             "table": self.table,
             "trends": self.trends,
-            "fluence_series": {
-                "members": fl.table(),
-                "independence_time_fs": fl.independence_time_fs,
-                "independence_time_err_fs": fl.independence_time_err_fs,
-                "auger_excess": fl.auger_excess,
-                "depletion": fl.depletion,
-            },
-            "composition_series": {
-                "members": self.composition.table(),
-                "volcano_maximum_vol_percent": self.composition.volcano_maximum,
-            },
+            "fluence_series": fl.to_dict(),
+            "composition_series": self.composition.to_dict(),
             "bleach": {name: {"perovskite_vol_percent": m["perovskite_vol_percent"],
                               "measured": m["bleach"], "perovskite_peak_nm":
                               m["perovskite_peak_nm"], "notes": m["notes"], "truth": m["truth"]}

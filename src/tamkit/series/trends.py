@@ -72,6 +72,17 @@ class FluenceSeries:
     def table(self) -> list[dict]:
         return [m.row() for m in self.members]
 
+    def to_dict(self) -> dict:
+        """The series as JSON-ready data (``series.json``, ``reproduce.json``)."""
+        return {
+            "kind": "fluence",
+            "members": self.table(),
+            "independence_time_fs": self.independence_time_fs,
+            "independence_time_err_fs": self.independence_time_err_fs,
+            "auger_excess": self.auger_excess,
+            "depletion": self.depletion,
+        }
+
 
 @dataclass
 class CompositionSeries:
@@ -86,6 +97,11 @@ class CompositionSeries:
         for m, s in zip(self.members, self.sigma_inh_meV, strict=True):
             rows.append({**m.row(), "perovskite_vol_percent": m.value, "sigma_inh_meV": s})
         return rows
+
+    def to_dict(self) -> dict:
+        """The series as JSON-ready data (``series.json``, ``reproduce.json``)."""
+        return {"kind": "composition", "members": self.table(),
+                "volcano_maximum_vol_percent": self.volcano_maximum}
 
 
 def _curves(members: Sequence[SeriesMember]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
