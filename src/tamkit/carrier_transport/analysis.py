@@ -9,6 +9,7 @@ fitted widths (one row per delay, as returned by :func:`tamkit.gaussfit.fit_fram
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import xarray as xr
@@ -35,6 +36,9 @@ from tamkit.core.constants import (
     nm2_per_fs_to_cm2_per_s,
 )
 from tamkit.core.errors import InputError
+
+if TYPE_CHECKING:
+    from tamkit.globalfit.results import GlobalFitBlock
 
 #: Method used for sigma_0, stated in every result.
 SIGMA0_METHOD_BAND = (
@@ -67,6 +71,8 @@ class TransportResult:
     warnings: list[str] = field(default_factory=list)
     #: the smoothly broken power law of the band-like regime, when fitted (sigma_0 comes from it)
     early_fit: BandPeak | None = None
+    #: the global spatiotemporal fit's block of ``results.json``, when one was run
+    global_fit: GlobalFitBlock | None = None
 
     def model_msd_nm2(self, delay_fs: np.ndarray) -> np.ndarray:
         """The fitted MSD curve (nm^2) on the reported sigma_0: model sigma_t^2 - sigma_0^2.

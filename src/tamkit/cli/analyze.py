@@ -34,6 +34,10 @@ def command(
         Path | None, typer.Option("--out", help="Output folder (default: STACK_analysis).")
     ] = None,
     force: ForceOption = False,
+    method: Annotated[
+        str, typer.Option("--method", help="per-frame, global (one spatiotemporal fit of all "
+                          "pixels and delays) or both (default; the top level keeps per-frame).")
+    ] = "both",
 ) -> None:
     from tamkit.reporting.analysis_report import report
     from tamkit.workflows.analysis import analyze
@@ -45,7 +49,7 @@ def command(
         raise InputError(f"output folder {out} already exists; use --force to replace it")
     console = Console(stderr=True)
     with console.status(f"analysing {stack.name}"):
-        analysis = analyze(stack, delays=delays, **options)
+        analysis = analyze(stack, delays=delays, method=method, **options)
         report(analysis.result, out, stack=analysis.stack, input_info=analysis.input_info,
                force=force)
     print_summary(analysis.result, title=f"tamkit analyze {stack.name}")

@@ -25,6 +25,7 @@ from tamkit.carrier_transport.results import (
 )
 from tamkit.core.errors import InputError
 from tamkit.core.outputs import to_jsonable
+from tamkit.globalfit.results import GlobalFitBlock
 
 RESULTS_SCHEMA = "tamkit.results/1"
 SPECTRO_SCHEMA = "tamkit.spectro/1"
@@ -97,6 +98,8 @@ class AnalysisResults:
     warnings: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
     schema: str = RESULTS_SCHEMA
+    #: the global spatiotemporal fit's sigma_0, regimes and band-like metrics (top-level keys)
+    global_fit: GlobalFitBlock | None = None
     #: top-level key order of the document read (kept so that rewriting it is byte-identical)
     key_order: list[str] = field(default_factory=list, repr=False, compare=False)
 
@@ -115,14 +118,22 @@ class AnalysisResults:
             "anisotropy": asdict(self.anisotropy),
             "model": asdict(self.model),
             "warnings": list(self.warnings),
+            **self._global_fit_entry(),
             **self.extra,
         }), self.key_order)
+
+    def _global_fit_entry(self) -> dict[str, Any]:
+        # written when present, or as the null that was read (a file without it stays without)
+        if self.global_fit is not None:
+            return {"global_fit": self.global_fit.to_dict()}
+        return {"global_fit": None} if "global_fit" in self.key_order else {}
 
     @classmethod
     def from_dict(cls, doc: dict[str, Any]) -> AnalysisResults:
         """Read a ``results.json`` document."""
         known = {"schema", "tamkit_version", "input", "parameters", "sigma0_nm", "sigma0_err_nm",
-                 "frames", "regimes", "band_like", "anisotropy", "model", "warnings"}
+                 "frames", "regimes", "band_like", "anisotropy", "model", "warnings",
+                 "global_fit"}
         parameters = dict(doc["parameters"])
         fit_parameters = parameters.pop("fit", {})
 
@@ -145,6 +156,7 @@ class AnalysisResults:
             warnings=list(doc.get("warnings", [])),
             extra={k: v for k, v in doc.items() if k not in known},
             key_order=list(doc),
+            global_fit=GlobalFitBlock.from_dict(doc.get("global_fit")),
         )
 
 
@@ -178,6 +190,7 @@ def results_record(result, input_info: dict | None = None,
                           breaks_fs=[float(b) for b in model.breaks_fs],
                           chi2_red=float(model.chi2_red), bic=float(model.bic)),
         warnings=list(result.warnings),
+        global_fit=getattr(result, "global_fit", None),
     )
 
 

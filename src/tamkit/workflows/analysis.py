@@ -12,15 +12,21 @@ import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import xarray as xr
 
 from tamkit.carrier_transport.analysis import TransportResult, transport
 from tamkit.core.constants import ROOM_TEMPERATURE_K
+from tamkit.core.errors import InputError
 from tamkit.gaussfit import fit_frames
 from tamkit.io import load
 
+if TYPE_CHECKING:
+    from tamkit.globalfit import GlobalFit
+
+METHODS = ("per-frame", "global", "both")
 ELLIPTICAL_KEYS = ("sigma_x_nm", "sigma_x_err_nm", "sigma_y_nm", "sigma_y_err_nm", "theta_rad")
 
 
@@ -38,12 +44,15 @@ class Analysis:
         MSD, D(t), regimes and band-like metrics.
     input_info : dict
         Provenance of the input: path, sha256, frame count and shape, pixel size, signal sign.
+    global_fit : GlobalFit or None
+        The global spatiotemporal fit (``method="global"`` or ``"both"``).
     """
 
     stack: xr.DataArray
     fits: xr.Dataset
     result: TransportResult
     input_info: dict
+    global_fit: GlobalFit | None = None
 
     @property
     def warnings(self) -> list[str]:
@@ -86,6 +95,7 @@ def analyze(
     n_bootstrap: int = 200,
     seed: int = 0,
     stack: xr.DataArray | None = None,
+    method: str = "both",
 ) -> Analysis:
     """Load (when given a path), fit every frame and analyse transport: the whole analysis.
 
@@ -114,11 +124,20 @@ def analyze(
     stack : xarray.DataArray, optional
         The stack of ``source`` when the caller has already loaded it (lazily, say); ``source``
         then only identifies the input.
+    method : {"both", "per-frame", "global"}
+        ``per-frame``: Gaussian fits of each frame, then transport from their widths;
+        ``global``: one spatiotemporal fit of every pixel and delay
+        (:func:`tamkit.globalfit.global_fit`), whose numbers then fill the top level;
+        ``both`` (default): the top level keeps the per-frame result, the global one is in
+        :attr:`Analysis.global_fit` (and ``results.json``'s ``global_fit``), with a warning
+        where their band-like numbers disagree.
 
     Returns
     -------
     Analysis
     """
+    if method not in METHODS:
+        raise InputError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
     path = None
     if isinstance(source, xr.DataArray):
         stack = source
@@ -139,6 +158,9 @@ def analyze(
             "the pump spot is elliptical: widths are the elliptical fit's isotropic-equivalent "
             "sqrt((sigma_x^2 + sigma_y^2)/2), not the isotropic fit's"
         )
+    global_result = None
+    if method != "per-frame":
+        global_result = _global(stack, fits, result, method, pitch_nm, temperature_K)
     info = {
         "path": None if path is None else str(path),
         "sha256": None if path is None else sha256_of(path),
@@ -152,7 +174,33 @@ def analyze(
         "nabs": stack.attrs.get("nabs"),
         "lazy_loaded": stack.chunks is not None,
     }
-    return Analysis(stack, fits, result, info)
+    return Analysis(stack, fits, result, info, global_result)
+
+
+def _global(stack, fits, result, method, pitch_nm, temperature_K):
+    """Run the global fit, record it on ``result`` and compare (``both``) or replace (``global``)
+    the top level."""
+    from tamkit.globalfit import global_fit
+    from tamkit.globalfit.compare import disagreements
+
+    try:
+        fit = global_fit(stack, fits, pitch_nm=pitch_nm, temperature_K=temperature_K)
+    except InputError as exc:
+        if method == "global":
+            raise
+        result.warnings.append(f"no global fit: {exc}")
+        return None
+    result.global_fit = fit.block()
+    result.warnings.extend(f"global fit: {w}" for w in fit.warnings)
+    if method == "both":
+        result.warnings.extend(disagreements(result, fit))
+    else:
+        result.sigma0_nm, result.sigma0_err_nm = fit.sigma0_nm, fit.sigma0_err_nm
+        result.regimes, result.band_like = list(fit.regimes), fit.band_like
+        result.warnings.append(
+            f"method 'global': sigma_0, regimes and band-like metrics are the global fit's "
+            f"({fit.model.name}); the per-frame table is the per-frame fits'")
+    return fit
 
 
 def analyze_stack(stack: xr.DataArray, **options) -> tuple[xr.Dataset, TransportResult]:
