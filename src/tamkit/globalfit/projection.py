@@ -117,6 +117,12 @@ class SpotProjector:
         -------
         ProjectedFrames
         """
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            # trial steps of the optimiser may reach absurd widths: their costs come out
+            # non-finite and are rejected there
+            return self._project(s_nm, x0_nm, y0_nm, frames)
+
+    def _project(self, s_nm, x0_nm, y0_nm, frames) -> ProjectedFrames:
         idx = np.arange(self.n_frames) if frames is None else np.asarray(frames)
         fx = self._factors(self.x_nm, np.asarray(x0_nm, float), np.asarray(s_nm, float))
         fy = self._factors(self.y_nm, np.asarray(y0_nm, float), np.asarray(s_nm, float))
