@@ -38,6 +38,7 @@ from tamkit.core.constants import (
 from tamkit.core.errors import InputError
 
 if TYPE_CHECKING:
+    from tamkit.globalfit.results import GlobalFitBlock
     from tamkit.moments import Gaussianity
 
 #: Method used for sigma_0, stated in every result.
@@ -73,6 +74,8 @@ class TransportResult:
     early_fit: BandPeak | None = None
     #: the Gaussian-spot check of :func:`tamkit.moments.check_gaussianity`, when it ran
     gaussianity: Gaussianity | None = None
+    #: the global spatiotemporal fit's block of ``results.json``, when one was run
+    global_fit: GlobalFitBlock | None = None
 
     def model_msd_nm2(self, delay_fs: np.ndarray) -> np.ndarray:
         """The fitted MSD curve (nm^2) on the reported sigma_0: model sigma_t^2 - sigma_0^2.

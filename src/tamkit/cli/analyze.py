@@ -35,6 +35,10 @@ def command(
                                   "missing parent folders are created.")
     ] = None,
     force: ForceOption = False,
+    method: Annotated[
+        str, typer.Option("--method", help="per-frame, global (one spatiotemporal fit of all "
+                          "pixels and delays) or both (default; the top level keeps per-frame).")
+    ] = "both",
 ) -> None:
     from tamkit.reporting.analysis_report import report
     from tamkit.workflows.analysis import analyze
@@ -45,7 +49,7 @@ def command(
     console = Console(stderr=True)
     inputs = [stack] + ([delays] if delays else [])
     with output_folder(out, force, inputs=inputs), console.status(f"analysing {stack.name}"):
-        analysis = analyze(stack, delays=delays, **options)
+        analysis = analyze(stack, delays=delays, method=method, **options)
         report(analysis.result, out, stack=analysis.stack, input_info=analysis.input_info,
                force=force)
     print_summary(analysis.result, title=f"tamkit analyze {stack.name}")

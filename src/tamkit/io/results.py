@@ -25,6 +25,7 @@ from tamkit.carrier_transport.results import (
 )
 from tamkit.core.errors import InputError
 from tamkit.core.outputs import to_jsonable
+from tamkit.globalfit.results import GlobalFitBlock
 from tamkit.moments.gaussianity import Gaussianity
 
 RESULTS_SCHEMA = "tamkit.results/1"
@@ -100,6 +101,8 @@ class AnalysisResults:
     gaussianity: Gaussianity | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     schema: str = RESULTS_SCHEMA
+    #: the global spatiotemporal fit's sigma_0, regimes and band-like metrics (top-level keys)
+    global_fit: GlobalFitBlock | None = None
     #: top-level key order of the document read (kept so that rewriting it is byte-identical)
     key_order: list[str] = field(default_factory=list, repr=False, compare=False)
 
@@ -119,15 +122,22 @@ class AnalysisResults:
             "model": asdict(self.model),
             "gaussianity": None if self.gaussianity is None else self.gaussianity.to_dict(),
             "warnings": list(self.warnings),
+            **self._global_fit_entry(),
             **self.extra,
         }), self.key_order)
+
+    def _global_fit_entry(self) -> dict[str, Any]:
+        # written when present, or as the null that was read (a file without it stays without)
+        if self.global_fit is not None:
+            return {"global_fit": self.global_fit.to_dict()}
+        return {"global_fit": None} if "global_fit" in self.key_order else {}
 
     @classmethod
     def from_dict(cls, doc: dict[str, Any]) -> AnalysisResults:
         """Read a ``results.json`` document."""
         known = {"schema", "tamkit_version", "input", "parameters", "sigma0_nm", "sigma0_err_nm",
                  "frames", "regimes", "band_like", "anisotropy", "model", "gaussianity",
-                 "warnings"}
+                 "warnings", "global_fit"}
         parameters = dict(doc["parameters"])
         fit_parameters = parameters.pop("fit", {})
 
@@ -151,6 +161,7 @@ class AnalysisResults:
             gaussianity=Gaussianity.from_dict(doc.get("gaussianity")),
             extra={k: v for k, v in doc.items() if k not in known},
             key_order=list(doc),
+            global_fit=GlobalFitBlock.from_dict(doc.get("global_fit")),
         )
 
 
@@ -185,6 +196,7 @@ def results_record(result, input_info: dict | None = None,
                           chi2_red=float(model.chi2_red), bic=float(model.bic)),
         warnings=list(result.warnings),
         gaussianity=result.gaussianity,
+        global_fit=getattr(result, "global_fit", None),
     )
 
 

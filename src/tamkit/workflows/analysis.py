@@ -12,16 +12,22 @@ import os
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import xarray as xr
 
 from tamkit.carrier_transport.analysis import TransportResult, transport
 from tamkit.core.constants import ROOM_TEMPERATURE_K
+from tamkit.core.errors import InputError
 from tamkit.gaussfit import fit_frames
 from tamkit.io import load
 from tamkit.moments import Gaussianity, check_gaussianity, frame_moments
 
+if TYPE_CHECKING:
+    from tamkit.globalfit import GlobalFit
+
+METHODS = ("per-frame", "global", "both")
 ELLIPTICAL_KEYS = ("sigma_x_nm", "sigma_x_err_nm", "sigma_y_nm", "sigma_y_err_nm", "theta_rad")
 
 
@@ -44,6 +50,8 @@ class Analysis:
         profiles and line cuts.
     gaussianity : Gaussianity or None
         The Gaussian-spot check (:func:`tamkit.moments.check_gaussianity`).
+    global_fit : GlobalFit or None
+        The global spatiotemporal fit (``method="global"`` or ``"both"``).
     """
 
     stack: xr.DataArray
@@ -52,6 +60,7 @@ class Analysis:
     input_info: dict
     moments: xr.Dataset | None = field(default=None, repr=False)
     gaussianity: Gaussianity | None = None
+    global_fit: GlobalFit | None = None
 
     @property
     def warnings(self) -> list[str]:
@@ -94,6 +103,7 @@ def analyze(
     n_bootstrap: int = 200,
     seed: int = 0,
     stack: xr.DataArray | None = None,
+    method: str = "both",
 ) -> Analysis:
     """Load (when given a path), fit every frame and analyse transport: the whole analysis.
 
@@ -122,11 +132,20 @@ def analyze(
     stack : xarray.DataArray, optional
         The stack of ``source`` when the caller has already loaded it (lazily, say); ``source``
         then only identifies the input.
+    method : {"both", "per-frame", "global"}
+        ``per-frame``: Gaussian fits of each frame, then transport from their widths;
+        ``global``: one spatiotemporal fit of every pixel and delay
+        (:func:`tamkit.globalfit.global_fit`), whose numbers then fill the top level;
+        ``both`` (default): the top level keeps the per-frame result, the global one is in
+        :attr:`Analysis.global_fit` (and ``results.json``'s ``global_fit``), with a warning
+        where their band-like numbers disagree.
 
     Returns
     -------
     Analysis
     """
+    if method not in METHODS:
+        raise InputError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
     path = None
     if isinstance(source, xr.DataArray):
         stack = source
@@ -148,6 +167,9 @@ def analyze(
             "sqrt((sigma_x^2 + sigma_y^2)/2), not the isotropic fit's"
         )
     moments, gaussianity = _moments(stack, fits, result, seed)
+    global_result = None
+    if method != "per-frame":
+        global_result = _global(stack, fits, result, method, pitch_nm, temperature_K)
     info = {
         "path": None if path is None else str(path),
         "sha256": None if path is None else sha256_of(path),
@@ -161,7 +183,8 @@ def analyze(
         "nabs": stack.attrs.get("nabs"),
         "lazy_loaded": stack.chunks is not None,
     }
-    return Analysis(stack, fits, result, info, moments, gaussianity)
+    return Analysis(stack, fits, result, info, moments=moments, gaussianity=gaussianity,
+                    global_fit=global_result)
 
 
 #: moment columns copied into the transport frames (and so into results.json and frames.csv)
@@ -182,6 +205,32 @@ def _moments(stack, fits, result, seed):
     if not gaussianity.gaussian:
         result.warnings.append(gaussianity.note)
     return moments, gaussianity
+
+
+def _global(stack, fits, result, method, pitch_nm, temperature_K):
+    """Run the global fit, record it on ``result`` and compare (``both``) or replace (``global``)
+    the top level."""
+    from tamkit.globalfit import global_fit
+    from tamkit.globalfit.compare import disagreements
+
+    try:
+        fit = global_fit(stack, fits, pitch_nm=pitch_nm, temperature_K=temperature_K)
+    except InputError as exc:
+        if method == "global":
+            raise
+        result.warnings.append(f"no global fit: {exc}")
+        return None
+    result.global_fit = fit.block()
+    result.warnings.extend(f"global fit: {w}" for w in fit.warnings)
+    if method == "both":
+        result.warnings.extend(disagreements(result, fit))
+    else:
+        result.sigma0_nm, result.sigma0_err_nm = fit.sigma0_nm, fit.sigma0_err_nm
+        result.regimes, result.band_like = list(fit.regimes), fit.band_like
+        result.warnings.append(
+            f"method 'global': sigma_0, regimes and band-like metrics are the global fit's "
+            f"({fit.model.name}); the per-frame table is the per-frame fits'")
+    return fit
 
 
 def analyze_stack(stack: xr.DataArray, **options) -> tuple[xr.Dataset, TransportResult]:

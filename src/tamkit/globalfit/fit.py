@@ -1,0 +1,264 @@
+"""The global spatiotemporal fit: one model of every pixel of every frame.
+
+    dT/T(x, y, t) = A_t exp(-[(x - x0_t)^2 + (y - y0_t)^2] / 2 sigma_t^2) + c_t,
+    sigma_t^2 = sigma_0^2 + MSD(t; theta)
+
+with A_t and c_t eliminated by variable projection (:mod:`tamkit.globalfit.projection`), the
+centres per frame or by a drift law (:mod:`tamkit.globalfit.solver`) and MSD(t; theta) one of a
+few regime models (:mod:`tamkit.globalfit.msd_models`) chosen by BIC. sigma_0, the regimes and
+the band-like metrics follow with errors from the Gauss-Newton covariance
+(:mod:`tamkit.globalfit.metrics`). The Fisher information of theta pools every frame, which is
+why it resolves regimes that per-frame fits at the same signal-to-noise cannot.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import xarray as xr
+
+from tamkit.carrier_transport.results import BandLike, Regime
+from tamkit.core.constants import ROOM_TEMPERATURE_K
+from tamkit.core.errors import InputError
+from tamkit.globalfit import metrics
+from tamkit.globalfit.msd_models import MsdModel, candidate_models
+from tamkit.globalfit.projection import SpotProjector
+from tamkit.globalfit.results import GlobalFitBlock, ModelScore
+from tamkit.globalfit.solver import CENTRE_MODES, Solution, solve
+from tamkit.globalfit.starts import frame_centres, frame_widths, prefit
+
+#: a pixel whose median |value - median of its 3x3 neighbours| over the frames exceeds this many
+#: noise standard deviations is a camera defect (hot pixel), not signal: a smooth spot of
+#: sigma >= 1 pixel differs from its neighbours' median by at most ~8 % of its peak
+HOT_PIXEL_Z = 20.0
+MIN_FRAMES = 8
+
+
+@dataclass
+class GlobalFit:
+    """A finished global fit.
+
+    Attributes
+    ----------
+    sigma0_nm, sigma0_err_nm : float
+        Initial per-axis width and its error (nm).
+    regimes : list of Regime
+        Power-law regimes of the selected model.
+    band_like : BandLike or None
+        Band-like metrics (tau where D(t) peaks, length, D_max, mobility, n_dots).
+    model : MsdModel
+        The selected MSD model; ``theta`` its parameters and ``cov`` their covariance.
+    solution : Solution
+        Centres, amplitudes, offsets and per-frame costs at the optimum.
+    delay_fs : ndarray
+        Delays (fs) of the frames fitted.
+    noise_std : ndarray
+        Per-frame noise standard deviation (dT/T) used as weights.
+    scores : list of ModelScore
+        Every candidate model with its chi^2 and BIC.
+    """
+
+    sigma0_nm: float
+    sigma0_err_nm: float
+    regimes: list[Regime]
+    band_like: BandLike | None
+    model: MsdModel
+    theta: np.ndarray
+    cov: np.ndarray
+    solution: Solution
+    delay_fs: np.ndarray
+    noise_std: np.ndarray
+    scores: list[ModelScore]
+    centre_mode: str
+    n_pixels: int
+    run_time_s: float
+    warnings: list[str] = field(default_factory=list)
+
+    def msd_nm2(self, delay_fs: np.ndarray) -> np.ndarray:
+        """The fitted MSD (nm^2) at ``delay_fs``."""
+        return self.model.msd_nm2(delay_fs, self.theta)
+
+    def msd_err_nm2(self, delay_fs: np.ndarray) -> np.ndarray:
+        """Delta-method standard error of the fitted MSD (nm^2) at ``delay_fs``."""
+        t = np.atleast_1d(np.asarray(delay_fs, float))
+        jac = self.model.sigma_sq_jacobian(t, self.theta)
+        jac[:, 0] = 0.0
+        return np.sqrt(np.clip(np.einsum("ti,ij,tj->t", jac, self.cov, jac), 0, None))
+
+    @property
+    def chi2_red(self) -> float:
+        n = self.delay_fs.size * self.n_pixels
+        p = self.theta.size + self.solution.n_centre_params + 2 * self.delay_fs.size
+        return float(self.solution.chi2 / max(n - p, 1))
+
+    def block(self) -> GlobalFitBlock:
+        """The ``global_fit`` block of ``results.json``."""
+        return GlobalFitBlock(
+            sigma0_nm=self.sigma0_nm, sigma0_err_nm=self.sigma0_err_nm,
+            regimes=list(self.regimes), band_like=self.band_like, model=self.model.name,
+            centre_mode=self.centre_mode, chi2_red=self.chi2_red,
+            n_frames=int(self.delay_fs.size), n_pixels=int(self.n_pixels),
+            run_time_s=float(self.run_time_s), models=list(self.scores),
+        )
+
+    def summary(self) -> dict:
+        """The headline numbers as a plain dict (keys as the top level of ``results.json``)."""
+        doc = self.block().to_dict()
+        return {k: doc[k] for k in ("sigma0_nm", "sigma0_err_nm", "regimes", "band_like")}
+
+
+def _mask(frames: np.ndarray, mask: np.ndarray | None, noise: float) -> np.ndarray:
+    from scipy.ndimage import median_filter
+
+    good = np.all(np.isfinite(frames), axis=0)
+    if mask is not None:
+        good &= ~np.asarray(mask, bool)
+    filled = np.where(good[None], frames, 0.0)
+    local = median_filter(filled, size=(1, 3, 3), mode="nearest")
+    score = np.median(np.abs(filled - local), axis=0) / noise
+    return good & (score < HOT_PIXEL_Z)
+
+
+def _baseline_noise(frames: np.ndarray, good: np.ndarray) -> float | None:
+    if frames.shape[0] < 2:
+        return None
+    v = frames[:, good]
+    v = v - v.mean(axis=1, keepdims=True)
+    return float(np.sqrt(np.mean(v * v) * v.shape[1] / max(v.shape[1] - 1, 1)))
+
+
+def _robust_noise(frames: np.ndarray) -> float:
+    # the difference of neighbouring pixels along x removes a smooth spot to first order
+    d = np.diff(frames, axis=2)
+    d = d[np.isfinite(d)]
+    return float(1.4826 * np.median(np.abs(d - np.median(d))) / np.sqrt(2))
+
+
+def global_fit(
+    stack: xr.DataArray,
+    fits: xr.Dataset | None = None,
+    *,
+    centre_mode: str = "per-frame",
+    models: list[MsdModel] | None = None,
+    pitch_nm: float | None = None,
+    temperature_K: float = ROOM_TEMPERATURE_K,
+    mask: np.ndarray | None = None,
+) -> GlobalFit:
+    """Fit one spatiotemporal model to every pixel of every frame at t >= 0.
+
+    Parameters
+    ----------
+    stack : xarray.DataArray
+        dT/T with dims (delay, y, x); delay in fs, x and y in nm.
+    fits : xarray.Dataset, optional
+        Per-frame fits (:func:`tamkit.fit_frames`) for the starting values (widths, centres);
+        computed when not given.
+    centre_mode : {"per-frame", "drift", "fixed"}
+        Spot centres fitted per frame (default; robust to pointing jitter), as a linear drift
+        in acquisition order, or fixed at the per-frame fits' values.
+    models : list of MsdModel, optional
+        Candidate MSD models (default :func:`~tamkit.globalfit.msd_models.candidate_models`:
+        band-like SBPL + 0-2 later breaks, piecewise power laws of 1-3 regimes).
+    pitch_nm : float, optional
+        Dot pitch (nm) for the band-like length in dots.
+    temperature_K : float
+        Temperature (K) of the Einstein mobility.
+    mask : ndarray of bool, shape (y, x), optional
+        True where a pixel must be ignored (non-finite and hot pixels are found here).
+
+    Returns
+    -------
+    GlobalFit
+
+    Notes
+    -----
+    Noise: per frame, from that frame's residuals at the most flexible band-like model
+    (f_t / (n_pixels - 4)), after a first pass weighted by the pre-zero frames' noise (or a
+    robust estimate from pixel differences without them). chi^2 = sum_t f_t / noise_t^2 is then
+    the Gaussian log-likelihood, BIC = chi^2 + p ln n (Schwarz 1978) with p counting theta and
+    the centre parameters and n every pixel value, and the inverse Gauss-Newton matrix is the
+    covariance of theta (parameters on a bound held there).
+    """
+    if centre_mode not in CENTRE_MODES:
+        raise InputError(f"centre_mode must be one of {', '.join(CENTRE_MODES)}, "
+                         f"got {centre_mode!r}")
+    start = time.perf_counter()
+    stack = stack.transpose("delay", "y", "x")
+    delay = np.asarray(stack["delay"].values, float)
+    values = np.asarray(stack.values, float)
+    sel = delay >= 0
+    if sel.sum() < MIN_FRAMES:
+        raise InputError(f"a global fit needs at least {MIN_FRAMES} frames at t >= 0")
+    if fits is None:
+        from tamkit.gaussfit import fit_frames
+
+        fits = fit_frames(stack)
+    noise0 = _baseline_noise(values[~sel], np.all(np.isfinite(values), axis=0))
+    if noise0 is None or not noise0 > 0:
+        noise0 = float(fits.attrs.get("noise_std", np.nan))
+    if not (np.isfinite(noise0) and noise0 > 0):
+        noise0 = _robust_noise(values[sel])
+    good = _mask(values[sel], mask, noise0)
+    t = delay[sel]
+    index = np.flatnonzero(sel).astype(float)
+    u = (index - index.mean()) / max(np.ptp(index) / 2, 1.0)
+    projector = SpotProjector(values[sel], stack["x"].values, stack["y"].values, good)
+    n_pix = int(good.sum())
+    ft, fs2, ferr = frame_widths(fits)
+    pos = t[t > 0]
+    if ft.size < 4 or pos.size < 4:
+        raise InputError("too few usable per-frame fits to start a global fit")
+    t_range = (float(pos[0]), float(pos[-1]))
+    models = models or candidate_models(t_range)
+    cx0, cy0 = frame_centres(fits, t)
+
+    def run(model, theta0, weights, cx, cy, mode=centre_mode, rtol=1e-8):
+        return solve(projector, t, u, weights, model, theta0, cx, cy, centre_mode=mode,
+                     rtol=rtol)
+
+    # pass 1: the most flexible band-like model with the a-priori noise: centres and the
+    # per-frame noise
+    starts = [prefit(m, ft, fs2, ferr) for m in models]
+    ref = max(range(len(models)), key=lambda i: (models[i].family == "sbpl", models[i].k))
+    w0 = np.full(t.size, 1.0 / noise0**2)
+    first = run(models[ref], starts[ref], w0, cx0, cy0, rtol=1e-6)
+    dof = max(n_pix - 2 - (2 if centre_mode == "per-frame" else 0), 1)
+    noise_t = np.sqrt(np.clip(first.projection.cost / dof, (0.1 * noise0) ** 2, None))
+    weights = 1.0 / noise_t**2
+    cx1, cy1 = first.centre_x_nm, first.centre_y_nm
+    # pass 2: every candidate with the centres held at pass 1's (centres and widths are
+    # orthogonal for a round spot, so the comparison does not depend on it), then the chosen
+    # model again with its centres free
+    n_centre = first.n_centre_params
+    n_data = t.size * n_pix
+    solutions, scores = [], []
+    for i, model in enumerate(models):
+        theta0 = first.theta if i == ref else starts[i]
+        sol = run(model, theta0, weights, cx1, cy1, mode="fixed", rtol=1e-7)
+        n_par = model.n_params + n_centre
+        bic = sol.chi2 + n_par * np.log(n_data)
+        solutions.append(sol)
+        scores.append(ModelScore(model.name, int(n_par), float(sol.chi2), float(bic)))
+    best = int(np.argmin([s.bic for s in scores]))
+    model = models[best]
+    sol = solutions[best]
+    if centre_mode != "fixed":
+        sol = run(model, sol.theta, weights, cx1, cy1)
+    band = metrics.band_like(model, sol.theta, sol.cov_theta, pitch_nm=pitch_nm,
+                             temperature_K=temperature_K)
+    s0, s0_err = metrics.sigma0(sol.theta, sol.cov_theta)
+    warn = []
+    if not sol.converged:
+        warn.append(f"the global fit ({model.name}) stopped before converging")
+    if np.any(sol.at_bound):
+        warn.append(f"the global fit's {model.name} holds {int(sol.at_bound.sum())} "
+                    "parameter(s) at a bound (their errors are not propagated)")
+    return GlobalFit(
+        sigma0_nm=s0, sigma0_err_nm=s0_err,
+        regimes=metrics.regimes(model, sol.theta, sol.cov_theta, band), band_like=band,
+        model=model, theta=sol.theta, cov=sol.cov_theta, solution=sol, delay_fs=t,
+        noise_std=noise_t, scores=scores, centre_mode=centre_mode, n_pixels=n_pix,
+        run_time_s=time.perf_counter() - start, warnings=warn,
+    )

@@ -1,0 +1,85 @@
+"""Starting values of a global fit from the per-frame fits: cheap, on widths only.
+
+Each candidate MSD model is first fitted to the per-frame widths sigma_t^2 (a few tens of
+numbers, from several starting breaks); the best of these starts the pixel-level fit. This only
+has to land in the right basin: the pixel-level fit decides the numbers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+from scipy.optimize import least_squares
+
+from tamkit.globalfit.msd_models import MsdModel
+
+
+def frame_widths(fits: xr.Dataset) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(delay_fs, sigma^2 nm^2, its error nm^2) of the usable per-frame fits at t >= 0."""
+    t = np.asarray(fits["delay"].values, float)
+    s = np.asarray(fits["sigma_nm"].values, float)
+    e = np.asarray(fits["sigma_err_nm"].values, float)
+    ok = (np.asarray(fits["status"].values).astype(str) == "ok") & (t >= 0)
+    ok &= np.isfinite(s) & np.isfinite(e) & (e > 0)
+    return t[ok], s[ok] ** 2, 2 * s[ok] * e[ok]
+
+
+def frame_centres(fits: xr.Dataset, delay_fs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-frame centres (nm) at ``delay_fs``: the usable fits', interpolated in delay order
+    across frames whose fit failed (0 when none is usable)."""
+    t = np.asarray(fits["delay"].values, float)
+    ok = (np.asarray(fits["status"].values).astype(str) == "ok") & (t >= 0)
+    out = []
+    for key in ("x0_nm", "y0_nm"):
+        v = np.asarray(fits[key].values, float)
+        good = ok & np.isfinite(v)
+        if good.sum() == 0:
+            out.append(np.zeros(np.size(delay_fs)))
+            continue
+        order = np.argsort(t[good])
+        out.append(np.interp(delay_fs, t[good][order], v[good][order]))
+    return out[0], out[1]
+
+
+def prefit(model: MsdModel, t: np.ndarray, s2: np.ndarray, err: np.ndarray) -> np.ndarray:
+    """The best of a few width-level fits of ``model`` (its ``theta``)."""
+    pos = t > 0
+    early = s2[: max(3, s2.size // 10)]
+    s0sq = float(np.median(early)) if early.size else float(np.median(s2))
+    excess = np.clip(s2 - s0sq, 1e-3 * s0sq, None)
+    order = np.argsort(t)
+
+    def msd_at(tt):
+        return float(np.interp(tt, t[order], excess[order]))
+
+    t_lo, t_hi = model.t_range_fs
+    lo, hi = model.bounds()
+    lo[0] = max(lo[0], 1.0)
+    if pos.sum() < model.n_params + 2:
+        return model.start(s0sq, msd_at, np.sqrt(t_lo * t_hi))
+    breaks = np.geomspace(max(t_lo * 3, t[pos][2] if pos.sum() > 3 else t_lo),
+                          t_hi / 10, 3)
+    starts = []
+    for tb in breaks:
+        if model.family == "sbpl":
+            later = tuple(np.geomspace(tb * 3, t_hi / 2, model.k + 1)[1:]) if model.k else None
+            starts.append(model.start(s0sq, msd_at, tb, breaks_fs=later))
+        elif model.k > 1:
+            starts.append(model.start(s0sq, msd_at, tb,
+                                      breaks_fs=tuple(np.geomspace(tb, t_hi, model.k)[:-1])))
+    if model.family == "piecewise" and model.k == 1:
+        starts = [model.start(s0sq, msd_at, t_lo, alphas=(0.7,))]
+
+    def resid(theta):
+        return (model.sigma_sq_nm2(t, theta) - s2) / err
+
+    best = None
+    for theta0 in starts:
+        theta0 = np.clip(theta0, lo + 1e-6, np.where(np.isfinite(hi), hi - 1e-6, hi))
+        try:
+            res = least_squares(resid, theta0, bounds=(lo, hi), x_scale="jac", max_nfev=40)
+        except ValueError:
+            continue
+        if best is None or res.cost < best.cost:
+            best = res
+    return starts[0] if best is None else best.x
