@@ -8,10 +8,12 @@ Per measurement the residual r = MSD_measured - MSD_model over the window is Gau
   s_0 = 2 sigma_0 sd(sigma_0) in quadrature: that part is common to every frame (the same sigma_0
   is subtracted from all), so it is moved from the diagonal into a fully correlated block;
 * f m m^T (m the measured MSD, f = :data:`DISCREPANCY_SCALE`), a per-measurement scale error of
-  the model, marginalised: the forward model (closed form, spot average and the linearised fit
-  chain) leaves out the hopping stage and the hot flights of Auger survivors, which add a smooth,
-  growing share of the MSD; against the simulator's noise-free fits it is within 0.3 % at
-  <N_abs> = 0.045 and 1.2 % at 0.18 by 1 ps (tests/infer), so f = 1 %;
+  the model, marginalised: the forward model leaves out the hopping stage and the hot flights of
+  Auger survivors, which add a smooth share of the MSD that grows with delay and fluence, and
+  the linearised fit chain has a second-order error (0.7 % at <N_abs> = 0.18 and 1 ps against
+  a direct fit of the rendered spot, tests/infer). Against the simulator's noise-free fits of
+  a default cqd series the whole model is within 0.3 % at 0.045 and 1.2 % at 0.18 up to 1 ps;
+  f = 1.5 % takes the largest deviation seen as about one standard deviation;
 * g = :data:`DISCREPANCY_POINT` (0.5 %), an independent per-frame term for the linearisation of
   the fit chain, which is not exactly a scale.
 
@@ -27,7 +29,7 @@ from scipy.linalg import solve_triangular
 
 from tamkit.infer.data import Measured
 
-DISCREPANCY_SCALE = 0.01
+DISCREPANCY_SCALE = 0.015
 DISCREPANCY_POINT = 0.005
 
 
