@@ -3,14 +3,15 @@
 Measurement model (say what it is): for each set theta drawn from the log-uniform priors of
 ``tamkit.infer.PRIORS`` (coupling_meV, tau_c0_fs, scatter_per_nabs, kappa; sigma_inh fixed at
 the cqd base's 30 meV), a cqd fluence series (<N_abs> 0.045, 0.09, 0.18; 20 fs steps to 1 ps)
-is made with the forward model (band-like closed form, spot levels, IRF, fit-chain emulator)
+is made with the forward model (band-like closed form + the stochastic stages' surrogate, spot
+levels, IRF, fit-chain emulator)
 plus noise drawn as a default measurement has it: per-frame errors e = a + c MSD with (a, c)
 fitted to the analysis of a simulated default cqd series (10 runs x 5 spots), a common sigma_0
 offset of 2 sigma_0 sd(sigma_0) (same analysis), and the likelihood's model-discrepancy terms (a
 per-fluence 1.5 % scale and 0.5 % per frame). This checks the sampler and the calibration of the
 intervals, not the adequacy of the forward model, which the simulated-series check in
 tests/infer/test_infer_simulated.py and the closing note address. None of these sets was seen
-by the emulator (it depends on the microscope and <N_abs> only).
+by the emulators (trained on the cqd base only).
 
 Run from the repository root: ``python benchmarks/bench_infer.py [N_SETS] [N_STEPS]``
 (defaults 60 and 800; ~5-10 s per set on two shared cores).
@@ -25,10 +26,11 @@ import time
 import numpy as np
 
 from tamkit.infer import PRIORS, Measured, infer_film
-from tamkit.infer.cache import chain_tables
-from tamkit.infer.forward import BandLikeForward
+from tamkit.infer.cache import chain_tables, late_stage_tables
+from tamkit.infer.forward import N_LEVELS, BandLikeForward
 from tamkit.infer.likelihood import DISCREPANCY_POINT, DISCREPANCY_SCALE
 from tamkit.sim.film import film_preset
+from tamkit.sim.spot import default_levels
 
 FREE = ("coupling_meV", "tau_c0_fs", "scatter_per_nabs", "kappa")
 NABS = (0.045, 0.09, 0.18)
@@ -61,9 +63,11 @@ def main(n_sets: int = 60, n_steps: int = 800) -> None:
     t = np.arange(20.0, 1001.0, 20.0)
     cache = tempfile.mkdtemp(prefix="bench-infer-cache-")
     start = time.perf_counter()
-    tables, record = chain_tables(base, NABS, folder=cache)
+    tables, _ = chain_tables(base, NABS, folder=cache)
+    late, _ = late_stage_tables(base, [default_levels(n, N_LEVELS) for n in NABS], 1000.0,
+                                folder=cache)
     train_s = time.perf_counter() - start
-    forward = BandLikeForward(base, NABS, [t] * 3, FREE, chain=tables)
+    forward = BandLikeForward(base, NABS, [t] * 3, FREE, chain=tables, late=late)
     rng = np.random.default_rng(2026)
     hits = {k: {"68": 0, "95": 0} for k in FREE}
     determined = dict.fromkeys(FREE, 0)

@@ -21,8 +21,9 @@ from tamkit.sim.film import Film
 from tamkit.sim.microscope import Microscope
 
 #: Simulator sources the emulator depends on (relative to the tamkit package).
-SIMULATOR_SOURCES = ("sim/microscope.py", "sim/spot.py", "sim/truth.py",
-                     "models/excitation.py", "infer/chain.py")
+SIMULATOR_SOURCES = ("sim/microscope.py", "sim/spot.py", "sim/truth.py", "sim/hopping.py",
+                     "sim/kmc.py", "sim/landscape.py", "models/excitation.py", "infer/chain.py",
+                     "infer/surrogate.py")
 
 
 def cache_dir(path: str | os.PathLike | None = None) -> Path:
@@ -98,3 +99,39 @@ def chain_tables(film: Film, nabs: Sequence[float], microscope: Microscope | Non
               "hits": len(nabs) - len(missing), "trained": len(missing),
               "train_s": time.perf_counter() - start if missing else 0.0}
     return [np.asarray(t) for t in tables], record
+
+
+def late_stage_tables(film: Film, levels_per_measurement: Sequence[np.ndarray],
+                      window_fs: float, *, folder: str | os.PathLike | None = None,
+                      scheduler: str | None = None, seed: int = 0,
+                      ) -> tuple[list[np.ndarray], dict]:
+    """Surrogate coefficients (:mod:`tamkit.infer.surrogate`) per measurement, cached.
+
+    The unique local densities of all measurements are trained together (one Dask task each).
+    """
+    import time
+
+    from tamkit.infer.surrogate import N_TIMES, REALISATIONS, TARGET_CARRIERS, train_late_stage
+
+    folder = cache_dir(folder)
+    design = {"window_fs": float(window_fs), "n_times": N_TIMES, "seed": int(seed),
+              "target_carriers": TARGET_CARRIERS, "realisations": list(REALISATIONS)}
+    levels = sorted({round(float(v), 12) for lv in levels_per_measurement for v in lv})
+    doc = {"film": film.to_dict(), "simulator": simulator_version(), "levels": levels,
+           "design": design, "kind": "late-stage"}
+    key = hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
+    path = folder / f"late-{key[:24]}.npy"
+    start = time.perf_counter()
+    trained = not path.exists()
+    if trained:
+        coef = train_late_stage(film, levels, window_fs, seed=seed, scheduler=scheduler)
+        tmp = folder / f".late-{key[:24]}.{os.getpid()}.npy"
+        np.save(tmp, coef)
+        os.replace(tmp, path)
+    else:
+        coef = np.load(path)
+    index = {v: i for i, v in enumerate(levels)}
+    tables = [coef[[index[round(float(v), 12)] for v in lv]] for lv in levels_per_measurement]
+    record = {"key": key, "trained": bool(trained), "n_levels": len(levels),
+              "train_s": time.perf_counter() - start if trained else 0.0}
+    return tables, record

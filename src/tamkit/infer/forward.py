@@ -15,9 +15,10 @@ the simulator makes it (:mod:`tamkit.sim.scenario`), minus its stochastic stages
 * averaged over the 13 fs Gaussian instrument response with the simulator's quadrature
   (:func:`tamkit.sim.microscope.irf_nodes`), normalised by the response after time zero.
 
-The hopping and hot-flight stages add < ~2 % of the MSD before ~1 ps (their share is what the
-model-discrepancy term of :mod:`tamkit.infer.likelihood` covers), so the window is the first
-picosecond. Everything is vectorised over a batch of parameter vectors (emcee's walkers).
+The hopping and hot-flight stages add ~1 % of the MSD by 1 ps at <N_abs> = 0.18: optionally a
+surrogate trained on the simulator (:mod:`tamkit.infer.surrogate`) adds it per level; the
+model-discrepancy term of :mod:`tamkit.infer.likelihood` covers what remains. The window is the
+first picosecond. Everything is vectorised over a batch of parameter vectors (emcee's walkers).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import numpy as np
 
 from tamkit.core.constants import HBAR_MEV_FS
 from tamkit.infer.chain import apply_sensitivities
+from tamkit.infer.surrogate import late_msd_nm2
 from tamkit.sim.bandlike import band_like_parameters, semiclassical_msd_nm2
 from tamkit.sim.film import Film
 from tamkit.sim.microscope import Microscope, irf_nodes
@@ -69,15 +71,21 @@ class BandLikeForward:
     chain : sequence of ndarray, optional
         Per measurement, the table of :func:`tamkit.infer.chain.fit_sensitivities`: the model
         then returns what a Gaussian fit of the images reports, not the population mean.
+    late : sequence of ndarray, optional
+        Per measurement, the surrogate coefficients of the stochastic stages
+        (:mod:`tamkit.infer.surrogate`, shape (K, 2)), added to each level's MSD.
     """
 
     def __init__(self, film: Film, nabs: Sequence[float], delays_fs: Sequence[np.ndarray],
                  free: Sequence[str], microscope: Microscope | None = None,
-                 chain: Sequence[np.ndarray] | None = None) -> None:
+                 chain: Sequence[np.ndarray] | None = None,
+                 late: Sequence[np.ndarray] | None = None) -> None:
         microscope = microscope or Microscope()
         self.film = film
         self.free = tuple(free)
         self.chain = None if chain is None else [np.asarray(c, dtype=float) for c in chain]
+        self.late = None if late is None else [np.asarray(c, dtype=float) for c in late]
+        self._hot_base = film.coupling_meV**2 * film.tau_c0_fs
         self.grids = []
         for n, t in zip(nabs, delays_fs, strict=True):
             t = np.asarray(t, dtype=float)
@@ -122,6 +130,9 @@ class BandLikeForward:
             first = -np.expm1(-lk * tau) / lk
             second = -np.expm1(-gk * tau) / gk
             msd = 2.0 * (v2k * tau_c)[:, :, None] * (first - second)        # (W, K, U)
+            if self.late is not None:
+                ratio = p["coupling_meV"] ** 2 * p["tau_c0_fs"] / self._hot_base
+                msd = msd + late_msd_nm2(self.late[i], g.node_fs, ratio)
             per_delay = msd @ g.node_weights                                # (W, K, T)
             if self.chain is None:
                 out.append(np.einsum("wkt,k->wt", per_delay, g.level_weights))

@@ -63,9 +63,11 @@ class InferenceResult:
                 "chi2": self.chi2(), "timing_s": self.timing_s,
             },
             "model": {
-                "forward": "band-like closed form (OU velocity + exponential localisation), "
-                           "spot-averaged over the simulator's density levels, IRF-averaged, "
-                           "through the fit-chain emulator (tamkit.infer.chain)",
+                "forward": "band-like closed form (OU velocity + exponential localisation) plus "
+                           "the surrogate of the stochastic stages' early MSD "
+                           "(tamkit.infer.surrogate), spot-averaged over the simulator's "
+                           "density levels, IRF-averaged, through the fit-chain emulator "
+                           "(tamkit.infer.chain)",
                 "window_fs": [0.0, float(max(m.delay_fs.max() for m in self.series))],
                 "discrepancy": {"scale": DISCREPANCY_SCALE, "point": DISCREPANCY_POINT},
                 "determined_rule": "posterior SD of ln(value) <= 0.7 x the prior's",
@@ -119,6 +121,7 @@ def infer_film(
     cache: str | os.PathLike | None = None,
     scheduler: str | None = None,
     emulate_fit: bool = True,
+    late_stage: bool = True,
 ) -> InferenceResult:
     """Posterior of the band-like parameters of a film from a fluence series.
 
@@ -144,12 +147,15 @@ def infer_film(
     emulate_fit : bool
         Pass the model through the fit-chain emulator (default); False models the population
         mean MSD (for a closed-form-only check).
+    late_stage : bool
+        Add the stochastic stages' early MSD from the surrogate trained on the simulator
+        (default); False: band-like closed form only.
 
     Returns
     -------
     InferenceResult
     """
-    from tamkit.infer.cache import chain_tables
+    from tamkit.infer.cache import chain_tables, late_stage_tables
     from tamkit.sim.film import load_film
 
     t0 = time.perf_counter()
@@ -173,9 +179,18 @@ def infer_film(
                                       scheduler=scheduler)
     else:
         tables, record = None, {"trained": 0, "hits": 0, "note": "fit-chain emulator off"}
+    late, late_record = None, {"trained": False, "note": "surrogate off"}
+    if late_stage:
+        from tamkit.infer.forward import N_LEVELS
+        from tamkit.sim.spot import default_levels
+
+        levels = [default_levels(m.nabs, N_LEVELS) for m in series]
+        late, late_record = late_stage_tables(base, levels, window_fs, folder=cache,
+                                              scheduler=scheduler)
+    record = {**record, "late_stage": late_record}
     t_chain = time.perf_counter()
     forward = BandLikeForward(base, [m.nabs for m in series], [m.delay_fs for m in series],
-                              free, chain=tables)
+                              free, chain=tables, late=late)
     like = SeriesLikelihood(series)
     priors = [PRIORS[n] for n in free]
     if ta_info is not None:
