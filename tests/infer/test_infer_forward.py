@@ -67,3 +67,22 @@ def test_ioffe_regel_limit_switches_band_like_motion_off():
     fw = BandLikeForward(film, [0.045], [np.array([200.0, 800.0])], FREE)
     out = fw.msd_nm2(np.array([[3.0, 10.0, 0.02, 17.5], [74.9, 115.0, 0.029, 17.5]]))[0]
     assert np.all(out[0] == 0.0) and np.all(out[1] > 1000.0)
+
+
+def test_late_stage_surrogate_is_cached_and_small(tmp_path):
+    from tamkit.infer.cache import late_stage_tables
+    from tamkit.infer.surrogate import late_msd_nm2
+
+    film = film_preset("cqd")
+    levels = [default_levels(0.18, 4)]
+    first, rec1 = late_stage_tables(film, levels, 1000.0, folder=tmp_path)
+    again, rec2 = late_stage_tables(film, levels, 1000.0, folder=tmp_path)
+    assert rec1["trained"] and not rec2["trained"]
+    np.testing.assert_array_equal(first[0], again[0])
+    _, rec3 = late_stage_tables(with_changes(film, tau_xx_fs=20000.0), levels, 1000.0,
+                                folder=tmp_path)
+    assert rec3["trained"] and rec3["key"] != rec1["key"]  # the film base is in the key
+    late = late_msd_nm2(first[0], np.array([1000.0]), np.array([1.0]))[0, :, 0]
+    band = np.array([single_level_msd_nm2(film, n, [1000.0])[0] for n in levels[0]])
+    # hot flights and hopping add 0.1-3 % to the band-like MSD by 1 ps
+    assert np.all(late >= 0) and np.all(late < 0.03 * band) and late.max() > 0.001 * band.max()

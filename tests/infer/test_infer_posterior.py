@@ -19,7 +19,8 @@ def _noiseless_series(film, cache):
     tables, _ = chain_tables(film_preset("cqd"), NABS, folder=cache)
     fw = BandLikeForward(film, NABS, [t] * 3, FREE, chain=tables)
     models = fw.msd_nm2(np.array([[getattr(film, k) for k in FREE]]))
-    # errors like a default measurement's: ~300 nm^2 floor plus 3 % of the MSD
+    # band-like model only (late_stage=False below); errors like a default measurement's:
+    # ~300 nm^2 floor plus 3 % of the MSD
     return [Measured(f"noiseless {n:g}", n, t, m[0], 300.0 + 0.03 * m[0], 141.0, 0.5)
             for n, m in zip(NABS, models, strict=True)]
 
@@ -28,7 +29,8 @@ def test_noiseless_posterior_contains_the_truth(chain_cache):
     truth = with_changes(film_preset("cqd"), coupling_meV=60.0, tau_c0_fs=150.0,
                          scatter_per_nabs=0.05, kappa=25.0)
     series = _noiseless_series(truth, chain_cache)
-    result = infer_film(series, film="cqd", n_steps=500, burn=200, seed=1, cache=chain_cache)
+    result = infer_film(series, film="cqd", n_steps=500, burn=200, seed=1, cache=chain_cache,
+                         late_stage=False)
     for name in FREE:
         p = result.parameters[name]
         value = getattr(truth, name)
@@ -44,7 +46,8 @@ def test_kappa_and_sigma_inh_together_are_not_both_determined(chain_cache):
     series = _noiseless_series(film, chain_cache)
     result = infer_film(series, film="cqd", free=("coupling_meV", "tau_c0_fs",
                                                   "scatter_per_nabs", "kappa", "sigma_inh_meV"),
-                        n_steps=400, burn=150, seed=2, cache=chain_cache)
+                        n_steps=400, burn=150, seed=2, cache=chain_cache,
+                        late_stage=False)
     # only lambda = sigma_inh / (kappa hbar) enters: the pair is degenerate
     assert result.correlations["kappa"]["sigma_inh_meV"] > 0.9
     assert not (result.parameters["kappa"]["determined"]

@@ -80,15 +80,17 @@ NOT_INFERRED: dict[str, str] = {
     "hop_rate0_per_fs": (
         "hopping stage (> 100 ps): the late MSD grows by ~150 nm^2 between 0.1 and 1 ns, "
         "below what the measured errors resolve (docs/simulator.md), and is mixed with the "
-        "hot-flight excess; no validated emulator of the simulator's late MSD yet"),
+        "hot-flight excess; its small share of the early MSD enters through the surrogate "
+        "(tamkit.infer.surrogate) at the film base's value"),
     "sigma_site_meV": (
         "hopping landscape: shows in the late sub-diffusion and the bleach red-shift kinetics; "
         "not in the early MSD that the closed-form forward model covers"),
     "tau_xx_fs": (
         "Auger: shows in the fluence dependence of the amplitude decay and of the hot-flight "
-        "MSD excess (1-100 ps), which the closed-form band-like model does not cover"),
-    "hot_rate_factor": "hot-carrier stage (1-100 ps): not covered by the forward model",
-    "hot_flight_fs": "hot-carrier stage (1-100 ps): not covered by the forward model",
+        "MSD excess (1-100 ps), outside the fitted first picosecond; the surrogate of the "
+        "early hot flights holds it at the film base's value"),
+    "hot_rate_factor": "hot-carrier stage (1-100 ps): outside the fitted window; held at the base",
+    "hot_flight_fs": "hot-carrier stage (1-100 ps): outside the fitted window; held at the base",
 }
 
 
