@@ -53,3 +53,20 @@ def test_kappa_and_sigma_inh_together_are_not_both_determined(chain_cache):
     assert not (result.parameters["kappa"]["determined"]
                 and result.parameters["sigma_inh_meV"]["determined"])
     assert any("strongly correlated" in s and "sigma_inh_meV" in s for s in result.statements)
+
+
+def test_a_ta_map_sigma_inh_separates_kappa(chain_cache, tmp_path):
+    import json
+
+    film = film_preset("cqd")
+    spectro = tmp_path / "spectro.json"
+    spectro.write_text(json.dumps({
+        "schema": "tamkit.spectro/1", "tamkit_version": "0.2.0",
+        "bleach": {"sigma_inh_meV": 30.0, "sigma_inh_err_meV": 1.5, "convention": "test"}}))
+    result = infer_film(_noiseless_series(film, chain_cache), film="cqd", ta=spectro,
+                        n_steps=400, burn=150, seed=4, cache=chain_cache, late_stage=False)
+    assert "sigma_inh_meV" in result.free and result.ta["sigma_inh_meV"] == 30.0
+    p = result.parameters["kappa"]
+    assert p["determined"] and p["ci95"][0] < film.kappa < p["ci95"][1]
+    # sigma_inh is then known to ~5 %, and kappa to about as well: the map is what fixes it
+    assert result.parameters["sigma_inh_meV"]["posterior_to_prior_sd"] < 0.2

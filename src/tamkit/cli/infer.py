@@ -53,6 +53,11 @@ def command(
                          ] = None,
     force: ForceOption = False,
 ) -> None:
+    import importlib.util
+
+    for module in ("emcee", "corner"):
+        if importlib.util.find_spec(module) is None:
+            raise InputError(f"tamkit infer needs {module}: pip install 'tamkit[infer]'")
     from tamkit.infer import DEFAULT_FREE, infer_film
     from tamkit.infer.report import write_inference
 
