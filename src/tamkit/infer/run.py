@@ -81,11 +81,16 @@ class InferenceResult:
         }
 
     def chi2(self) -> list[float]:
-        """chi^2 per point (diagonal errors) of the posterior-median model, per measurement."""
+        """chi^2 per point of the posterior-median model, per measurement, with the likelihood's
+        full covariance (errors, common sigma_0 offset, discrepancy)."""
         med = np.array([self.parameters[n]["median"] for n in self.free])
         models = self.forward.msd_nm2(med[None])
-        return [float(np.mean(((m.msd_nm2 - mod[0]) / m.msd_err_nm2) ** 2))
-                for m, mod in zip(self.series, models, strict=True)]
+        out = []
+        for m, mod in zip(self.series, models, strict=True):
+            whiten = SeriesLikelihood([m]).chol[0]
+            z = whiten @ (m.msd_nm2 - mod[0])
+            out.append(float(np.mean(z**2)))
+        return out
 
 
 def _ta_sigma(path: str | os.PathLike) -> dict:
