@@ -9,7 +9,8 @@ The analysis reads in four lines::
 
 or in one: ``analysis = tamkit.analyze("film.tif", delays="delays.csv")``, which is what the
 command line, batch, series, reproduction and demo all call. ``tamkit.read_results`` reads a
-``results.json`` (or ``spectro.json``) back into typed objects.
+``results.json`` (or ``spectro.json``) back into typed objects; ``tamkit.infer_film`` turns a
+fluence series into the posterior of the film's band-like parameters (:mod:`tamkit.infer`).
 
 The package reads as the flow (see ``docs/architecture.md``): :mod:`tamkit.core` (data model,
 units, errors, safe writing) and :mod:`tamkit.models` (forward physics shared by simulator and
@@ -51,6 +52,7 @@ _PUBLIC = {
     "analyze": ("tamkit.workflows.analysis", "analyze"),
     "Analysis": ("tamkit.workflows.analysis", "Analysis"),
     "analyze_many": ("tamkit.workflows.batch", "analyze_many"),
+    "infer_film": ("tamkit.infer", "infer_film"),
 }
 #: deprecated name -> (module, attribute, replacement); kept for one release (0.2)
 _DEPRECATED = {

@@ -36,6 +36,9 @@ def _register() -> None:
     from tamkit.cli import reproduce
 
     app.command("reproduce", help=reproduce.__doc__)(reproduce.command)
+    from tamkit.cli import infer
+
+    app.command("infer", help=infer.__doc__)(infer.command)
 
 
 _register()

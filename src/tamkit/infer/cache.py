@@ -1,0 +1,137 @@
+"""The on-disk cache of the fit-chain emulator (:mod:`tamkit.infer.chain`), trained on Dask.
+
+An entry is keyed by the film base, the simulator version (tamkit's version and a hash of the
+simulator sources the emulator runs: microscope, spot, truth fit) and the training design (the
+MSD grid, levels, <N_abs>, microscope): change any and the table is recomputed. The folder is
+``$TAMKIT_CACHE_DIR/infer`` or ``~/.cache/tamkit/infer``. Missing entries are computed as one
+Dask task per <N_abs> (threads by default, or any ``distributed`` scheduler address).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from tamkit.sim.film import Film
+from tamkit.sim.microscope import Microscope
+
+#: Simulator sources the emulator depends on (relative to the tamkit package).
+SIMULATOR_SOURCES = ("sim/microscope.py", "sim/spot.py", "sim/truth.py", "sim/hopping.py",
+                     "sim/kmc.py", "sim/landscape.py", "models/excitation.py", "infer/chain.py",
+                     "infer/surrogate.py")
+
+
+def cache_dir(path: str | os.PathLike | None = None) -> Path:
+    """The cache folder (created)."""
+    if path is None:
+        root = os.environ.get("TAMKIT_CACHE_DIR")
+        path = Path(root) / "infer" if root else Path.home() / ".cache" / "tamkit" / "infer"
+    p = Path(path)
+    p.mkdir(parents=True, exist_ok=True)
+    return p
+
+
+def simulator_version() -> str:
+    """tamkit's version plus a short hash of the simulator sources the emulator runs."""
+    import tamkit
+
+    root = Path(tamkit.__file__).parent
+    h = hashlib.sha256()
+    for rel in SIMULATOR_SOURCES:
+        f = root / rel
+        h.update(f.read_bytes() if f.exists() else rel.encode())
+    return f"{tamkit.__version__}+{h.hexdigest()[:12]}"
+
+
+def entry_key(film: Film, nabs: float, microscope: Microscope, design: dict) -> str:
+    """The cache key (sha256 hex) of one table."""
+    doc = {"film": film.to_dict(), "simulator": simulator_version(), "nabs": float(nabs),
+           "microscope": microscope.to_dict(), "design": design}
+    text = json.dumps(doc, sort_keys=True, default=lambda v: np.asarray(v).tolist())
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def chain_tables(film: Film, nabs: Sequence[float], microscope: Microscope | None = None, *,
+                 folder: str | os.PathLike | None = None, scheduler: str | None = None,
+                 ) -> tuple[list[np.ndarray], dict]:
+    """The fit-chain tables of each <N_abs>, from the cache or trained on Dask.
+
+    Returns the tables and a record ``{"folder", "keys", "hits", "trained", "train_s"}``.
+    """
+    import time
+
+    from tamkit.infer.chain import MSD_GRID_NM2, fit_sensitivities
+    from tamkit.infer.forward import N_LEVELS
+
+    microscope = microscope or Microscope()
+    design = {"msd_grid_nm2": MSD_GRID_NM2, "n_levels": N_LEVELS, "method": "finite-difference"}
+    folder = cache_dir(folder)
+    keys = [entry_key(film, n, microscope, design) for n in nabs]
+    tables: list[np.ndarray | None] = []
+    for k in keys:
+        f = folder / f"chain-{k[:24]}.npy"
+        tables.append(np.load(f) if f.exists() else None)
+    missing = [i for i, t in enumerate(tables) if t is None]
+    start = time.perf_counter()
+    if missing:
+        import dask
+
+        tasks = [dask.delayed(fit_sensitivities)(float(nabs[i]), N_LEVELS, microscope)
+                 for i in missing]
+        if scheduler and scheduler not in ("threads", "sync", "processes"):
+            from distributed import Client
+
+            with Client(scheduler) as client:
+                computed = client.compute(tasks, sync=True)
+        else:
+            computed = dask.compute(*tasks, scheduler=scheduler or "threads")
+        for i, table in zip(missing, computed, strict=True):
+            tables[i] = np.asarray(table)
+            tmp = folder / f".chain-{keys[i][:24]}.{os.getpid()}.npy"
+            np.save(tmp, tables[i])
+            os.replace(tmp, folder / f"chain-{keys[i][:24]}.npy")
+    record = {"folder": str(folder), "simulator": simulator_version(), "keys": keys,
+              "hits": len(nabs) - len(missing), "trained": len(missing),
+              "train_s": time.perf_counter() - start if missing else 0.0}
+    return [np.asarray(t) for t in tables], record
+
+
+def late_stage_tables(film: Film, levels_per_measurement: Sequence[np.ndarray],
+                      window_fs: float, *, folder: str | os.PathLike | None = None,
+                      scheduler: str | None = None, seed: int = 0,
+                      ) -> tuple[list[np.ndarray], dict]:
+    """Surrogate coefficients (:mod:`tamkit.infer.surrogate`) per measurement, cached.
+
+    The unique local densities of all measurements are trained together (one Dask task each).
+    """
+    import time
+
+    from tamkit.infer.surrogate import N_TIMES, REALISATIONS, TARGET_CARRIERS, train_late_stage
+
+    folder = cache_dir(folder)
+    design = {"window_fs": float(window_fs), "n_times": N_TIMES, "seed": int(seed),
+              "target_carriers": TARGET_CARRIERS, "realisations": list(REALISATIONS)}
+    levels = sorted({round(float(v), 12) for lv in levels_per_measurement for v in lv})
+    doc = {"film": film.to_dict(), "simulator": simulator_version(), "levels": levels,
+           "design": design, "kind": "late-stage"}
+    key = hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
+    path = folder / f"late-{key[:24]}.npy"
+    start = time.perf_counter()
+    trained = not path.exists()
+    if trained:
+        coef = train_late_stage(film, levels, window_fs, seed=seed, scheduler=scheduler)
+        tmp = folder / f".late-{key[:24]}.{os.getpid()}.npy"
+        np.save(tmp, coef)
+        os.replace(tmp, path)
+    else:
+        coef = np.load(path)
+    index = {v: i for i, v in enumerate(levels)}
+    tables = [coef[[index[round(float(v), 12)] for v in lv]] for lv in levels_per_measurement]
+    record = {"key": key, "trained": bool(trained), "n_levels": len(levels),
+              "train_s": time.perf_counter() - start if trained else 0.0}
+    return tables, record
