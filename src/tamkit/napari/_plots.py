@@ -41,7 +41,7 @@ def draw_transport(fig, analysis, cut: LineCut) -> dict:
     ax_msd.set_xscale("log")
     ax_msd.set_yscale("log")
     ax_msd.set_ylabel("MSD (nm²)")
-    ax_msd.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    ax_msd.legend(fontsize=6, loc="lower right", frameon=False)
 
     d, d_err = frames["D_cm2_s"].values, frames["D_err_cm2_s"].values
     _regimes(ax_d, result)
@@ -49,9 +49,9 @@ def draw_transport(fig, analysis, cut: LineCut) -> dict:
     ax_d.plot(grid, nm2_per_fs_to_cm2_per_s(model / (2.0 * grid)), color=MARK, lw=1.5)
     b = result.band_like
     if b is not None:
-        ax_d.axvline(b.tau_fs, color=MARK, ls=":", lw=1,
-                     label=f"τ = {format_delay(b.tau_fs)}, D_max = {b.D_max_cm2_s:.3g} cm²/s")
-        ax_d.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+        tau = ax_d.axvline(b.tau_fs, color=MARK, ls=":", lw=1,
+                           label=f"τ = {format_delay(b.tau_fs)}, D_max = {b.D_max_cm2_s:.3g} cm²/s")
+        ax_d.legend(handles=[tau], fontsize=6, loc="upper right", frameon=False)
     ax_d.set_ylabel("D(t) (cm²/s)")
     ax_d.axhline(0.0, color="0.7", lw=0.5)
 
@@ -69,9 +69,9 @@ def draw_transport(fig, analysis, cut: LineCut) -> dict:
         cbar.ax.tick_params(labelsize=6)
         x0 = frames["x0_nm"].values
         hw = HWHM_PER_SIGMA * frames["sigma_nm"].values
-        ax_k.plot(t[ok], x0[ok] + hw[ok], color="w", lw=0.8, ls="--", label="fitted FWHM")
-        ax_k.plot(t[ok], x0[ok] - hw[ok], color="w", lw=0.8, ls="--")
-        ax_k.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.25, 1.0), frameon=False)
+        ax_k.plot(t[ok], x0[ok] + hw[ok], color="w", lw=1.0, ls="--")
+        ax_k.plot(t[ok], x0[ok] - hw[ok], color="w", lw=1.0, ls="--")
+        ax_k.set_title("line cut along x; dashed: fitted FWHM", fontsize=7)
     ax_k.set_ylabel(f"x (nm) at y = {cut.y_nm:.0f} nm")
     ax_k.set_xlabel("delay (fs)")
     for ax in (ax_msd, ax_d, ax_k):

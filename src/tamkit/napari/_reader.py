@@ -34,7 +34,7 @@ def _colormap():
     from napari.utils import Colormap
 
     colors = matplotlib.colormaps["RdBu_r"](np.linspace(0.0, 1.0, 64))
-    return Colormap(colors, name="tamkit RdBu_r (dT/T, 0 white)")
+    return Colormap(colors, name="RdBu_r (0 = white)")
 
 
 def read_stack(path):

@@ -157,14 +157,15 @@ class TransportWidget(QWidget):
                  f"{int((r.frames['status'].values == 'ok').sum())} of {r.frames.sizes['delay']}"
                  " frames fitted"]
         for g in r.regimes:
-            lines.append(f"{g.name}: α = {g.alpha:.2f} ± {g.alpha_err:.2f}, "
+            lines.append(f"{g.name}: α = {g.alpha:.2f} ± {g.alpha_err:.2g}, "
                          f"{format_delay(g.start_fs)} – {format_delay(g.end_fs)}")
         b = r.band_like
         if b is None:
             lines.append("no band-like regime")
         else:
-            lines.append(f"band-like: D_max = {b.D_max_cm2_s:.3g} ± {b.D_max_err_cm2_s:.2g} cm²/s,"
-                         f" τ = {format_delay(b.tau_fs)}, L = {b.length_nm:.0f} nm")
+            lines.append(f"band-like transport: D_max = {b.D_max_cm2_s:.3g} ± "
+                         f"{b.D_max_err_cm2_s:.2g} cm²/s, τ = {format_delay(b.tau_fs)}, "
+                         f"L = {b.length_nm:.0f} nm")
         lines += [f"⚠ {w}" for w in self.analysis.warnings]
         return "<br>".join(lines)
 
@@ -181,8 +182,10 @@ class TransportWidget(QWidget):
         if self.stack is None:
             return
         delay = self.current_delay_fs()
-        self.viewer.text_overlay.visible = True
-        self.viewer.text_overlay.text = f"delay {format_delay(delay)}"
+        overlay = self.viewer.text_overlay
+        overlay.visible, overlay.color, overlay.font_size = True, "white", 12
+        overlay.position = "top_left"
+        overlay.text = f"delay {format_delay(delay)}"
         if self._axes:
             self._marks = mark_delay(self._axes, delay, self._marks)
             self.canvas.draw_idle()
