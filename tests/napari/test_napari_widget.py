@@ -52,7 +52,7 @@ def test_widget_fits_the_stack_and_draws_contours_msd_and_kymograph(opened):
     # moving the delay slider moves the marker and the overlay's delay
     viewer.dims.set_current_step(0, int(ok[10]))
     assert widget.current_delay_fs() == stack["delay"].values[ok[10]]
-    assert viewer.text_overlay.text.startswith("delay ")
+    assert widget.text_overlay().text.startswith("delay ")
     assert len(widget._marks) == 3
 
     shot = viewer.screenshot(canvas_only=False, flash=False)

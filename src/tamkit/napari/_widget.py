@@ -178,11 +178,18 @@ class TransportWidget(QWidget):
         n = self.stack.sizes["delay"]
         return float(self.stack["delay"].values[int(np.clip(round(index), 0, n - 1))])
 
+    def text_overlay(self):
+        """The viewer's text overlay (``viewer.canvas.overlays.text`` from napari 0.9 on)."""
+        canvas = getattr(self.viewer, "canvas", None)
+        if canvas is not None and "text" in getattr(canvas, "overlays", {}):
+            return canvas.overlays["text"]
+        return self.viewer.text_overlay
+
     def _on_step(self, event=None) -> None:
         if self.stack is None:
             return
         delay = self.current_delay_fs()
-        overlay = self.viewer.text_overlay
+        overlay = self.text_overlay()
         overlay.visible, overlay.color, overlay.font_size = True, "white", 12
         overlay.position = "top_left"
         overlay.text = f"delay {format_delay(delay)}"
