@@ -12,8 +12,8 @@ import pytest
 import tifffile
 
 from tamkit.io import save_stack, write_delays
+from tamkit.io.delays import sidecar_delays
 from tamkit.testing.artificial import spreading_gaussian_stack, tam_delays_fs
-from tamkit.workflows.batch import sidecar_delays
 
 # 3 baseline + 16 linear + 6 log delays: about 1-2 s per analysis
 DELAY_FS = tam_delays_fs(step_fs=60.0, n_log=6, n_baseline=3)

@@ -18,7 +18,8 @@ import tamkit
 from tamkit.io import save_stack, write_delays
 from tamkit.testing.artificial import spreading_gaussian_stack, tam_delays_fs
 from tamkit.workflows.analysis import sha256_of
-from tamkit.workflows.batch import SUMMARY_COLUMNS, options_fingerprint, run_batch
+from tamkit.workflows.batch import SUMMARY_COLUMNS
+from tamkit.workflows.batch_run import options_fingerprint, run_batch
 
 # 3 baseline + 21 linear + 8 log delays = 32 frames of 24x24 (as tests/workflows/test_batch.py)
 DELAY_FS = tam_delays_fs(step_fs=50.0, n_log=8, n_baseline=3)

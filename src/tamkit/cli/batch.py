@@ -52,7 +52,8 @@ def command(
         "--force", help="Replace an existing output folder (its contents are removed first).")
     ] = False,
 ) -> None:
-    from tamkit.workflows.batch import check_scheduler, expand_paths, run_batch
+    from tamkit.workflows.batch import check_scheduler, expand_paths
+    from tamkit.workflows.batch_run import run_batch
 
     options = analysis_options(pixel_size, pitch, temperature)
     if workers is not None and workers < 1:

@@ -61,7 +61,7 @@ def stacks_delays(
     stack, so that a bad one fails that stack only).
     """
     from tamkit.io import read_delays
-    from tamkit.workflows.batch import sidecar_delays
+    from tamkit.io.delays import sidecar_delays
 
     if delays is None:
         return {str(p): None for p in stacks}

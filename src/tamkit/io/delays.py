@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -79,3 +81,30 @@ def write_delays(delay_fs: np.ndarray, path: str | os.PathLike) -> Path:
     lines = [HEADER] + [repr(float(v)) for v in np.asarray(delay_fs, dtype=float).ravel()]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+#: Names tried, in order, for a stack's own delays file beside it (``{stem}``: the stack's stem).
+SIDECAR_NAMES = ("{stem}.delays.csv", "{stem}.delays.txt", "{stem}_delays.csv",
+                 "{stem}_delays.txt", "delays.csv", "delays.txt")
+
+
+def sidecar_delays(path: str | os.PathLike) -> Path | None:
+    """A stack's own delays file, found beside it by name, or None.
+
+    Tried in order (:data:`SIDECAR_NAMES`): ``<stem>.delays.csv``, ``<stem>.delays.txt``,
+    ``<stem>_delays.csv``, ``<stem>_delays.txt``, then ``delays.csv`` and ``delays.txt`` (one
+    file for the whole folder).
+    """
+    path = Path(path)
+    for name in SIDECAR_NAMES:
+        candidate = path.with_name(name.format(stem=path.stem))
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def delays_of(path: str | os.PathLike, delays: Any) -> Any:
+    """The delays option of one stack: ``delays`` itself, or its entry when it maps paths."""
+    if isinstance(delays, Mapping):
+        return delays.get(str(path))
+    return delays

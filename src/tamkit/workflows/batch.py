@@ -6,14 +6,7 @@
 input order, with the per-stack :class:`~tamkit.workflows.analysis.Analysis` of those that
 succeeded. It writes nothing.
 
-:func:`run_batch` is ``tamkit batch``: it writes each stack's analysis folder ``DIR/<stem>/``
-(as ``tamkit analyze`` does) atomically as soon as that stack completes, so a batch that is
-killed keeps every completed stack, and refreshes ``DIR/summary.csv``/``summary.json``
-(:func:`write_summary`) as it goes and at the end. Each stack's ``results.json`` records, under
-``input.batch``, the options it was analysed with and their fingerprint
-(:func:`options_fingerprint`); with ``resume=True`` a stack whose folder holds results for the
-same input (``input.sha256``) and the same fingerprint is not analysed again, and the summary
-is rebuilt from the folders on disk plus the stacks analysed now.
+Writing a batch to disk as it goes, and resuming it, is :mod:`tamkit.workflows.batch_run`.
 
 Each stack runs in one task. Stacks larger than ``lazy_threshold_bytes`` are opened
 dask-backed (:mod:`tamkit.io.lazy`) and read chunk by chunk inside that task with the synchronous
@@ -24,15 +17,11 @@ A remote scheduler's workers need tamkit installed and the same paths readable.
 from __future__ import annotations
 
 import glob
-import hashlib
-import json
 import logging
 import os
-import shutil
-import tempfile
 import time
 import traceback
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,14 +29,7 @@ from typing import Any
 import numpy as np
 
 from tamkit.core.errors import InputError
-from tamkit.core.outputs import (
-    check_output_path,
-    output_parents,
-    replace_file,
-    to_jsonable,
-    write_json,
-)
-from tamkit.core.tables import write_csv
+from tamkit.io.delays import delays_of
 from tamkit.io.lazy import LAZY_THRESHOLD_BYTES, load_maybe_lazy
 from tamkit.workflows.analysis import Analysis
 
@@ -58,10 +40,6 @@ SUMMARY_COLUMNS = (
 ANALYSIS_OPTIONS = ("delays", "pixel_nm", "pitch_nm", "temperature_K", "n_bootstrap")
 SCHEDULER_HELP = "local, threads, or a scheduler address such as tcp://host:8786"
 #: Names of a stack's own delays file beside it, in the order tried (``{stem}``: its stem).
-SIDECAR_NAMES = ("{stem}.delays.csv", "{stem}.delays.txt", "{stem}_delays.csv",
-                 "{stem}_delays.txt", "delays.csv", "delays.txt")
-#: Seconds between two refreshes of the summary while a batch runs.
-SUMMARY_EVERY_S = 5.0
 
 
 @dataclass
@@ -242,7 +220,8 @@ def analyze_many(
     **analysis_options
         ``delays``, ``pixel_nm``, ``pitch_nm``, ``temperature_K``, ``n_bootstrap``, as for
         :func:`tamkit.workflows.analysis.analyze`; ``delays`` may also map each path (as
-        given, ``str``) to its own delays file or None (see :func:`sidecar_delays`).
+        given, ``str``) to its own delays file or None
+        (see :func:`tamkit.io.delays.sidecar_delays`).
 
     Returns
     -------
@@ -325,255 +304,3 @@ def _run_threads(paths: list[str], kwargs: list[dict], n_workers: int | None, on
     with _Done():
         rows = dask.compute(*tasks.values(), scheduler="threads", num_workers=n_workers)
     return list(rows)
-
-
-def write_summary(rows: Sequence[BatchRow], folder: str | os.PathLike) -> tuple[Path, Path]:
-    """Write ``summary.csv`` and ``summary.json`` (one row per stack) into ``folder``.
-
-    Each file is replaced atomically: a reader (or a killed batch) sees the old summary or the
-    new one, never half of one.
-    """
-    folder = Path(folder)
-    records = [to_jsonable(row.summary()) for row in rows]
-    csv_path, json_path = folder / "summary.csv", folder / "summary.json"
-    with replace_file(csv_path) as tmp:
-        write_csv(tmp, SUMMARY_COLUMNS, records)
-    with replace_file(json_path) as tmp:
-        write_json(tmp, {"schema": "tamkit.workflows.batch/1",
-                         "columns": list(SUMMARY_COLUMNS), "rows": records})
-    return csv_path, json_path
-
-
-# --------------------------------------------------------------------------- delays per stack
-
-
-def sidecar_delays(path: str | os.PathLike) -> Path | None:
-    """A stack's own delays file, found beside it by name, or None.
-
-    Tried in order (:data:`SIDECAR_NAMES`): ``<stem>.delays.csv``, ``<stem>.delays.txt``,
-    ``<stem>_delays.csv``, ``<stem>_delays.txt``, then ``delays.csv`` and ``delays.txt`` (one
-    file for the whole folder).
-    """
-    path = Path(path)
-    for name in SIDECAR_NAMES:
-        candidate = path.with_name(name.format(stem=path.stem))
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-def delays_of(path: str | os.PathLike, delays: Any) -> Any:
-    """The delays option of one stack: ``delays`` itself, or its entry when it maps paths."""
-    if isinstance(delays, Mapping):
-        return delays.get(str(path))
-    return delays
-
-
-# --------------------------------------------------------------------------- resumable batch
-
-
-def options_fingerprint(path: str | os.PathLike, options: Mapping[str, Any]) -> dict[str, Any]:
-    """The analysis options one stack is analysed with, and their fingerprint.
-
-    Returns ``{"options": {...}, "options_sha256": hex}``: the options with their effective
-    defaults (the delays file by its content's SHA-256, not its name), and the SHA-256 of their
-    canonical JSON. Two runs with the same fingerprint on the same input bytes give the same
-    results.
-    """
-    import inspect
-
-    from tamkit.workflows.analysis import analyze, sha256_of
-
-    defaults = inspect.signature(analyze).parameters
-    opts: dict[str, Any] = {}
-    for key in ANALYSIS_OPTIONS:
-        if key == "delays":
-            delays = delays_of(path, options.get("delays"))
-            opts["delays_sha256"] = None if delays is None else sha256_of(delays)
-            continue
-        value = options.get(key)
-        if value is None and defaults[key].default is not inspect.Parameter.empty:
-            value = defaults[key].default
-        opts[key] = to_jsonable(value)
-    text = json.dumps(opts, sort_keys=True, separators=(",", ":"))
-    return {"options": opts, "options_sha256": hashlib.sha256(text.encode()).hexdigest()}
-
-
-def stack_folder(out_dir: str | os.PathLike, path: str | os.PathLike) -> Path:
-    """The analysis folder of one stack in a batch's output folder: ``DIR/<stem>``."""
-    return Path(out_dir) / Path(path).stem
-
-
-def completed_row(path: str | os.PathLike, folder: str | os.PathLike,
-                  fingerprint: str) -> BatchRow | None:
-    """The summary row of a stack already analysed in ``folder``, or None.
-
-    None unless ``folder/results.json`` is readable, is for the same input bytes (its
-    ``input.sha256`` is the file's) and was written with the same options (its
-    ``input.batch.options_sha256`` is ``fingerprint``).
-    """
-    from tamkit.workflows.analysis import sha256_of
-
-    try:
-        data = json.loads((Path(folder) / "results.json").read_text())
-        info = data["input"]
-        if info.get("batch", {}).get("options_sha256") != fingerprint:
-            return None
-        if info.get("sha256") != sha256_of(path):
-            return None
-        band = data.get("band_like") or {}
-        return BatchRow(
-            path=str(path),
-            status="ok",
-            sigma0_nm=_finite(data.get("sigma0_nm")),
-            D_max_cm2_s=_finite(band.get("D_max_cm2_s")),
-            tau_fs=_finite(band.get("tau_fs")),
-            length_nm=_finite(band.get("length_nm")),
-            n_regimes=int(data["model"]["n_regimes"]),
-            seconds=float(info["batch"].get("seconds") or 0.0),
-        )
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return None
-
-
-@dataclass
-class BatchRun:
-    """What :func:`run_batch` did: every row (input order), and which stacks it skipped."""
-
-    rows: list[BatchRow]
-    skipped: list[str]
-    out_dir: Path
-
-    @property
-    def n_failed(self) -> int:
-        return sum(not row.ok for row in self.rows)
-
-
-def _write_stack(row: BatchRow, folder: Path, batch_info: dict[str, Any]) -> None:
-    """Write one stack's analysis folder atomically; a failure to write fails that row only."""
-    import dask
-
-    from tamkit.reporting.analysis_report import report
-
-    a = row.analysis
-    info = {**a.input_info, "batch": {**batch_info, "seconds": row.seconds}}
-    try:
-        # dask-backed stacks are read here (montage frames), in this process
-        with dask.config.set(scheduler="synchronous"):
-            report(a.result, folder, stack=a.stack, input_info=info, force=True)
-    except Exception as exc:  # one stack's report must not lose the others
-        row.status = "failed"
-        row.reason = f"writing the report: {type(exc).__name__}: {_one_line(str(exc))}"
-    row.analysis = None  # written: free the memory (thousands of stacks)
-
-
-def _clear_partials(out: Path) -> None:
-    """Remove what a killed run left half-written: hidden ``.*.partial-*``/``.*.old-*``."""
-    for child in out.iterdir():
-        if child.name.startswith(".") and (".partial-" in child.name or ".old-" in child.name):
-            if child.is_dir():
-                shutil.rmtree(child, ignore_errors=True)
-            else:
-                child.unlink(missing_ok=True)
-
-
-def run_batch(
-    paths: Sequence[str | os.PathLike],
-    out_dir: str | os.PathLike,
-    *,
-    resume: bool = False,
-    force: bool = False,
-    on_done: Progress | None = None,
-    on_plan: Callable[[list[str], list[str]], None] | None = None,
-    **batch_options: Any,
-) -> BatchRun:
-    """Analyse ``paths`` into ``out_dir``, writing each stack's folder as it completes.
-
-    Parameters
-    ----------
-    paths : sequence of path-like
-        Stack files (see :func:`expand_paths`); each writes ``out_dir/<stem>/``.
-    out_dir : path-like
-        The batch's folder; missing parents are created.
-    resume : bool
-        Keep an existing ``out_dir``, skip the stacks already analysed there with the same input
-        and options (:func:`completed_row`), analyse the others (replacing a stale folder) and
-        rebuild the summary from both.
-    force : bool
-        Replace an existing ``out_dir`` (its contents are removed first).
-    on_done : callable, optional
-        Called with each new row once its folder is written (completion order).
-    on_plan : callable, optional
-        Called once, before any analysis, with (paths to analyse, paths skipped).
-    **batch_options
-        ``scheduler``, ``n_workers``, ``client``, ``connect_timeout_s``,
-        ``lazy_threshold_bytes`` and the analysis options, as for :func:`analyze_many`.
-
-    Raises
-    ------
-    InputError
-        Before any work: ``out_dir`` is a file, or exists without ``resume`` or ``force``;
-        ``resume`` with ``force``; bad options (see :func:`analyze_many`).
-    """
-    out = Path(out_dir)
-    paths = [str(p) for p in paths]
-    if resume and force:
-        raise InputError("--resume keeps the results in the output folder and --force replaces "
-                         "them; give one of them")
-    analysis_options = {k: v for k, v in batch_options.items() if k in ANALYSIS_OPTIONS}
-    _check_options(analysis_options)
-    if "scheduler" in batch_options and batch_options.get("client") is None:
-        check_scheduler(batch_options["scheduler"])
-    delays = analysis_options.get("delays")
-    delays_files = (list(delays.values()) if isinstance(delays, Mapping) else [delays])
-    check_output_path(out, force, allow_existing=resume,
-                      inputs=[*paths, *filter(None, delays_files)])
-    prints = {p: options_fingerprint(p, analysis_options) for p in paths}
-    done: dict[str, BatchRow] = {}
-    if resume and out.is_dir():
-        for p in paths:
-            row = completed_row(p, stack_folder(out, p), prints[p]["options_sha256"])
-            if row is not None:
-                done[p] = row
-    todo = [p for p in paths if p not in done]
-    if on_plan is not None:
-        on_plan(todo, list(done))
-    rows: dict[str, BatchRow] = dict(done)
-    last = [time.monotonic()]
-
-    def summarise() -> list[BatchRow]:
-        return [rows[p] for p in paths if p in rows]
-
-    def finished(row: BatchRow) -> None:
-        if row.ok:
-            _write_stack(row, stack_folder(out, row.path), prints[row.path])
-        rows[row.path] = row
-        if time.monotonic() - last[0] > SUMMARY_EVERY_S:
-            write_summary(summarise(), out)
-            last[0] = time.monotonic()
-        if on_done is not None:
-            on_done(row)
-
-    with output_parents(out):
-        created = not out.exists()
-        if force and out.exists():
-            trash = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.absolute().parent))
-            os.replace(out, trash / "old")
-            shutil.rmtree(trash, ignore_errors=True)
-            created = True
-        out.mkdir(exist_ok=True)
-        _clear_partials(out)
-        try:
-            if todo:
-                analyze_many(todo, on_done=finished, **batch_options)
-        except BaseException:
-            # nothing completed (an unreachable scheduler, say): leave no empty folder behind
-            if created and len(rows) == len(done):
-                shutil.rmtree(out, ignore_errors=True)
-            elif len(rows) > len(done):  # interrupted: the summary of what completed
-                write_summary(summarise(), out)
-            raise
-        write_summary(summarise(), out)
-    return BatchRun(rows=summarise(), skipped=list(done), out_dir=out)
-
-
