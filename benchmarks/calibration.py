@@ -118,15 +118,51 @@ def _cqd_reference(m, fits, pitch):
     return transport(ref, pitch_nm=pitch, n_bootstrap=0)
 
 
-def run_cqd(seed: int) -> dict:
+TRUTH_KEYS = ("sigma0_nm", "band_like", "noise_free_fit", "delay_fs", "carrier_sigma0_nm",
+              "auger_apparent_fit_msd_nm2")
+
+
+class _Cached:
+    """A simulated measurement's preprocessed stack and truth, as the cqd family needs them."""
+
+    def __init__(self, stack, truth):
+        self.stack, self.truth = stack, truth
+
+
+def cqd_measurement(seed: int) -> _Cached:
+    """Simulate (10 runs x 5 spots) and preprocess, or read both from ``$CALIBRATION_CACHE``.
+
+    The simulation and the preprocessing do not depend on the error methods calibrated here,
+    so a cache lets the table be redone (before and after a change) without re-simulating.
+    """
+    import os
+    import pickle
+
     import tamkit
-    from tamkit.carrier_transport.depletion import depletion_artefact
     from tamkit.sim.film import film_preset
     from tamkit.sim.scenario import simulate_measurement
 
-    film = film_preset("cqd")
-    m = simulate_measurement(film, 0.045, seed=seed, n_runs=10, n_spots=5)
-    stack = tamkit.preprocess(m.raw)
+    cache = os.environ.get("CALIBRATION_CACHE")
+    path = os.path.join(cache, f"{seed}.pkl") if cache else None
+    if path and os.path.exists(path):
+        with open(path, "rb") as fh:
+            d = pickle.load(fh)
+        return _Cached(d["stack"], d["truth"])
+    m = simulate_measurement(film_preset("cqd"), 0.045, seed=seed, n_runs=10, n_spots=5)
+    out = _Cached(tamkit.preprocess(m.raw), {k: m.truth[k] for k in TRUTH_KEYS})
+    if path:
+        os.makedirs(cache, exist_ok=True)
+        with open(path, "wb") as fh:
+            pickle.dump({"stack": out.stack, "truth": out.truth}, fh)
+    return out
+
+
+def run_cqd(seed: int) -> dict:
+    import tamkit
+    from tamkit.carrier_transport.depletion import depletion_artefact
+
+    m = cqd_measurement(seed)
+    stack = m.stack
     a = tamkit.analyze(stack, seed=seed)
     r = a.result
     out: dict = {}
@@ -356,7 +392,12 @@ def main(argv=None) -> int:
                         help="family to run (repeatable; default all)")
     parser.add_argument("--workers", type=int, default=2, help="processes (default 2)")
     parser.add_argument("--save", help="write the per-realisation records to this JSON file")
+    parser.add_argument("--cache", help="folder of simulated cqd stacks (read, or written)")
     args = parser.parse_args(argv)
+    if args.cache:
+        import os
+
+        os.environ["CALIBRATION_CACHE"] = args.cache
     families = args.family or list(FAMILIES)
     all_records = {}
     start_all = time.perf_counter()
