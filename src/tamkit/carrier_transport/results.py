@@ -76,7 +76,7 @@ class Anisotropy:
     on its own); the isotropic equivalent reported as the result's ``band_like`` follows one
     convention, the mean of the two per-axis MSDs (``isotropic_convention``). The drift of the
     fitted centre is a weighted straight line in the frame index (nm per frame, in acquisition
-    order), its error scaled by sqrt(chi^2_red) when the centres scatter more than their errors.
+    order), its error scaled by sqrt(chi^2_red) of the line (the centres' actual scatter).
     """
 
     available: bool
