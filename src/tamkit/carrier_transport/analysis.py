@@ -199,7 +199,9 @@ def transport(
         ("alpha_local", alpha, ""),
     ]:
         frames[name] = ("delay", values, {"units": units})
-    anisotropy = _anisotropy(fits, usable, warnings)
+    anisotropy = _anisotropy(fits, usable, warnings, {
+        "pitch_nm": pitch_nm, "temperature_K": temperature_K, "max_regimes": max_regimes,
+        "n_bootstrap": n_bootstrap, "seed": seed})
     return TransportResult(
         frames=frames,
         sigma0_nm=sigma0,
@@ -351,10 +353,64 @@ def _band_like(model, regimes, pitch_nm, temperature_K, warnings, data, seed):
     return band, early_sigma0
 
 
-def _anisotropy(fits: xr.Dataset, usable: np.ndarray, warnings: list[str]) -> Anisotropy:
-    """Spot ellipticity and transport anisotropy from an elliptical fit, when present."""
+#: The isotropic equivalent of an elliptical spot, stated in every anisotropy block.
+ISOTROPIC_CONVENTION = (
+    "mean of the two per-axis MSDs: sigma_eq^2 = (sigma_x^2 + sigma_y^2) / 2, so that "
+    "MSD_eq = (MSD_x + MSD_y) / 2 and D_eq = (D_x + D_y) / 2"
+)
+
+
+def _axis_band_like(t, s, s_err, options) -> BandLike | None:
+    """The band-like metrics of one principal axis: its sigma^2(t) analysed on its own."""
+    try:
+        model = fit_regimes(t, s**2, 2 * s * s_err, max_regimes=options["max_regimes"],
+                            n_bootstrap=options["n_bootstrap"], seed=options["seed"])
+    except ValueError:
+        return None
+    regimes = _regimes(model)
+    data = (t, s**2, 2 * s * s_err)
+    band, _ = _band_like(model, regimes, options["pitch_nm"], options["temperature_K"], [],
+                         data, options["seed"])
+    return band
+
+
+def centre_drift(fits: xr.Dataset, usable: np.ndarray) -> dict[str, float | None]:
+    """Drift of the fitted spot centre (nm per frame, in acquisition order) with its error.
+
+    A weighted straight line x0 = a + v i through the usable frames (i: the frame's index in
+    the stack); the error of v is scaled by sqrt(chi^2_red) of the line, so that it follows the
+    centres' actual scatter: more than their stated errors for a drift that is not uniform,
+    less where the per-frame centre errors are conservative (the elliptical fits' are ~2x,
+    found by benchmarks/calibration.py).
+    """
+    out: dict[str, float | None] = {}
+    index = np.arange(fits.sizes["delay"], dtype=float)[usable]
+    for axis in ("x", "y"):
+        out[f"drift_{axis}_nm_per_frame"] = None
+        out[f"drift_{axis}_err_nm_per_frame"] = None
+        if f"{axis}0_nm" not in fits or f"{axis}0_err_nm" not in fits:
+            continue
+        c = np.asarray(fits[f"{axis}0_nm"].values, float)[usable]
+        ce = np.asarray(fits[f"{axis}0_err_nm"].values, float)[usable]
+        ok = np.isfinite(c) & np.isfinite(ce) & (ce > 0)
+        if ok.sum() < MIN_USABLE_FRAMES:
+            continue
+        i, c, w = index[ok], c[ok], 1 / ce[ok] ** 2
+        a = np.vstack([np.ones_like(i), i]).T
+        cov = np.linalg.inv(a.T @ (a * w[:, None]))
+        coef = cov @ (a.T @ (w * c))
+        chi2_red = float(np.sum(w * (c - a @ coef) ** 2) / max(ok.sum() - 2, 1))
+        out[f"drift_{axis}_nm_per_frame"] = float(coef[1])
+        out[f"drift_{axis}_err_nm_per_frame"] = float(np.sqrt(cov[1, 1] * chi2_red))
+    return out
+
+
+def _anisotropy(fits: xr.Dataset, usable: np.ndarray, warnings: list[str],
+                options: dict) -> Anisotropy:
+    """Spot ellipticity, transport anisotropy (per-axis band-like metrics) and drift."""
+    drift = centre_drift(fits, usable)
     if "sigma_x_nm" not in fits or "sigma_y_nm" not in fits:
-        return Anisotropy(available=False, reason="isotropic fits only")
+        return Anisotropy(available=False, reason="isotropic fits only", **drift)
     sx = np.asarray(fits["sigma_x_nm"].values, float)[usable]
     sy = np.asarray(fits["sigma_y_nm"].values, float)[usable]
     sxe = np.asarray(fits["sigma_x_err_nm"].values, float)[usable]
@@ -362,7 +418,7 @@ def _anisotropy(fits: xr.Dataset, usable: np.ndarray, warnings: list[str]) -> An
     t = np.asarray(fits["delay"].values, float)[usable]
     ok = np.isfinite(sx) & np.isfinite(sy) & (sxe > 0) & (sye > 0)
     if ok.sum() < MIN_USABLE_FRAMES:
-        return Anisotropy(available=False, reason="too few usable elliptical fits")
+        return Anisotropy(available=False, reason="too few usable elliptical fits", **drift)
     sx, sy, sxe, sye, t = sx[ok], sy[ok], sxe[ok], sye[ok], t[ok]
     ratio = sx / sy
     ratio_err = ratio * np.hypot(sxe / sx, sye / sy)
@@ -386,6 +442,9 @@ def _anisotropy(fits: xr.Dataset, usable: np.ndarray, warnings: list[str]) -> An
     transport_isotropic = bool(diff_sig < 3)
     spot_isotropic = bool(abs(ratio0 - 1) < max(3 * ratio0_err, 0.05))
     theta = np.asarray(fits["theta_rad"].values, float)[usable][ok] if "theta_rad" in fits else []
+    per_axis = not (spot_isotropic and transport_isotropic)
+    band_x = _axis_band_like(t, sx, sxe, options) if per_axis else None
+    band_y = _axis_band_like(t, sy, sye, options) if per_axis else None
     out = Anisotropy(
         available=True,
         spot_ratio_x_over_y=ratio0,
@@ -397,6 +456,10 @@ def _anisotropy(fits: xr.Dataset, usable: np.ndarray, warnings: list[str]) -> An
         late_msd_y_err_nm2=my_err,
         transport_isotropic=transport_isotropic,
         spot_isotropic=spot_isotropic,
+        band_like_x=band_x,
+        band_like_y=band_y,
+        isotropic_convention=ISOTROPIC_CONVENTION if per_axis else None,
+        **drift,
     )
     if not transport_isotropic:
         warnings.append(

@@ -37,6 +37,8 @@ class BandPeak:
     #: fitted parameters (sigma_0^2, then those of :func:`sbpl_msd_nm2`) and the window's end
     params: np.ndarray | None = None
     window_end_fs: float = float("nan")
+    #: bootstrap replicates left out of ``samples`` because their D(t) maximum sat on an edge
+    n_edge_replicates: int = 0
 
     def msd_nm2(self, delay_fs: np.ndarray) -> np.ndarray:
         """The fitted smoothly broken power law MSD (nm^2), meaningful up to ``window_end_fs``."""
@@ -101,10 +103,18 @@ def band_peak(
     model = best.x[0] + sbpl_msd_nm2(t, *best.x[1:])
     dof = max(t.size - 6, 1)
     scale = np.sqrt(max(1.0, 2 * best.cost / dof))
-    rows = []
+    rows, same_basin = [], []
     for _ in range(n_bootstrap):
         res = _fit(t, model + scale * err * rng.standard_normal(t.size), err, best.x, lo, hi)
-        bt, bd, bm, _ = _peak(res.x, t_lo, t_hi)
+        bt, bd, bm, inside = _peak(res.x, t_lo, t_hi)
         rows.append((bt, bm, bd, res.x[0]))
-    return BandPeak(float(tau), float(d_max), float(msd_tau), np.asarray(rows).reshape(-1, 4),
-                    float(best.x[0]), best.x.copy(), float(t_hi))
+        same_basin.append(inside)
+    rows = np.asarray(rows).reshape(-1, 4)
+    same_basin = np.asarray(same_basin, bool)
+    # a replicate whose D(t) maximum sits on an edge of the window has no band-like peak: it is
+    # another kind of solution (on the data the analysis would then report no peak), and its
+    # tau (the window edge) is no sample of the peak's position
+    kept = rows[same_basin] if same_basin.sum() >= max(10, n_bootstrap // 2) else rows
+    return BandPeak(float(tau), float(d_max), float(msd_tau), kept,
+                    float(best.x[0]), best.x.copy(), float(t_hi),
+                    n_edge_replicates=int((~same_basin).sum()))

@@ -67,11 +67,16 @@ class BandLike:
 
 @dataclass
 class Anisotropy:
-    """Spot ellipticity and transport anisotropy from the elliptical fits.
+    """Spot ellipticity, transport anisotropy and the spot centre's drift.
 
     ``available`` is False (with a ``reason``) when there are no usable elliptical fits; the
     numbers are then None. Late MSDs are per principal axis (nm^2), relative to each axis' own
-    early variance.
+    early variance. For an elliptical spot (or anisotropic transport) the band-like metrics are
+    also given per principal axis (``band_like_x``, ``band_like_y``: each axis' sigma^2(t) fitted
+    on its own); the isotropic equivalent reported as the result's ``band_like`` follows one
+    convention, the mean of the two per-axis MSDs (``isotropic_convention``). The drift of the
+    fitted centre is a weighted straight line in the frame index (nm per frame, in acquisition
+    order), its error scaled by sqrt(chi^2_red) of the line (the centres' actual scatter).
     """
 
     available: bool
@@ -85,10 +90,22 @@ class Anisotropy:
     late_msd_y_err_nm2: float | None = None
     transport_isotropic: bool | None = None
     spot_isotropic: bool | None = None
+    band_like_x: BandLike | None = None
+    band_like_y: BandLike | None = None
+    isotropic_convention: str | None = None
+    drift_x_nm_per_frame: float | None = None
+    drift_x_err_nm_per_frame: float | None = None
+    drift_y_nm_per_frame: float | None = None
+    drift_y_err_nm_per_frame: float | None = None
 
     @classmethod
     def from_dict(cls, block: dict[str, Any]) -> Anisotropy:
-        return _from_block(cls, block)
+        out = _from_block(cls, block)
+        for axis in ("band_like_x", "band_like_y"):
+            value = getattr(out, axis)
+            if isinstance(value, dict):
+                setattr(out, axis, BandLike.from_dict(value))
+        return out
 
 
 @dataclass
