@@ -193,16 +193,19 @@ def global_fit(
     start = time.perf_counter()
     stack = stack.transpose("delay", "y", "x")
     delay = np.asarray(stack["delay"].values, float)
-    values = np.asarray(stack.values, float)
     sel = delay >= 0
+    # the frames at t >= 0 and the pre-zero ones, read apart (no float64 copy of the whole stack)
+    values = np.asarray(stack.isel(delay=np.flatnonzero(sel)).values, float)
+    before = np.asarray(stack.isel(delay=np.flatnonzero(~sel)).values, float)
     if sel.sum() < MIN_FRAMES:
         raise InputError(f"a global fit needs at least {MIN_FRAMES} frames at t >= 0")
     if fits is None:
         from tamkit.gaussfit import fit_frames
 
         fits = fit_frames(stack)
-    noise0 = _baseline_noise(values[~sel], np.all(np.isfinite(values), axis=0))
-    values = values[sel] if not sel.all() else values  # the frames at t >= 0 (one copy kept)
+    finite = np.all(np.isfinite(values), axis=0) & np.all(np.isfinite(before), axis=0)
+    noise0 = _baseline_noise(before, finite)
+    del before
     if noise0 is None or not noise0 > 0:
         noise0 = float(fits.attrs.get("noise_std", np.nan))
     if not (np.isfinite(noise0) and noise0 > 0):
