@@ -224,8 +224,10 @@ def main() -> None:
 
     def row(name, cur, bas, ratio, goal, met):
         rows.append((name, cur, bas, ratio, goal, met))
-        fmt = (lambda v: "-" if v is None else f"{v:.3g}")
-        print(f"  {name}: current {fmt(cur)}, baseline {fmt(bas)}, ratio {fmt(ratio)}",
+        def short(v):
+            return "-" if v is None else f"{v:.3g}"
+
+        print(f"  {name}: current {short(cur)}, baseline {short(bas)}, ratio {short(ratio)}",
               flush=True)
 
     stack = str(paths["stack"])
