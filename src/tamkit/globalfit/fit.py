@@ -115,9 +115,15 @@ def _mask(frames: np.ndarray, mask: np.ndarray | None, noise: float) -> np.ndarr
     good = np.all(np.isfinite(frames), axis=0)
     if mask is not None:
         good &= ~np.asarray(mask, bool)
-    filled = np.where(good[None], frames, 0.0)
-    local = median_filter(filled, size=(1, 3, 3), mode="nearest")
-    score = np.median(np.abs(filled - local), axis=0) / noise
+    # |frame - its 3x3 median|, block of frames after block (one stack-sized array at a time)
+    dev = np.empty(frames.shape, float)
+    block = max(1, (8 * 2**20) // (8 * frames[0].size))
+    for lo in range(0, frames.shape[0], block):
+        filled = np.where(good[None], frames[lo:lo + block], 0.0)
+        local = median_filter(filled, size=(1, 3, 3), mode="nearest")
+        np.subtract(filled, local, out=local)
+        np.abs(local, out=dev[lo:lo + block])
+    score = np.median(dev, axis=0) / noise
     return good & (score < HOT_PIXEL_Z)
 
 
@@ -187,24 +193,29 @@ def global_fit(
     start = time.perf_counter()
     stack = stack.transpose("delay", "y", "x")
     delay = np.asarray(stack["delay"].values, float)
-    values = np.asarray(stack.values, float)
     sel = delay >= 0
+    # the frames at t >= 0 and the pre-zero ones, read apart (no float64 copy of the whole stack)
+    values = np.asarray(stack.isel(delay=np.flatnonzero(sel)).values, float)
+    before = np.asarray(stack.isel(delay=np.flatnonzero(~sel)).values, float)
     if sel.sum() < MIN_FRAMES:
         raise InputError(f"a global fit needs at least {MIN_FRAMES} frames at t >= 0")
     if fits is None:
         from tamkit.gaussfit import fit_frames
 
         fits = fit_frames(stack)
-    noise0 = _baseline_noise(values[~sel], np.all(np.isfinite(values), axis=0))
+    finite = np.all(np.isfinite(values), axis=0) & np.all(np.isfinite(before), axis=0)
+    noise0 = _baseline_noise(before, finite)
+    del before
     if noise0 is None or not noise0 > 0:
         noise0 = float(fits.attrs.get("noise_std", np.nan))
     if not (np.isfinite(noise0) and noise0 > 0):
-        noise0 = _robust_noise(values[sel])
-    good = _mask(values[sel], mask, noise0)
+        noise0 = _robust_noise(values)
+    good = _mask(values, mask, noise0)
     t = delay[sel]
     index = np.flatnonzero(sel).astype(float)
     u = (index - index.mean()) / max(np.ptp(index) / 2, 1.0)
-    projector = SpotProjector(values[sel], stack["x"].values, stack["y"].values, good)
+    projector = SpotProjector(values, stack["x"].values, stack["y"].values, good)
+    del values
     n_pix = int(good.sum())
     ft, fs2, ferr = frame_widths(fits)
     pos = t[t > 0]

@@ -79,7 +79,9 @@ class SpotProjector:
         mask = np.asarray(mask, bool)
         self.weight = mask.astype(float)
         self.holes = np.nonzero(~mask)
-        data = np.where(mask[None], np.nan_to_num(np.asarray(frames, float)), 0.0)
+        data = np.array(frames, dtype=float)  # a copy, masked in place
+        np.nan_to_num(data, copy=False)
+        data[:, ~mask] = 0.0
         self.data = data  # masked data (n_frames, ny, nx)
         self.n_pixels = float(self.weight.sum())
         self.sum_d = data.sum(axis=(1, 2))

@@ -153,60 +153,49 @@ def frame_moments(
     pix = float(stack.attrs["pixel_nm"])
     xs = np.asarray(stack["x"].values, float) / pix
     ys = np.asarray(stack["y"].values, float) / pix
-    data = np.array(stack.values, dtype=float)  # a copy: modified below
-    n, ny, nx = data.shape
-    valid = np.isfinite(data)
+    n, ny, nx = (int(stack.sizes[d]) for d in ("delay", "y", "x"))
     baseline = delay < 0
     n_base = int(baseline.sum())
+    bmap = None
     if n_base:
-        vb = valid[baseline]
-        bmap = np.where(vb, data[baseline], 0.0).sum(0) / np.maximum(vb.sum(0), 1)
-        data -= bmap[None]
-    data[~valid] = 0.0
+        raw = np.asarray(stack.isel(delay=np.flatnonzero(baseline)).values, dtype=float)
+        vb = np.isfinite(raw)
+        bmap = np.where(vb, raw, 0.0).sum(0) / np.maximum(vb.sum(0), 1)
+        del raw, vb
     if sign is None:
-        sign = _sign(data, delay)
-    w = float(sign) * data.reshape(n, -1)
-    valid = valid.reshape(n, -1)
+        idx = np.flatnonzero(delay >= 0)[:SIGN_FRAMES]
+        if idx.size == 0:
+            raise InputError("no frame at delay >= 0: nothing to take moments of")
+        sign = _sign(_frames(stack, idx, bmap, 1)[0].reshape(idx.size, ny, nx), delay[idx])
     X = np.broadcast_to(xs[None, :], (ny, nx)).ravel()
     Y = np.broadcast_to(ys[:, None], (ny, nx)).ravel()
     edges = (xs.min() - 0.5, xs.max() + 0.5, ys.min() - 0.5, ys.max() + 0.5)
+    start = _start_of(guess, pix, nx, ny)
 
-    cx, cy, cxx, cxy, cyy = _start(w.reshape(n, ny, nx), xs, ys, guess, pix)
-    for _ in range(n_iter):
-        state = _aperture(w, valid, X, Y, cx, cy, cxx, cxy, cyy, aperture_k, annulus_gap, edges,
-                          noise=False)
-        kk, ap, off = state["k"], state["aperture"], state["offset"]
-        s = power_sums((w - off[:, None]) * ap, X[None] - cx[:, None], Y[None] - cy[:, None], 2)
-        m00 = s[:, 0, 0]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            mx, my = s[:, 1, 0] / m00, s[:, 0, 1] / m00
-            g = variance_factor(kk)
-            sxx = (s[:, 2, 0] / m00 - mx * mx) / g
-            syy = (s[:, 0, 2] / m00 - my * my) / g
-            sxy = (s[:, 1, 1] / m00 - mx * my) / g
-        ok = (m00 > 0) & (sxx > 0) & (syy > 0) & (sxx * syy - sxy**2 > 0)
-        ok &= np.isfinite(mx) & np.isfinite(my)
-        ncx, ncy = np.where(ok, cx + mx, cx), np.where(ok, cy + my, cy)
-        ncx, ncy = np.clip(ncx, edges[0], edges[1]), np.clip(ncy, edges[2], edges[3])
-        nxx, nxy, nyy = _clip_cov(np.where(ok, sxx, cxx), np.where(ok, sxy, cxy),
-                                  np.where(ok, syy, cyy), nx, ny)
-        change = np.nanmax(np.abs(np.concatenate([ncx - cx, ncy - cy,
-                                                  np.sqrt(nxx) - np.sqrt(cxx),
-                                                  np.sqrt(nyy) - np.sqrt(cyy)])))
-        cx, cy, cxx, cxy, cyy = ncx, ncy, nxx, nxy, nyy
-        if change < CONVERGED_PX:
-            break
-
-    state = _aperture(w, valid, X, Y, cx, cy, cxx, cxy, cyy, aperture_k, annulus_gap, edges)
-    kk, ap, off, noise, n_ann = (state[key] for key in
-                                 ("k", "aperture", "offset", "noise", "n_annulus"))
-    noise = _fill_noise(noise, n_ann, w, valid, baseline)
+    # frames are independent up to here: work through the stack in blocks of frames, so that the
+    # (frames x pixels) temporaries stay small whatever the stack's size
+    block = max(1, CHUNK_BYTES // (8 * ny * nx))
+    keys = ("cx", "cy", "cxx", "cxy", "cyy", "k", "offset", "offset_used", "noise",
+            "n_annulus", "t", "geom")
+    parts: dict[str, list] = {key: [] for key in keys}
+    prof_parts = []
+    for lo in range(0, n, block):
+        idx = np.arange(lo, min(n, lo + block))
+        w, valid = _frames(stack, idx, bmap, sign)
+        res = _block_sums(w, valid, X, Y, xs, ys, start, idx, pix, aperture_k, annulus_gap,
+                          edges, n_iter)
+        for key in keys:
+            parts[key].append(res[key])
+        # one block is kept for the profiles; more are read again then (memory over time)
+        prof_parts.append((w, valid, res["offset"], idx) if lo == 0 and block >= n else
+                          (None, None, res["offset"], idx))
+        del w, valid
+    cx, cy, cxx, cxy, cyy, kk, off, offset_used, noise, n_ann, t, geom = (
+        np.concatenate(parts[key]) for key in keys)
+    noise = _fill_noise(noise, n_ann, lambda: _frames(stack, np.flatnonzero(baseline), bmap,
+                                                      sign), baseline)
     scale = kk * np.sqrt(0.5 * (cxx + cyy))  # per-frame length (px) that makes the sums O(1)
-    xi, eta = (X[None] - cx[:, None]) / scale[:, None], (Y[None] - cy[:, None]) / scale[:, None]
-    apf = ap.astype(float)
-    t = sums_vector(power_sums((w - off[:, None]) * apf, xi, eta, 4))
-    geom = power_sums(apf, xi, eta, 8)
-    cov = noise_covariance(geom, noise**2, np.where(state["offset_used"], n_ann, 0))
+    cov = noise_covariance(geom, noise**2, np.where(offset_used, n_ann, 0))
     est, err = _resampled(t, cov, kk, n_resample, seed)
 
     status = np.full(n, "ok", dtype=object)
@@ -261,22 +250,101 @@ def frame_moments(
         "signal_sign": int(sign), "aperture_k": float(aperture_k), "pixel_nm": pix,
     }
     if profiles:
-        sub = (w - off[:, None]).reshape(n, ny, nx) * valid.reshape(n, ny, nx)
-        out = out.merge(_profiles(sub, valid.reshape(n, ny, nx), xs, ys, x0 / pix, y0 / pix,
-                                  noise, stack, pix))
+        x0p, y0p = x0 / pix, y0 / pix
+        prof = []
+        for w, valid, offb, idx in prof_parts:
+            if w is None:
+                w, valid = _frames(stack, idx, bmap, sign)
+            sub = ((w - offb[:, None]) * valid).reshape(idx.size, ny, nx)
+            prof.append(_profiles(sub, valid.reshape(idx.size, ny, nx), xs, ys, x0p[idx],
+                                  y0p[idx], noise[idx], stack.isel(delay=idx), pix))
+        out = out.merge(xr.concat(prof, "delay") if len(prof) > 1 else prof[0])
     return out
 
 
+#: Bytes of one block of frames (float64) processed at a time by :func:`frame_moments`.
+CHUNK_BYTES = 8 * 2**20
+
+
+def _frames(stack, idx, bmap, sign):
+    """Frames ``idx`` as float64 (frames, pixels): pre-zero map subtracted, invalid pixels 0,
+    times ``sign``; and the validity mask."""
+    data = np.array(stack.isel(delay=idx).values, dtype=float)
+    valid = np.isfinite(data)
+    if bmap is not None:
+        data -= bmap[None]
+    data[~valid] = 0.0
+    m = data.shape[0]
+    w = data.reshape(m, -1)
+    if sign != 1:
+        w *= float(sign)
+    return w, valid.reshape(m, -1)
+
+
+def _block_sums(w, valid, X, Y, xs, ys, start, idx, pix, aperture_k, annulus_gap, edges,
+                n_iter):
+    """The adaptive aperture of a block of frames, then its aperture state and power sums."""
+    m = w.shape[0]
+    ny, nx = ys.size, xs.size
+    cx, cy, cxx, cxy, cyy = _start(w.reshape(m, ny, nx), xs, ys, start, idx)
+    for _ in range(n_iter):
+        state = _aperture(w, valid, X, Y, cx, cy, cxx, cxy, cyy, aperture_k, annulus_gap, edges,
+                          noise=False)
+        kk, ap, off = state["k"], state["aperture"], state["offset"]
+        s = power_sums((w - off[:, None]) * ap, X[None] - cx[:, None], Y[None] - cy[:, None], 2)
+        m00 = s[:, 0, 0]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mx, my = s[:, 1, 0] / m00, s[:, 0, 1] / m00
+            g = variance_factor(kk)
+            sxx = (s[:, 2, 0] / m00 - mx * mx) / g
+            syy = (s[:, 0, 2] / m00 - my * my) / g
+            sxy = (s[:, 1, 1] / m00 - mx * my) / g
+        ok = (m00 > 0) & (sxx > 0) & (syy > 0) & (sxx * syy - sxy**2 > 0)
+        ok &= np.isfinite(mx) & np.isfinite(my)
+        ncx, ncy = np.where(ok, cx + mx, cx), np.where(ok, cy + my, cy)
+        ncx, ncy = np.clip(ncx, edges[0], edges[1]), np.clip(ncy, edges[2], edges[3])
+        nxx, nxy, nyy = _clip_cov(np.where(ok, sxx, cxx), np.where(ok, sxy, cxy),
+                                  np.where(ok, syy, cyy), nx, ny)
+        change = np.nanmax(np.abs(np.concatenate([ncx - cx, ncy - cy,
+                                                  np.sqrt(nxx) - np.sqrt(cxx),
+                                                  np.sqrt(nyy) - np.sqrt(cyy)])))
+        cx, cy, cxx, cxy, cyy = ncx, ncy, nxx, nxy, nyy
+        # every frame of the block iterates until all have converged (as one block would: a
+        # stack that fits in one block gives the very same result as without blocks)
+        if change < CONVERGED_PX:
+            break
+
+    state = _aperture(w, valid, X, Y, cx, cy, cxx, cxy, cyy, aperture_k, annulus_gap, edges)
+    kk, ap, off = state["k"], state["aperture"], state["offset"]
+    scale = kk * np.sqrt(0.5 * (cxx + cyy))
+    xi, eta = (X[None] - cx[:, None]) / scale[:, None], (Y[None] - cy[:, None]) / scale[:, None]
+    apf = ap.astype(float)
+    t = sums_vector(power_sums((w - off[:, None]) * apf, xi, eta, 4))
+    geom = power_sums(apf, xi, eta, 8)
+    return {"cx": cx, "cy": cy, "cxx": cxx, "cxy": cxy, "cyy": cyy, "k": kk, "offset": off,
+            "offset_used": state["offset_used"], "noise": state["noise"],
+            "n_annulus": state["n_annulus"], "t": t, "geom": geom}
+
+
 def _sign(data: np.ndarray, delay: np.ndarray) -> int:
-    idx = np.flatnonzero(delay >= 0)[:SIGN_FRAMES]
-    if idx.size == 0:
-        raise InputError("no frame at delay >= 0: nothing to take moments of")
-    mean = ndimage.uniform_filter(data[idx].mean(0), size=3, mode="nearest")
+    """+1 or -1: the sign of the strongest smoothed pixel of the mean of ``data`` (the first
+    frames at t >= 0, pre-zero map subtracted)."""
+    mean = ndimage.uniform_filter(data.mean(0), size=3, mode="nearest")
     peak = mean.flat[np.argmax(np.abs(mean))]
     return 1 if peak >= 0 else -1
 
 
-def _start(w, xs, ys, guess, pix):
+def _start_of(guess, pix, nx, ny):
+    """The guess's per-frame centre and width (px), and which frames it holds good ones for."""
+    if guess is None or not {"x0_nm", "y0_nm", "sigma_nm"} <= set(guess.data_vars):
+        return None
+    gx, gy, gs = (np.asarray(guess[k].values, float) / pix for k in ("x0_nm", "y0_nm", "sigma_nm"))
+    good = np.isfinite(gx) & np.isfinite(gy) & np.isfinite(gs) & (gs > 0)
+    good &= (gs < 0.4 * min(nx, ny))
+    return gx, gy, gs, good
+
+
+def _start(w, xs, ys, start, idx):
     n, ny, nx = w.shape
     # start small: an aperture narrower than the spot grows by about 2x per iteration (the
     # truncated variance of a wide spot is ~R^2 / 4), where one much wider than the spot may
@@ -286,11 +354,8 @@ def _start(w, xs, ys, guess, pix):
     iy, ix = np.unravel_index(flat, (ny, nx))
     cx, cy = xs[ix], ys[iy]
     s2 = np.full(n, START_SIGMA_PX**2)
-    if guess is not None and {"x0_nm", "y0_nm", "sigma_nm"} <= set(guess.data_vars):
-        gx, gy, gs = (np.asarray(guess[k].values, float) / pix for k in
-                      ("x0_nm", "y0_nm", "sigma_nm"))
-        good = np.isfinite(gx) & np.isfinite(gy) & np.isfinite(gs) & (gs > 0)
-        good &= (gs < 0.4 * min(nx, ny))
+    if start is not None:
+        gx, gy, gs, good = (v[idx] for v in start)
         cx, cy, s2 = np.where(good, gx, cx), np.where(good, gy, cy), np.where(good, gs**2, s2)
     return cx, cy, s2, np.zeros(n), s2.copy()
 
@@ -334,7 +399,7 @@ def _aperture(w, valid, X, Y, cx, cy, cxx, cxy, cyy, k, gap, edges, noise=True):
             "noise": sd, "n_annulus": n_ann}
 
 
-def _fill_noise(noise, n_ann, w, valid, baseline):
+def _fill_noise(noise, n_ann, baseline_frames, baseline):
     """Frames without an annulus take the median noise of those with one, else the pre-zero's."""
     good = np.isfinite(noise) & (n_ann >= MIN_ANNULUS_PX) & ~baseline
     if good.any():
@@ -344,7 +409,8 @@ def _fill_noise(noise, n_ann, w, valid, baseline):
     if nb >= 2:
         # a baseline frame minus the mean of the nb baseline frames has noise sigma^2 (1 - 1/nb);
         # a signal frame minus it has sigma^2 (1 + 1/nb)
-        sd = np.std(w[baseline][valid[baseline]])
+        wb, vb = baseline_frames()
+        sd = np.std(wb[vb])
         return np.full(noise.shape, sd * np.sqrt((1 + 1 / nb) / (1 - 1 / nb)))
     raise InputError("no background pixels to estimate the noise from: the spot fills the field")
 
