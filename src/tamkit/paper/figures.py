@@ -70,19 +70,21 @@ def fig2a(geometry: dict) -> Figure:
     """Inter-dot spacing and film exciton peak vs perovskite vol% (geometry model), twin axes."""
     fig, ax = new_figure(figsize=FIGSIZE, legend_in=LEGEND_IN, margins={"right": 0.85})
     x = geometry["vol_percent"]
-    ax.plot(x, 10.0 * geometry["spacing_nm"], color="C0", lw=2, label="inter-dot spacing")
+    ax.plot(x, 10.0 * geometry["spacing_nm"], color=OKABE_ITO["blue"], lw=2,
+            label="inter-dot spacing")
     ax.set_xlabel("perovskite content (vol%)")
-    ax.set_ylabel("inter-dot spacing (Å)", color="C0")
+    ax.set_ylabel("inter-dot spacing (Å)", color=OKABE_ITO["blue"])
     ax.axvline(geometry["onset_vol_percent"], color="0.5", ls=":", lw=1,
                label=f"1 − φ = {geometry['onset_vol_percent']:.0f} vol%\n(voids filled)")
     ax2 = ax.twinx()
-    ax2.plot(x, geometry["exciton_peak_nm"], color="C3", lw=2, label="film exciton peak")
-    ax2.axhline(geometry["solution_peak_nm"], color="C3", ls="--", lw=1,
+    ax2.plot(x, geometry["exciton_peak_nm"], color=OKABE_ITO["vermillion"], lw=2,
+             label="film exciton peak")
+    ax2.axhline(geometry["solution_peak_nm"], color=OKABE_ITO["vermillion"], ls="--", lw=1,
                 label=f"solution peak ({geometry['solution_peak_nm']:.0f} nm)")
-    ax2.set_ylabel("exciton peak (nm)", color="C3")
+    ax2.set_ylabel("exciton peak (nm)", color=OKABE_ITO["vermillion"])
     for vol, film in geometry["presets"].items():
-        ax.plot(vol, 10.0 * film["spacing_nm"], "o", color="C0", ms=6)
-        ax2.plot(vol, film["exciton_peak_nm"], "s", color="C3", ms=6)
+        ax.plot(vol, 10.0 * film["spacing_nm"], "o", color=OKABE_ITO["blue"], ms=6)
+        ax2.plot(vol, film["exciton_peak_nm"], "s", color=OKABE_ITO["vermillion"], ms=6)
     lines = ax.get_legend_handles_labels()
     lines2 = ax2.get_legend_handles_labels()
     legend_outside(ax, lines[0] + lines2[0], lines[1] + lines2[1], bbox_to_anchor=(1.16, 1.0))
