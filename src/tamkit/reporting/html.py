@@ -121,7 +121,8 @@ def pm(v: Any, err: Any = None, unit: str = "", digits: int = 4) -> Html:
         if 0 <= decimals <= 6 and abs(x) < 1e6:
             text = f"{x:.{decimals}f} ± {e:.{decimals}f}"
         elif decimals < 0 and abs(x) < 1e6:
-            text = f"{x:.0f} ± {e:.2g}" if e < 1e6 else f"{text} ± {number(e, 2)}"
+            text = (f"{round(x, decimals):.0f} ± {round(e, decimals):.0f}" if e < 1e6
+                    else f"{text} ± {number(e, 2)}")
         else:
             text += f" ± {number(err, 2)}"
     return Html(f"{text} {esc(typeset(unit))}".strip())
