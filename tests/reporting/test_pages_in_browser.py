@@ -12,6 +12,8 @@ import json
 import os
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -147,12 +149,14 @@ def test_spectro_html(browser, spectro_out, tmp_path):
 
 @pytest.fixture(scope="module")
 def reproduce_out(tmp_path_factory):
+    # its own process: the reproduction's process pool and Playwright's event loop do not share
     out = tmp_path_factory.mktemp("reproduce") / "out"
-    _run(["reproduce", "--quick", "--out", out])
+    subprocess.run([sys.executable, "-m", "tamkit.cli", "reproduce", "--quick", "--out", str(out)],
+                   check=True, capture_output=True, timeout=1200)
     return out
 
 
-def test_reproduce_html(browser, reproduce_out, tmp_path):
+def test_reproduce_html(reproduce_out, browser, tmp_path):
     data = json.loads((reproduce_out / "reproduce.json").read_text())
     page, text = _open(browser, reproduce_out / "reproduce.html", tmp_path, "reproduce")
     table = page.inner_text("table.paper-table")
