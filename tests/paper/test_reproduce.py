@@ -58,7 +58,9 @@ def test_files_written(quick):
         path = out / f"{name}.png"
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
         assert path.stat().st_size > 20_000, name  # a real plot, not an empty canvas
-    assert sorted(data["figures"]) == sorted(f"{n}.png" for n in FIGURES)
+    assert sorted(data["figures"]) == sorted(f"{n}.{ext}" for n in FIGURES
+                                             for ext in ("png", "svg"))
+    assert (out / "reproduce.html").stat().st_size > 10_000
     assert data["schema"] == "tamkit.paper.reproduce/1"
     assert data["settings"]["quick"] is True
 

@@ -45,7 +45,7 @@ def test_spectro_writes_contract(film_map, tmp_path, run_cli):
     assert data["injection"]["donor_tau_ps"] == pytest.approx(2.0, rel=0.03)
     for fig in ("ta_map.png", "kinetics.png", "das.png", "peak_shift.png", "injection.png"):
         assert (out / "figures" / fig).stat().st_size > 1000
-    assert "sigma_inh" in (out / "spectro.html").read_text()
+    assert "σ_inh" in (out / "spectro.html").read_text()
     assert (out / "das.csv").read_text().startswith("wavelength_nm")
     assert "IRF FWHM" in stdout
     # an existing output is not overwritten without --force

@@ -177,6 +177,12 @@ def transport(
             "regime exponents are effective values"
         )
     regimes = _regimes(model)
+    if max_regimes > 1 and len(regimes) == max_regimes:
+        warnings.append(
+            f"BIC chose the largest allowed number of regimes ({max_regimes}): the MSD holds more "
+            "structure than the model allows, or the fit follows noise; compare with fewer "
+            "regimes (--max-regimes)"
+        )
     data = (delay[usable], sigma[usable] ** 2, 2 * sigma[usable] * sigma_err[usable])
     band, early_sigma0 = _band_like(model, regimes, pitch_nm, temperature_K, warnings, data, seed)
     if band is not None and not band.ends_within_data:

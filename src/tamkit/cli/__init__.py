@@ -72,6 +72,9 @@ _EXIT, _ABORT, _USAGE = _exception_types()
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``tamkit`` console script."""
+    from tamkit.reporting.html import set_command_line
+
+    set_command_line(["tamkit", *(sys.argv[1:] if argv is None else argv)])
     try:
         result = app(args=argv, standalone_mode=False)
     except _EXIT as exc:

@@ -109,5 +109,6 @@ def print_report(rep, console: Console) -> None:
     console.print(comp)
     convention = next((m["bleach"]["convention"] for m in rep.maps.values() if m["bleach"]), "")
     console.print(f"sigma_inh convention: {convention}")
-    console.print(f"wrote {len(rep.figures)} figures and reproduce.json to {rep.out_dir} "
+    console.print(f"wrote {len(rep.figures)} figure files, reproduce.json and reproduce.html to "
+                  f"{rep.out_dir} "
                   f"in {rep.wall_s:.0f} s")

@@ -127,6 +127,7 @@ def _run(stacks: list[Path], by: SeriesKind, given, sig, pump_sigma, delays: dic
     from tamkit.core.tables import write_csv
     from tamkit.io import load
     from tamkit.reporting.analysis_report import report
+    from tamkit.reporting.index_page import write_index
     from tamkit.reporting.series_plots import save_figures, series_figures
     from tamkit.series.trends import composition_series, fluence_series
     from tamkit.workflows.analysis import analyze
@@ -154,10 +155,21 @@ def _run(stacks: list[Path], by: SeriesKind, given, sig, pump_sigma, delays: dic
     with atomic_output_dir(out, force=force) as tmp:
         write_json(tmp / "series.json", summary)
         write_csv(tmp / "series.csv", list(summary["members"][0]), summary["members"])
-        save_figures(series_figures(series), tmp / "figures")
+        figures = save_figures(series_figures(series), tmp / "figures")
         for path, analysis in zip(stacks, analyses, strict=True):
             report(analysis.result, tmp / path.stem, stack=analysis.stack,
                    input_info=analysis.input_info)
+        rows = [{**row, "path": str(p), "status": "ok",
+                 "sigma0_nm": a.result.sigma0_nm, "sigma0_err_nm": a.result.sigma0_err_nm}
+                for row, p, a in zip(summary["members"], stacks, analyses, strict=True)]
+        write_index(tmp, f"tamkit series ({summary['kind']})", rows,
+                    report_dirs=[p.stem for p in stacks], figures=figures,
+                    data_files=[("series.json", "the series and its trends"),
+                                ("series.csv", "one row per stack")],
+                    warnings=[f"{p.name}: {w}" for p, a in zip(stacks, analyses, strict=True)
+                              for w in a.result.warnings],
+                    blocks={"series": {k: v for k, v in summary.items()
+                                       if k not in ("members", "depletion", "inputs")}})
     _print(summary)
     Console().print(f"series results in {out}/")
 

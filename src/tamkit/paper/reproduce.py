@@ -4,7 +4,8 @@
 and 0.18; the 40, 60 and 90 vol% perovskite films at 0.045), preprocesses the raw camera frames
 and analyses each stack with tamkit's pipeline, runs the fluence and composition series, simulates
 and analyses the four films' TA maps (bleach red-shift -> sigma_inh), computes the geometry curve
-of Fig. 2a, and writes the figures and ``reproduce.json`` (schema ``tamkit.paper.reproduce/1``).
+of Fig. 2a, and writes the figures, ``reproduce.json`` (schema ``tamkit.paper.reproduce/1``) and
+``reproduce.html``.
 
 tamkit's values never come from the simulator's truth; truth is carried beside them, labelled.
 Reference: Liu et al., "Nonequilibrium transport in colloidal quantum dot solids" (2021).
@@ -19,8 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tamkit.core.errors import InputError
-from tamkit.core.outputs import atomic_output_dir, write_json
+from tamkit.core.outputs import atomic_output_dir, to_jsonable, write_json
 from tamkit.paper.figures import write_figures
+from tamkit.paper.page import write_page
 from tamkit.paper.runs import (
     COMPOSITION_FILMS,
     COMPOSITION_NABS,
@@ -192,7 +194,9 @@ def reproduce(
         tick("figures")
         rep.wall_s = time.perf_counter() - start
         if tmp is not None:
-            write_json(tmp / "reproduce.json", rep.to_dict())
+            doc = rep.to_dict()
+            write_json(tmp / "reproduce.json", doc)
+            write_page(to_jsonable(doc), tmp)
     if out_dir is not None:
         rep.out_dir = Path(out_dir)
     return rep

@@ -5,11 +5,11 @@
 
 from __future__ import annotations
 
-import html
 import os
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import xarray as xr
 
 from tamkit import __version__
@@ -18,8 +18,16 @@ from tamkit.core.outputs import atomic_output_dir, format_value, write_json
 from tamkit.core.tables import write_csv
 from tamkit.io.results import RESULTS_SCHEMA as SCHEMA
 from tamkit.io.results import results_record, rows_from_frames
-from tamkit.reporting.plots import plot_diffusivity, plot_length, plot_montage, plot_msd
-from tamkit.reporting.style import close
+from tamkit.reporting import html as H
+from tamkit.reporting.plots import (
+    plot_diffusivity,
+    plot_length,
+    plot_moments,
+    plot_montage,
+    plot_msd,
+)
+from tamkit.reporting.style import format_delay, format_pm, save_figure
+from tamkit.reporting.viewer import viewer_data, viewer_html
 
 FRAME_COLUMNS = (
     "delay_fs", "sigma_nm", "sigma_err_nm", "sigma_crb_nm", "msd_nm2", "msd_err_nm2",
@@ -44,63 +52,147 @@ def write_frames_csv(result: TransportResult, path: str | os.PathLike) -> None:
     write_csv(path, FRAME_COLUMNS, frame_rows(result))
 
 
+FIGURE_CAPTIONS = {
+    "msd": "Mean-square displacement MSD(t) = σ<sub>t</sub>² − σ₀² of the fitted frames (grey; "
+           "error bars 1 s.e.) with the piecewise power law MSD ∝ t<sup>α</sup> chosen by BIC, "
+           "one colour per regime (shaded spans). Points with MSD ≤ 0 are marked on the bottom "
+           "edge.",
+    "diffusivity": "Effective diffusivity D(t) = MSD / 2t (per axis; 1 nm²/fs = 10 cm²/s) on "
+                   "log axes, with the regime fit; values ≤ 0 (σ<sub>t</sub> below σ₀ within "
+                   "noise) are marked on the bottom edge. The dotted line marks the end of the "
+                   "band-like regime (τ).",
+    "length": "Transport length L(t) = √MSD, as in the paper's Fig. 3c, with the regime fit; the "
+              "dotted line is the band-like transport length.",
+    "moments": "Left: the model-free MSD from the spot's second moment (vermillion) beside the "
+               "Gaussian-fit MSD (blue). Right: the spot's excess kurtosis against delay (±1 "
+               "s.e.); a Gaussian spot has 0 (dashed) and both MSDs equal.",
+    "montage": "Frames across the delays, each normalised to its own peak (sign-corrected "
+               "ΔT/T), with the fitted Gaussian's 1σ contour (dashed) and a scale bar.",
+    "global_msd": "Global spatiotemporal fit: MSD(t) of the one fit of all pixels and delays.",
+}
+
+
 def write_figures(result: TransportResult, folder: Path, stack: xr.DataArray | None) -> list[str]:
-    """Save the standard figures as PNG into ``folder``; return their file names."""
-    folder.mkdir(parents=True, exist_ok=True)
-    figures = {"msd.png": plot_msd(result), "diffusivity.png": plot_diffusivity(result),
-               "length.png": plot_length(result)}
+    """Save the standard figures as PNG and SVG into ``folder``; return their file names."""
+    figures = {"msd": lambda: plot_msd(result), "diffusivity": lambda: plot_diffusivity(result),
+               "length": lambda: plot_length(result)}
+    if "excess_kurtosis" in result.frames and np.isfinite(
+            result.frames["excess_kurtosis"].values).any():
+        figures["moments"] = lambda: plot_moments(result, getattr(result, "gaussianity", None))
     if stack is not None:
-        figures["montage.png"] = plot_montage(stack, result.frames)
-    for name, fig in figures.items():
-        fig.savefig(folder / name, dpi=120)
-        close(fig)
-    return list(figures)
-
-
-def _html_table(rows: list[tuple[str, str]]) -> str:
-    body = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in rows)
-    return f"<table>{body}</table>"
-
-
-def _fmt(value: Any, err: Any = None, unit: str = "", digits: int = 3) -> str:
-    return format_value(value, err, unit, digits)
+        figures["montage"] = lambda: plot_montage(stack, result.frames)
+    written: list[str] = []
+    for name, make in figures.items():
+        written += save_figure(make(), folder, name, dpi=120)
+    return written
 
 
 def summary_rows(result: TransportResult) -> list[tuple[str, str]]:
     """Headline numbers as (label, text) pairs, shared by the HTML report and the terminal."""
-    rows = [("sigma_0", _fmt(result.sigma0_nm, result.sigma0_err_nm, "nm", 4))]
+    rows = [("sigma_0", format_pm(result.sigma0_nm, result.sigma0_err_nm, "nm"))]
     for r in result.regimes:
-        rows.append((f"regime: {r.name}", f"{r.start_fs:.3g}-{r.end_fs:.3g} fs, "
-                     f"alpha = {_fmt(r.alpha, r.alpha_err)}"))
+        rows.append((f"regime: {r.name}", f"{format_delay(r.start_fs)} to "
+                     f"{format_delay(r.end_fs)}, alpha = {format_pm(r.alpha, r.alpha_err)}"))
     b = result.band_like
     if b is None:
         rows.append(("band-like regime", "none (early regime not at least diffusive)"))
     else:
         rows += [
-            ("band-like persistence tau", _fmt(b.tau_fs, b.tau_err_fs, "fs")),
-            ("band-like length", _fmt(b.length_nm, b.length_err_nm, "nm")),
-            ("number of dots", _fmt(b.n_dots) if b.n_dots is not None else "n/a (no --pitch)"),
-            ("D_max", _fmt(b.D_max_cm2_s, b.D_max_err_cm2_s, "cm^2/s")),
-            ("mobility (Einstein)", _fmt(b.mobility_cm2_Vs, b.mobility_err_cm2_Vs, "cm^2/(V s)")),
+            ("band-like persistence tau", format_pm(b.tau_fs, b.tau_err_fs, "fs")),
+            ("band-like length", format_pm(b.length_nm, b.length_err_nm, "nm")),
+            ("number of dots", format_value(b.n_dots) if b.n_dots is not None
+             else "n/a (no --pitch)"),
+            ("D_max", format_pm(b.D_max_cm2_s, b.D_max_err_cm2_s, "cm²/s")),
+            ("mobility (Einstein)", format_pm(b.mobility_cm2_Vs, b.mobility_err_cm2_Vs,
+                                              "cm²/(V s)")),
         ]
+    g = getattr(result, "gaussianity", None)
+    if g is not None:
+        rows.append(("Gaussian spot", ("yes: " if g.gaussian else "no: ") + g.note))
     return rows
 
 
-def write_html(result: TransportResult, path: Path, figures: list[str], input_info: dict) -> None:
-    """A self-contained summary page that links the figures in ``figures/``."""
-    warn = "".join(f"<li>{html.escape(w)}</li>" for w in result.warnings) or "<li>none</li>"
-    info = _html_table([(k, str(v)) for k, v in input_info.items()])
-    imgs = "".join(f'<figure><img src="figures/{f}" alt="{f}"><figcaption>{f}</figcaption>'
-                   "</figure>" for f in figures)
-    page = f"""<!doctype html><html><head><meta charset="utf-8"><title>tamkit report</title>
-<style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto}}
-table{{border-collapse:collapse}}th,td{{border:1px solid #ccc;padding:3px 8px;text-align:left}}
-figure{{display:inline-block;margin:6px}}img{{max-width:520px}}</style></head><body>
-<h1>tamkit transport analysis</h1><p>tamkit {__version__}; schema {SCHEMA}</p>
-<h2>Input</h2>{info}<h2>Results</h2>{_html_table(summary_rows(result))}
-<h2>Warnings</h2><ul>{warn}</ul><h2>Figures</h2>{imgs}
-<p>Per-axis convention: MSD = sigma_t^2 - sigma_0^2; D = MSD/2t; 1 nm^2/fs = 10 cm^2/s.
-sigma_0: {html.escape(result.parameters.sigma0_method)}.</p></body></html>"""
+def _headline_html(doc: dict[str, Any], label: str = "") -> str:
+    """The headline numbers of a results document (or of its ``global_fit`` block)."""
+    rows: list[tuple[str, Any]] = [
+        ("σ₀ (spot at t = 0)", H.pm(doc.get("sigma0_nm"), doc.get("sigma0_err_nm"), "nm"))]
+    for r in doc.get("regimes") or []:
+        rows.append((f"regime: {r['name']}", H.Html(
+            f"{format_delay(r['start_fs'])} – {format_delay(r['end_fs'])}, α = "
+            f"{H.esc(format_pm(r['alpha'], r.get('alpha_err')))}")))
+    b = doc.get("band_like")
+    if not b:
+        rows.append(("band-like regime", "none (the early regime is not at least diffusive)"))
+    else:
+        rows += [
+            ("D<sub>max</sub>", H.pm(b.get("D_max_cm2_s"), b.get("D_max_err_cm2_s"), "cm²/s")),
+            ("band-like persistence τ", H.pm(b.get("tau_fs"), b.get("tau_err_fs"), "fs")),
+            ("band-like length", H.pm(b.get("length_nm"), b.get("length_err_nm"), "nm")),
+            ("number of dots", H.pm(b.get("n_dots")) if b.get("n_dots") is not None
+             else "n/a (no pitch given)"),
+            ("mobility (Einstein)", H.pm(b.get("mobility_cm2_Vs"), b.get("mobility_err_cm2_Vs"),
+                                         "cm²/(V s)")),
+        ]
+    body = "".join(f"<tr><th>{k}</th><td>{v if isinstance(v, H.Html) else H.value(v)}</td></tr>"
+                   for k, v in rows)
+    return f'<table class="headline" id="headline{label}">{body}</table>'
+
+
+FRAME_TABLE = (("delay", None), ("status", None), ("σ (nm)", "sigma"), ("MSD (nm²)", "msd"),
+               ("D (cm²/s)", "D"), ("moment MSD (nm²)", "msd_moment"),
+               ("excess kurtosis", "excess_kurtosis"), ("SNR", "snr"), ("reason", None))
+_ERR = {"sigma": ("sigma_nm", "sigma_err_nm"), "msd": ("msd_nm2", "msd_err_nm2"),
+        "D": ("D_cm2_s", "D_err_cm2_s"), "msd_moment": ("msd_moment_nm2", "msd_moment_err_nm2"),
+        "excess_kurtosis": ("excess_kurtosis", "excess_kurtosis_err"), "snr": ("snr", None)}
+
+
+def _frame_table(frames: list[dict[str, Any]]) -> str:
+    rows = []
+    for f in frames:
+        cells: list[Any] = [H.Html(H.esc(format_delay(f["delay_fs"]))), f.get("status")]
+        for _, key in FRAME_TABLE[2:-1]:
+            v, e = _ERR[key]
+            cells.append(H.pm(f.get(v), f.get(e) if e else None, digits=4))
+        cells.append(f.get("reason") or "")
+        rows.append(cells)
+    return H.table([h for h, _ in FRAME_TABLE], rows, cls="frames")
+
+
+def write_html(result: TransportResult, path: Path, figures: list[str], input_info: dict,
+               doc: dict[str, Any] | None = None, stack: xr.DataArray | None = None) -> None:
+    """``report.html``: warnings, headline numbers, the frame viewer, captioned figures, the
+    per-frame table, the data files and the provenance; relative links only."""
+    doc = doc if doc is not None else results_dict(result, input_info)
+    name = Path(str(input_info.get("path", "stack"))).name
+    parts = [H.warnings_block(doc.get("warnings") or [])]
+    parts.append("<h2>Results</h2>" + _headline_html(doc))
+    g = doc.get("gaussianity")
+    if g:
+        verdict = ('<span class="ok">Gaussian within errors</span>' if g.get("gaussian")
+                   else '<span class="bad">non-Gaussian</span>')
+        parts.append(f"<p>Spot shape: {verdict}. {H.esc(H.typeset(g.get('note', '')))}</p>")
+    glob = doc.get("global_fit")
+    if glob:
+        parts.append("<h3>Global spatiotemporal fit</h3>" + _headline_html(glob, "-global"))
+    script = ""
+    if stack is not None:
+        body, script = viewer_html(viewer_data(stack, result.frames))
+        parts.append(body)
+    parts.append("<h2>Figures</h2>" + H.figures("figures/", figures, FIGURE_CAPTIONS))
+    parts.append("<h2>Per-frame results</h2><details><summary>one row per delay ("
+                 f"{len(doc['frames'])} frames; also in frames.csv)</summary>"
+                 + _frame_table(doc["frames"]) + "</details>")
+    parts.append("<h2>Data files</h2>" + H.data_links(
+        [("results.json", f"every number on this page (schema {SCHEMA})"),
+         ("frames.csv", "the per-frame table, one row per delay"),
+         *[(f"figures/{f}", "vector figure") for f in figures if f.endswith(".svg")]]))
+    parts.append("<p class=\"muted\">Per-axis convention: MSD = σ<sub>t</sub>² − σ₀²; "
+                 "D = MSD / 2t; 1 nm²/fs = 10 cm²/s.</p>")
+    parts.append(H.provenance(input_info, blocks={
+        "parameters": doc.get("parameters"), "anisotropy": doc.get("anisotropy"),
+        "regime model": doc.get("model"), "gaussianity test": g}))
+    page = H.page(f"tamkit analyze: {name}", "".join(parts), script=script,
+                  subtitle=f"tamkit {H.esc(__version__)} · transport analysis of one TAM stack")
     path.write_text(page, encoding="utf-8")
 
 
@@ -112,15 +204,16 @@ def report(
     input_info: dict | None = None,
     force: bool = False,
 ) -> Path:
-    """Write results.json, frames.csv, figures/*.png and report.html into ``out_dir``.
+    """Write results.json, frames.csv, figures/*.png + *.svg and report.html into ``out_dir``.
 
     The folder appears only when everything is written (atomic rename); an existing non-empty
     folder is replaced only with ``force=True``.
     """
     input_info = dict(input_info or {})
     with atomic_output_dir(out_dir, force=force) as tmp:
-        write_json(tmp / "results.json", results_dict(result, input_info))
+        doc = results_dict(result, input_info)
+        write_json(tmp / "results.json", doc)
         write_frames_csv(result, tmp / "frames.csv")
         figures = write_figures(result, tmp / "figures", stack)
-        write_html(result, tmp / "report.html", figures, input_info)
+        write_html(result, tmp / "report.html", figures, input_info, doc, stack)
     return Path(out_dir)

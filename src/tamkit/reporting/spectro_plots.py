@@ -9,29 +9,37 @@ import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from tamkit.reporting.style import new_figure
+from tamkit.reporting.style import (
+    CYCLE,
+    OKABE_ITO,
+    delay_axis,
+    format_delay,
+    format_pm,
+    legend_outside,
+    new_figure,
+)
 from tamkit.spectro.globalfit import GlobalFit  # noqa: E402
 
 
 def _symlog_delay(ax, linthresh_ps: float = 1.0) -> None:
     ax.set_xscale("symlog", linthresh=linthresh_ps, linscale=1.0)
-    ax.set_xlabel("delay (ps)")
+    delay_axis(ax, unit_fs=1e3, label=f"delay (linear below ±{linthresh_ps:g} ps, log above)")
 
 
 def plot_map(tamap: xr.DataArray, fit: GlobalFit | None = None) -> Figure:
     """The raw map (delay on a symlog axis) with the fitted chirp t0(lambda) drawn over it."""
-    fig, ax = new_figure(figsize=(6.4, 4.4), layout="constrained")
+    fig, ax = new_figure(figsize=(6.8, 4.6), margins={"right": 0.1})
     delay_ps = tamap["delay"].values / 1e3
     wl = tamap["wavelength"].values
     vmax = float(np.nanpercentile(np.abs(tamap.values), 99.5)) or 1.0
     mesh = ax.pcolormesh(wl, delay_ps, tamap.values, cmap="RdBu_r", vmin=-vmax, vmax=vmax,
                          shading="nearest")
-    fig.colorbar(mesh, ax=ax, label=tamap.attrs.get("quantity", "signal"))
+    fig.colorbar(mesh, ax=ax, label=typeset_quantity(tamap.attrs.get("quantity", "signal")))
     if fit is not None:
         ax.plot(wl, fit.t0_fs(wl) / 1e3, "k--", lw=1.2, label="fitted time zero (chirp)")
         ax.legend(loc="upper right", fontsize=8)
     ax.set_yscale("symlog", linthresh=1.0)
-    ax.set_ylabel("delay (ps)")
+    delay_axis(ax, axis="y", unit_fs=1e3, label="delay (linear below ±1 ps, log above)")
     ax.set_xlabel("wavelength (nm)")
     ax.set_title("TA map")
     return fig
@@ -51,11 +59,11 @@ def kinetic_wavelengths(fit: GlobalFit, n: int = 4) -> np.ndarray:
 
 def plot_kinetics(tamap: xr.DataArray, fit: GlobalFit, wavelengths_nm=None) -> Figure:
     """Data and global-fit model at a few wavelengths (raw delays, chirp included in the model)."""
-    fig, ax = new_figure(figsize=(6.4, 4.4), layout="constrained")
+    fig, ax = new_figure(figsize=(8.0, 4.4), legend_in=1.4)
     wls = kinetic_wavelengths(fit) if wavelengths_nm is None else np.asarray(wavelengths_nm)
     delay_ps = tamap["delay"].values / 1e3
     for k, w in enumerate(wls):
-        colour = f"C{k}"
+        colour = CYCLE[k % len(CYCLE)]
         data = tamap.sel(wavelength=w, method="nearest")
         model = fit.fitted.sel(wavelength=w, method="nearest")
         ax.plot(delay_ps, data.values, ".", ms=2.5, color=colour, alpha=0.6)
@@ -63,83 +71,135 @@ def plot_kinetics(tamap: xr.DataArray, fit: GlobalFit, wavelengths_nm=None) -> F
                 label=f"{float(data['wavelength']):.0f} nm")
     _symlog_delay(ax, linthresh_ps=max(1.0, 5 * fit.irf_fwhm_fs / 1e3))
     ax.axhline(0, color="0.6", lw=0.6)
-    ax.set_ylabel(tamap.attrs.get("quantity", "signal"))
-    ax.set_title("kinetics: data (dots) and global fit (lines)")
-    ax.legend(fontsize=8)
+    ax.set_ylabel(typeset_quantity(tamap.attrs.get("quantity", "signal")))
+    ax.set_title("kinetics: data (dots) and global fit (lines)", fontsize=10)
+    legend_outside(ax)
     return fig
 
 
-def plot_das(fit: GlobalFit) -> Figure:
-    """Decay-associated spectra; components faster than the IRF are labelled as such."""
-    fig, ax = new_figure(figsize=(6.4, 4.4), layout="constrained")
+def lifetime_label(entry: dict) -> str:
+    """One lifetime of :meth:`GlobalFit.lifetimes_ps` as a short label: the value with its error,
+    or an undetermined component's status and bound (the same words on every page and figure)."""
+    st = entry["status"]
+    if st == "ok":
+        return format_pm(entry["value"], entry["err"], "ps")
+    if st == "below_irf":
+        return (f"< {format_delay(1e3 * entry['upper_bound'])} (faster than the IRF, "
+                "not determined)")
+    if st == "beyond_window":
+        return f"> {format_delay(1e3 * entry['lower_bound'])} (beyond the window: an offset)"
+    lo, hi = entry["range"]
+    why = "degenerate pair" if st == "degenerate" else "relative error > 50 %"
+    return f"{lo:.3g}–{hi:.3g} ps ({why}, not determined)"
+
+
+def plot_das(fit: GlobalFit, quantity: str = "dT/T") -> Figure:
+    """Decay-associated spectra: determined components on the left; undetermined ones (faster
+    than the IRF, beyond the window, degenerate) in a panel of their own on the right, so that
+    their large amplitudes never flatten the real spectra."""
+    entries = fit.lifetimes_ps()
+    good = [k for k, e in enumerate(entries) if e["status"] == "ok"]
+    bad = [k for k, e in enumerate(entries) if e["status"] != "ok"]
+    extra = list(fit.das["component"].values[len(entries):])
+    ncols = 2 if (bad or extra) else 1
+    fig, axes = new_figure(1, ncols, figsize=(5.4 * ncols + 0.6, 4.4), squeeze=False,
+                           margins={"left": 0.95, "right": 0.2, "wspace": 0.3, "bottom": 1.4})
     wl = fit.das["wavelength"].values
-    for k, (tau, st) in enumerate(zip(fit.lifetimes_fs, fit.status, strict=True)):
-        label = f"< IRF ({tau / 1e3:.2g} ps)" if st == "below_irf" else f"{tau / 1e3:.3g} ps"
-        if st not in ("ok", "below_irf"):
-            label += f" [{st}]"
-        ax.plot(wl, fit.das.values[k], lw=1.3, label=label)
-    for name in fit.das["component"].values[len(fit.lifetimes_fs):]:
-        ax.plot(wl, fit.das.sel(component=name).values, ":", lw=1.0, label=str(name))
+    unit = typeset_quantity(quantity)
+    ax = axes[0, 0]
+    for j, k in enumerate(good):
+        ax.plot(wl, fit.das.values[k], lw=1.5, color=CYCLE[j % len(CYCLE)],
+                label=lifetime_label(entries[k]))
     ax.axhline(0, color="0.6", lw=0.6)
     ax.set_xlabel("wavelength (nm)")
-    ax.set_ylabel("amplitude")
-    ax.set_title("decay-associated spectra")
-    ax.legend(fontsize=8)
+    ax.set_ylabel(f"DAS amplitude ({unit})")
+    ax.set_title("decay-associated spectra (determined lifetimes)", fontsize=10)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.18), frameon=False)
+    if ncols == 2:
+        ax2 = axes[0, 1]
+        for j, k in enumerate(bad):
+            ax2.plot(wl, fit.das.values[k], lw=1.2, ls="--", color=CYCLE[(len(good) + j) %
+                                                                         len(CYCLE)],
+                     label=lifetime_label(entries[k]))
+        for name in extra:
+            ax2.plot(wl, fit.das.sel(component=name).values, ":", lw=1.0, color="0.3",
+                     label=f"{name} (coherent artefact / offset)")
+        ax2.axhline(0, color="0.6", lw=0.6)
+        ax2.set_xlabel("wavelength (nm)")
+        ax2.set_ylabel(f"amplitude ({unit})")
+        ax2.set_title("undetermined components and artefacts", fontsize=10)
+        ax2.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.18), frameon=False)
     return fig
 
 
 def plot_svd(svd: dict) -> Figure:
-    """Singular values against the noise edge."""
-    fig, ax = new_figure(figsize=(5.0, 3.6), layout="constrained")
+    """Singular values against the noise edge; the title counts what lies above it."""
+    fig, ax = new_figure(figsize=(5.6, 3.8))
     s = np.asarray(svd["singular_values"])
-    ax.semilogy(np.arange(1, s.size + 1), s, "o-")
-    ax.axhline(svd["noise_edge"], color="C3", ls="--", label="noise edge")
+    edge = float(svd["noise_edge"])
+    above = s > edge
+    ax.semilogy(np.arange(1, s.size + 1), s, "-", color="0.6", lw=0.8)
+    ax.semilogy(np.flatnonzero(above) + 1, s[above], "o", color=OKABE_ITO["blue"],
+                label="above the noise edge")
+    ax.semilogy(np.flatnonzero(~above) + 1, s[~above], "o", mfc="none",
+                color=OKABE_ITO["blue"], label="below the noise edge")
+    ax.axhline(edge, color=OKABE_ITO["vermillion"], ls="--", label="noise edge")
     ax.set_xlabel("component")
     ax.set_ylabel("singular value")
-    ax.set_title(f"SVD: {svd.get('n_smooth', svd['n_significant'])} signal components")
+    n_above = int(above.sum())
+    smooth = svd.get("n_smooth")
+    title = f"SVD: {n_above} of {s.size} singular values above the noise edge"
+    if smooth is not None and smooth != n_above:
+        title += f"\n({smooth} with smooth vectors)"
+    ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8)
     return fig
 
 
+def typeset_quantity(quantity: str) -> str:
+    """dT/T -> ΔT/T, dA -> ΔA (mOD stays)."""
+    return {"dT/T": "ΔT/T", "dA": "ΔA", "dOD": "ΔOD"}.get(quantity, quantity)
+
+
 def plot_peak_shift(track: xr.Dataset, bleach: dict) -> Figure:
     """Tracked bleach peak energy vs delay with the fitted exponential relaxation."""
-    fig, ax = new_figure(figsize=(6.4, 4.0), layout="constrained")
+    fig, ax = new_figure(figsize=(8.6, 4.2), legend_in=2.4)
     ok = track["ok"].values & (track["delay"].values > 0)
     t_ps = track["delay"].values[ok] / 1e3
     e = track["peak_meV"].values[ok]
     ax.errorbar(t_ps, e, yerr=track["peak_err_meV"].values[ok], fmt=".", ms=3, alpha=0.7,
-                label="peak (local Gaussian fit)")
+                color=OKABE_ITO["blue"], label="peak (local Gaussian fit)")
     e0 = 1e3 * 1239.84198 / bleach["peak0_nm"]
     tau = bleach["tau_ps"]
     grid = np.geomspace(max(t_ps.min(), 1e-3), t_ps.max(), 200)
     ax.plot(grid, e0 + bleach["delta_E_meV"] * (1 - np.exp(-grid / tau)), "k-",
-            label=f"Delta E = {bleach['delta_E_meV']:.2f} meV, tau = {tau:.3g} ps")
+            label=f"fit: ΔE = {bleach['delta_E_meV']:.2f} meV,\nτ = {tau:.3g} ps")
     ax.set_xscale("log")
-    ax.set_xlabel("delay (ps)")
+    delay_axis(ax, unit_fs=1e3)
     ax.set_ylabel("bleach peak (meV)")
     sigma = bleach.get("sigma_inh_meV")
-    title = "bleach red-shift" + (f": sigma_inh = {sigma:.1f} meV" if sigma else "")
-    ax.set_title(title + f"\n({bleach['convention']})", fontsize=9)
-    ax.legend(fontsize=8)
+    title = "bleach red-shift" + (f": σ$_{{inh}}$ = {sigma:.1f} meV" if sigma else "")
+    ax.set_title(title + f"\n({bleach['convention'].replace('sigma', 'σ')})", fontsize=9)
+    legend_outside(ax)
     return fig
 
 
 def plot_injection(injection: dict) -> Figure:
     """Normalised donor and acceptor band kinetics with their fits."""
-    fig, ax = new_figure(figsize=(6.4, 4.0), layout="constrained")
+    fig, ax = new_figure(figsize=(8.4, 4.2), legend_in=1.8)
     for k, role in enumerate(("donor", "acceptor")):
         fit = injection["fits"][role]
         data = fit.fitted.values[:, 0] + fit.residuals.values[:, 0]
         model = fit.fitted.values[:, 0]
         scale = np.max(np.abs(model)) or 1.0
         delay_ps = fit.fitted["delay"].values / 1e3
-        ax.plot(delay_ps, data / scale, ".", ms=2.5, color=f"C{k}", alpha=0.6)
+        ax.plot(delay_ps, data / scale, ".", ms=2.5, color=CYCLE[k], alpha=0.6)
         tau = injection[f"{role}_tau_ps"]
         text = f"{tau:.3g} ps" if tau is not None else "none"
-        ax.plot(delay_ps, model / scale, "-", color=f"C{k}", label=f"{role}: {text}")
+        ax.plot(delay_ps, model / scale, "-", color=CYCLE[k], label=f"{role}: {text}")
     _symlog_delay(ax)
     ax.set_ylabel("normalised signal")
     verdict = "agree" if injection["agree"] else "differ"
-    ax.set_title(f"injection: donor decay vs acceptor rise ({verdict})")
-    ax.legend(fontsize=8)
+    ax.set_title(f"injection: donor decay vs acceptor rise ({verdict})", fontsize=10)
+    legend_outside(ax)
     return fig

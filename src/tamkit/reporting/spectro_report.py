@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import os
 from pathlib import Path
 from typing import Any
@@ -11,28 +10,46 @@ import numpy as np
 
 from tamkit.core.outputs import atomic_output_dir, format_value, write_json
 from tamkit.core.tables import write_csv
+from tamkit.reporting import html as H
 from tamkit.reporting import spectro_plots as plots
-from tamkit.reporting.style import close
+from tamkit.reporting.style import format_delay, format_pm, save_figure
 from tamkit.spectro.analysis import SpectroAnalysis, spectro_dict
+
+FIGURE_CAPTIONS = {
+    "ta_map": "The measured TA map (delay axis linear within ±1 ps, logarithmic beyond) with the "
+              "fitted time zero t₀(λ) (the chirp, dashed).",
+    "kinetics": "Kinetics at the extrema of the largest decay-associated spectra: data (dots) "
+                "and the global fit (lines), chirp included.",
+    "das": "Decay-associated spectra of the determined lifetimes (left); components the data "
+           "cannot determine (faster than the IRF, beyond the delay window, degenerate) and the "
+           "coherent-artefact terms are drawn apart (right), labelled by status and bound.",
+    "svd": "Singular values of the map against the noise edge (the largest singular value of a "
+           "noise-only map of the measured noise level).",
+    "peak_shift": "Bleach-peak energy against delay (local Gaussian fits) with the exponential "
+                  "relaxation E(t) = E₀ + ΔE (1 − e<sup>−t/τ</sup>); σ<sub>inh</sub> from ΔE in "
+                  "the stated convention.",
+    "injection": "Normalised donor-band decay and acceptor-band rise with their single-"
+                 "exponential fits: injection is seen when the two times agree.",
+}
 
 
 def write_figures(analysis: SpectroAnalysis, folder: Path) -> list[str]:
-    """Save the figures as PNG into ``folder``; return their file names."""
-    folder.mkdir(parents=True, exist_ok=True)
+    """Save the figures as PNG and SVG into ``folder``; return their file names."""
+    quantity = analysis.tamap.attrs.get("quantity", "signal")
     figures = {
-        "ta_map.png": plots.plot_map(analysis.tamap, analysis.fit),
-        "kinetics.png": plots.plot_kinetics(analysis.tamap, analysis.fit),
-        "das.png": plots.plot_das(analysis.fit),
-        "svd.png": plots.plot_svd(analysis.svd),
+        "ta_map": lambda: plots.plot_map(analysis.tamap, analysis.fit),
+        "kinetics": lambda: plots.plot_kinetics(analysis.tamap, analysis.fit),
+        "das": lambda: plots.plot_das(analysis.fit, quantity),
+        "svd": lambda: plots.plot_svd(analysis.svd),
     }
     if analysis.bleach is not None and analysis.track is not None:
-        figures["peak_shift.png"] = plots.plot_peak_shift(analysis.track, analysis.bleach)
+        figures["peak_shift"] = lambda: plots.plot_peak_shift(analysis.track, analysis.bleach)
     if analysis.injection is not None:
-        figures["injection.png"] = plots.plot_injection(analysis.injection)
-    for name, fig in figures.items():
-        fig.savefig(folder / name, dpi=110)
-        close(fig)
-    return list(figures)
+        figures["injection"] = lambda: plots.plot_injection(analysis.injection)
+    written: list[str] = []
+    for name, make in figures.items():
+        written += save_figure(make(), folder, name, dpi=110)
+    return written
 
 
 def _fmt(value: Any, err: Any = None, unit: str = "", digits: int = 4) -> str:
@@ -41,24 +58,27 @@ def _fmt(value: Any, err: Any = None, unit: str = "", digits: int = 4) -> str:
 
 def lifetime_text(entry: dict[str, Any]) -> str:
     """One lifetime as text: value +- statistical (+- systematic, its source), or the status and
-    bound of an undetermined component (never a plain number)."""
-    st = entry["status"]
-    if st == "below_irf":
-        return f"< {entry['upper_bound']:.2g} ps (faster than the IRF: not determined)"
-    if st == "beyond_window":
-        return (f"> {entry['lower_bound']:.3g} ps (longer than the delay window: an offset, "
-                "not determined)")
-    if st == "degenerate":
-        lo, hi = entry["range"]
-        return f"{lo:.3g}-{hi:.3g} ps (degenerate pair: only the range is determined)"
-    if st == "undetermined":
-        lo, hi = entry["range"]
-        return f"{lo:.3g}-{hi:.3g} ps (relative error above 50 %: not determined)"
-    text = _fmt(entry["value"], entry["err"], "ps") + " (stat)"
+    bound of an undetermined component (never a plain number); the words of the DAS legend."""
+    if entry["status"] != "ok":
+        return plots.lifetime_label(entry)
+    text = plots.lifetime_label(entry) + " (stat)"
     syst = entry.get("systematic")
     if syst:
         text += (f" ± {syst['systematic_ps']:.2g} ps (syst, {100 * syst['relative']:.0f} %: "
                  f"{syst['source']})")
+    return text
+
+
+def chi2_text(data: dict[str, Any]) -> str:
+    """The fit quality as a reader can judge it: the RSS and, when the noise is known (SVD
+    estimate), the noise-normalised reduced chi-square RSS / (sigma^2 (N - p))."""
+    fit, svd = data["fit"], data.get("svd") or {}
+    rss, noise = fit.get("rss"), svd.get("noise_std")
+    n, p = fit.get("n_data"), fit.get("n_free")
+    text = f"RSS = {rss:.3g}" if rss is not None else "RSS n/a"
+    if noise and n and p is not None and n > p and rss is not None:
+        text += f"; χ²_red = RSS / (σ²_noise (N − p)) = {rss / (noise ** 2 * (n - p)):.3g}"
+        text += f" (σ_noise = {noise:.2g} from the SVD)"
     return text
 
 
@@ -67,54 +87,74 @@ def summary_rows(data: dict[str, Any]) -> list[tuple[str, str]]:
     rows = []
     for k, entry in enumerate(data["lifetimes_ps"]):
         rows.append((f"lifetime {k + 1}", lifetime_text(entry)))
-    rows.append(("IRF FWHM", _fmt(data["irf_fwhm_fs"], data["irf_fwhm_err_fs"], "fs")))
+    rows.append(("IRF FWHM", format_pm(data["irf_fwhm_fs"], data["irf_fwhm_err_fs"], "fs")))
     rows.append(("chirp span", _fmt(data["chirp"]["span_fs"], None, "fs")))
+    rows.append(("fit quality", chi2_text(data)))
     comp = data["components"]
-    rows.append(("components (fit statistics / SVD)",
-                 f"{comp['n_supported_by_fit'] or 'n/a'} / {comp['n_svd_smooth']}"))
+    rows.append(("components (fit statistics / SVD above noise)",
+                 f"{comp['n_supported_by_fit'] or 'n/a'} / {comp['n_svd_above_noise']}"))
     b = data["bleach"]
     if b.get("delta_E_meV") is not None:
         rows += [
-            ("bleach Delta E", _fmt(b["delta_E_meV"], b["delta_E_err_meV"], "meV")),
-            ("bleach shift tau", _fmt(b["tau_ps"], b["tau_err_ps"], "ps")),
-            ("sigma_inh", _fmt(b["sigma_inh_meV"], b["sigma_inh_err_meV"], "meV")),
-            ("sigma_inh convention", b["convention"]),
+            ("bleach ΔE", format_pm(b["delta_E_meV"], b["delta_E_err_meV"], "meV")),
+            ("bleach shift τ", format_pm(b["tau_ps"], b["tau_err_ps"], "ps")),
+            ("σ_inh", format_pm(b["sigma_inh_meV"], b["sigma_inh_err_meV"], "meV")),
+            ("σ_inh convention", b["convention"]),
         ]
     inj = data.get("injection")
     if inj:
         rows.append(("injection: donor decay",
-                     _fmt(inj["donor_tau_ps"], inj["donor_tau_err_ps"], "ps")))
+                     format_pm(inj["donor_tau_ps"], inj["donor_tau_err_ps"], "ps")))
         rows.append(("injection: acceptor rise",
-                     _fmt(inj["acceptor_tau_ps"], inj["acceptor_tau_err_ps"], "ps")))
-        rows.append(("injection: agree", f"{inj['agree']} (z = {_fmt(inj['z'], None, '', 3)}, "
-                     f"relative difference {_fmt(inj['relative_difference'], None, '', 2)})"))
+                     format_pm(inj["acceptor_tau_ps"], inj["acceptor_tau_err_ps"], "ps")))
+        rows.append(("injection: donor and acceptor times",
+                     f"{'agree' if inj['agree'] else 'differ'} (z = {_fmt(inj['z'], None, '', 3)}"
+                     f", relative difference {_fmt(inj['relative_difference'], None, '', 2)})"))
     return rows
 
 
-def write_html(data: dict[str, Any], path: Path, figures: list[str]) -> None:
-    """The spectro.html report section (self-contained page; figures linked from figures/)."""
-    table = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
-                    for k, v in summary_rows(data))
-    notes = "".join(f"<li>{html.escape(n)}</li>" for n in data["notes"]) or "<li>none</li>"
-    imgs = "".join(f'<figure><img src="figures/{f}" alt="{f}"><figcaption>{f}</figcaption>'
-                   "</figure>" for f in figures)
-    source = html.escape(str(data["input"].get("path", "")))
+def _track_table(analysis: SpectroAnalysis | None) -> str:
+    if analysis is None or analysis.track is None:
+        return ""
+    tr = analysis.track
+    rows = [[H.Html(H.esc(format_delay(d))), H.pm(e, err, "meV"), bool(ok)]
+            for d, e, err, ok in zip(tr["delay"].values, tr["peak_meV"].values,
+                                     tr["peak_err_meV"].values, tr["ok"].values, strict=True)]
+    return ("<h2>Per-delay bleach peak</h2><details><summary>one row per delay ("
+            f"{len(rows)})</summary>" + H.table(["delay", "bleach peak", "used in the fit"], rows)
+            + "</details>")
+
+
+def write_html(data: dict[str, Any], path: Path, figures: list[str],
+               analysis: SpectroAnalysis | None = None) -> None:
+    """``spectro.html``: notes at the top, the lifetimes, figures with captions, the per-delay
+    bleach peak, the data files and the provenance (relative links only)."""
+    name = Path(str(data["input"].get("path", "TA map"))).name
+    parts = [H.warnings_block(data["notes"], "Notes")]
+    parts.append('<section id="spectro"><h2>Results</h2>'
+                 "<p>Global analysis by variable projection: exponentials convolved with a "
+                 "Gaussian IRF, time zero a polynomial in probe frequency (chirp), decay-"
+                 "associated spectra by linear least squares.</p>"
+                 + H.kv_table(summary_rows(data), cls="headline") + "</section>")
     alts = data.get("systematic_alternatives") or []
-    alt_rows = "".join(
-        f"<tr><th>{html.escape(a['label'])}</th><td>"
-        + html.escape(", ".join("n.d." if v is None else f"{v:.4g}" for v in a["lifetimes_ps"]))
-        + f"</td><td>{a['rss']:.4g}</td></tr>" for a in alts)
-    alt_table = ("<h3>Systematic alternatives (lifetimes in ps, RSS)</h3><table>"
-                 f"{alt_rows}</table>") if alts else ""
-    page = f"""<!doctype html><html><head><meta charset="utf-8"><title>tamkit spectro</title>
-<style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto}}
-table{{border-collapse:collapse}}th,td{{border:1px solid #ccc;padding:3px 8px;text-align:left}}
-figure{{display:inline-block;margin:6px}}img{{max-width:520px}}</style></head><body>
-<section id="spectro"><h2>Transient absorption: {source}</h2>
-<p>Global analysis by variable projection: exponentials convolved with a Gaussian IRF, time zero
-a polynomial in probe frequency (chirp), decay-associated spectra by linear least squares.</p>
-<table>{table}</table>{alt_table}<h3>Notes</h3><ul>{notes}</ul><h3>Figures</h3>{imgs}</section>
-</body></html>"""
+    if alts:
+        rows = [[a["label"], ", ".join("n.d." if v is None else f"{v:.4g}"
+                                       for v in a["lifetimes_ps"]), a["rss"]] for a in alts]
+        parts.append("<h3>Systematic alternatives</h3>"
+                     + H.table(["alternative", "lifetimes (ps)", "RSS"], rows))
+    parts.append("<h2>Figures</h2>" + H.figures("figures/", figures, FIGURE_CAPTIONS))
+    parts.append(_track_table(analysis))
+    parts.append("<h2>Data files</h2>" + H.data_links(
+        [("spectro.json", "every number on this page (schema tamkit.spectro/1)"),
+         ("das.csv", "decay-associated spectra, one column per component"),
+         *[(f"figures/{f}", "vector figure") for f in figures if f.endswith(".svg")]]))
+    fit = {k: v for k, v in data["fit"].items() if k != "chi2_reduced"}
+    parts.append(H.provenance(data["input"], version=data.get("tamkit_version"), blocks={
+        "parameters": data.get("parameters"), "fit": fit, "chirp": {
+            k: v for k, v in data["chirp"].items() if k not in ("wavelength_nm", "t0_fs")},
+        "components": data.get("components")}))
+    page = H.page(f"tamkit spectro: {name}", "".join(parts),
+                  subtitle="transient absorption map: global lifetimes, injection, bleach shift")
     path.write_text(page, encoding="utf-8")
 
 
@@ -124,6 +164,9 @@ def write_das_csv(analysis: SpectroAnalysis, path: Path) -> None:
     names = []
     for c, tau in zip(das["component"].values, das["lifetime_fs"].values, strict=True):
         names.append(f"{c}_{tau / 1e3:.4g}ps" if np.isfinite(tau) else str(c))
+    for k, entry in enumerate(analysis.fit.lifetimes_ps()):
+        if entry["status"] != "ok":  # an undetermined lifetime is not a number to quote
+            names[k] = f"{das['component'].values[k]}_{entry['status']}"
     columns = ["wavelength_nm", *names]
     rows = [dict(zip(columns, [wl, *values], strict=True))
             for wl, values in zip(das["wavelength"].values, das.values.T, strict=True)]
@@ -137,11 +180,12 @@ def spectro_report(
     input_info: dict | None = None,
     force: bool = False,
 ) -> dict[str, Any]:
-    """Write spectro.json, das.csv, figures/*.png and spectro.html atomically; return the dict."""
+    """Write spectro.json, das.csv, figures/*.png + *.svg and spectro.html atomically; return
+    the dict."""
     data = spectro_dict(analysis, input_info)
     with atomic_output_dir(out_dir, force=force) as tmp:
         write_json(tmp / "spectro.json", data)
         write_das_csv(analysis, tmp / "das.csv")
         figures = write_figures(analysis, tmp / "figures")
-        write_html(data, tmp / "spectro.html", figures)
+        write_html(data, tmp / "spectro.html", figures, analysis)
     return data

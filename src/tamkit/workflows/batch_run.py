@@ -62,7 +62,24 @@ def write_summary(rows: Sequence[BatchRow], folder: str | os.PathLike) -> tuple[
     with replace_file(json_path) as tmp:
         write_json(tmp, {"schema": "tamkit.workflows.batch/1",
                          "columns": list(SUMMARY_COLUMNS), "rows": records})
+    _write_index(rows, records, folder)
     return csv_path, json_path
+
+
+def _write_index(rows: Sequence[BatchRow], records: list[dict], folder: Path) -> None:
+    """``index.html``: one row per stack, linking its report (a failed stack: its reason)."""
+    from tamkit.reporting.index_page import write_index
+
+    dirs = []
+    for row in rows:
+        sub = stack_folder(folder, row.path)
+        dirs.append(os.path.relpath(sub, folder).replace(os.sep, "/")
+                    if row.ok and (sub / "report.html").exists() else None)
+    with replace_file(folder / "index.html") as tmp:
+        write_index(folder, "tamkit batch", records, report_dirs=dirs, path=tmp,
+                    data_files=[("summary.csv", "one row per stack"),
+                                ("summary.json", "the same, as JSON")],
+                    warnings=[f"{Path(r.path).name}: {r.reason}" for r in rows if not r.ok])
 
 
 

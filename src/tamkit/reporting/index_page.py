@@ -1,0 +1,60 @@
+"""``index.html`` of a folder of analyses (``tamkit series`` and ``tamkit batch``): one row per
+stack with its headline numbers and a link to its ``report.html``, the folder's figures and data
+files, and the provenance. Relative links only."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from tamkit.reporting import html as H
+from tamkit.reporting.style import format_delay
+
+SERIES_CAPTIONS = {
+    "msd_overlay": "MSD of every stack of the series on one log-log axis (Auger-depletion "
+                   "artefact dashed, for a fluence series).",
+    "D_overlay": "D(t) = MSD/2t of every stack of the series.",
+    "band_like_vs_nabs": "Band-like metrics against ⟨N<sub>abs</sub>⟩; a stack without a "
+                         "band-like regime is marked, not plotted as 0.",
+    "band_like_vs_composition": "Band-like metrics against perovskite content; a stack without "
+                                "a band-like regime is marked, not plotted as 0.",
+}
+
+
+def write_index(folder: str | os.PathLike, title: str, rows: Sequence[Mapping[str, Any]], *,
+                report_dirs: Sequence[str | None], figures: Sequence[str] = (),
+                data_files: Sequence[tuple[str, str]] = (), warnings: Sequence[str] = (),
+                blocks: Mapping[str, Any] | None = None,
+                path: str | os.PathLike | None = None) -> Path:
+    """Write ``folder/index.html``.
+
+    ``rows``: one mapping per stack (``path``, ``status``, ``sigma0_nm``, ``D_max_cm2_s``,
+    ``tau_fs``, ``length_nm``, ... any of them); ``report_dirs``: each stack's analysis folder
+    relative to ``folder`` (None: no report, e.g. a failed stack); ``path``: where to write
+    (default ``folder/index.html``).
+    """
+    body = []
+    for row, rdir in zip(rows, report_dirs, strict=True):
+        name = Path(str(row.get("path", "?"))).name
+        link = (H.Html(f'<a href="{H.esc(rdir)}/report.html">{H.esc(name)}</a>') if rdir
+                else name)
+        tau = row.get("tau_fs")
+        body.append([link, row.get("value", "—"), row.get("status", "ok"),
+                     H.pm(row.get("sigma0_nm"), row.get("sigma0_err_nm"), "nm"),
+                     H.pm(row.get("D_max_cm2_s"), row.get("D_max_err_cm2_s"), "cm²/s"),
+                     H.Html(H.esc(format_delay(tau))) if tau is not None else "—",
+                     H.pm(row.get("length_nm"), row.get("length_err_nm"), "nm"),
+                     row.get("reason") or ""])
+    parts = [H.warnings_block(list(warnings)), "<h2>Stacks</h2>",
+             H.table(["stack (report)", "series value", "status", "σ₀", "D_max",
+                      "band-like τ", "band-like length", "reason"], body, cls="stacks")]
+    if figures:
+        parts.append("<h2>Figures</h2>" + H.figures("figures/", figures, SERIES_CAPTIONS))
+    parts.append("<h2>Data files</h2>" + H.data_links(list(data_files)))
+    inputs = [{"path": r.get("path")} for r in rows]
+    parts.append(H.provenance(inputs, blocks=blocks or {}))
+    out = Path(path) if path is not None else Path(folder) / "index.html"
+    out.write_text(H.page(title, "".join(parts)), encoding="utf-8")
+    return out
