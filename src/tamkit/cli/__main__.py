@@ -2,4 +2,5 @@
 
 from tamkit.cli import main
 
-main()
+if __name__ == "__main__":  # a spawned worker imports this module as __mp_main__: no re-run
+    main()

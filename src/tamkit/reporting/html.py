@@ -166,7 +166,7 @@ def warnings_block(warnings: Sequence[str], title: str = "Warnings") -> str:
 
 def figure(src: str, caption: str, *, vector: str | None = None, alt: str | None = None) -> str:
     """A captioned figure; the image links to its vector twin when there is one."""
-    img = f'<img src="{esc(src)}" alt="{esc(alt or caption[:80])}" loading="lazy">'
+    img = f'<img src="{esc(src)}" alt="{esc(alt or caption[:80])}">'
     if vector:
         img = f'<a href="{esc(vector)}">{img}</a>'
         caption += f' <a href="{esc(vector)}">[SVG]</a>' if "<a " not in caption else ""
