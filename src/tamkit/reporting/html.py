@@ -36,11 +36,66 @@ nav a{margin-right:1em}
 """
 
 _UNITS = [
-    ("cm^2/(V s)", "cm²/(V s)"), ("cm^2/s", "cm²/s"), ("nm^2/fs", "nm²/fs"), ("nm^2", "nm²"),
-    ("ps^-1", "ps⁻¹"), ("1/ps", "ps⁻¹"), ("sigma_t^2", "σ_t²"), ("sigma_0^2", "σ₀²"),
-    ("sigma_inh", "σ_inh"), ("sigma_0", "σ₀"), ("Delta E", "ΔE"), ("+-", "±"),
-    ("<N_abs>", "⟨N_abs⟩"),
+    ("band - like", "band-like"), ("cm^2/(V s)", "cm²/(V s)"), ("cm^2/s", "cm²/s"),
+    ("nm^2/fs", "nm²/fs"), ("nm^2", "nm²"), ("ps^-1", "ps⁻¹"), ("1/ps", "ps⁻¹"),
+    ("sigma_t^2", "σₜ²"), ("σ_t²", "σₜ²"), ("sigma_0^2", "σ₀²"), ("sigma^2", "σ²"),
+    ("sigma_inh", "σ_inh"), ("sigma_0", "σ₀"), ("sigma0", "σ₀"), ("Delta E", "ΔE"),
+    ("+-", "±"), ("<N_abs>", "⟨N_abs⟩"), ("chi2_reduced", "reduced χ²"),
+    ("chi2_red", "reduced χ²"), ("tau_band-like", "τ of the band-like regime"), ("->", "→"),
+    (">=", "≥"), ("<=", "≤"),
 ]
+_SUPER = str.maketrans("0123456789-+", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺")
+_RULES = [
+    # 3.58e+03 -> 3.58×10³, 1e-3 -> 10⁻³ (not inside a word: a hex digest stays as it is)
+    (re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)e([+-]?)0*(\d+)\b"),
+     lambda m: (("" if m[1] == "1" else f"{m[1]}×") + "10"
+                + (("-" if m[2] == "-" else "") + m[3]).translate(_SUPER))),
+    (re.compile(r"\^\(?(-?\d+)\)?"), lambda m: m[1].translate(_SUPER)),   # t^2 -> t²
+    (re.compile(r"(?<=\d) /ps\b"), lambda m: " ps⁻¹"),                   # 4.13 /ps
+    (re.compile(r"\b(sigma|alpha|tau|lambda|chi2)\b"),
+     lambda m: {"sigma": "σ", "alpha": "α", "tau": "τ", "lambda": "λ", "chi2": "χ²"}[m[1]]),
+    (re.compile(r"\bTrue\b"), lambda m: "yes"), (re.compile(r"\bFalse\b"), lambda m: "no"),
+    (re.compile(r"\bNone\b"), lambda m: "none"),
+    (re.compile(r"(?<=[\w)]) - (?=[\w(])"), lambda m: " − "),             # a - b: a minus
+    (re.compile(r"(?<=[⁰¹²³⁴⁵⁶⁷⁸⁹])-(?=10)"), lambda m: "–"),              # 10³-10⁵: a range
+]
+
+#: labels of result keys (the key itself stays in the cell's title, for results.json)
+_KEY_LABELS = {
+    "chi2_red": "reduced χ²", "chi2_reduced": "reduced χ²", "sigma0_method": "σ₀ method",
+    "sigma0_nm": "σ₀ (nm)", "sigma0_err_nm": "σ₀ error (nm)", "n_bootstrap": "bootstrap samples",
+    "bic": "BIC", "alphas": "exponents α", "breaks_fs": "breaks (fs)", "seed": "random seed",
+    "D_max_cm2_s": "Dₘₐₓ (cm²/s)", "D_max_err_cm2_s": "Dₘₐₓ error (cm²/s)",
+    "spot_ratio_x_over_y": "spot ratio σₓ/σᵧ", "theta_deg": "θ (°)",
+    "stouffer_z_ek": "Stouffer z (excess kurtosis)", "stouffer_z_msd": "Stouffer z (MSD)",
+    "msd_fit_over_moment": "Gaussian-fit MSD / moment MSD", "noise_std": "noise σ",
+    "nabs": "⟨N_abs⟩", "sha256": "sha256", "first_non_gaussian_fs": "non-Gaussian from (fs)",
+}
+_KEY_UNITS = [
+    ("_nm_per_frame", "nm/frame"), ("_cm2_Vs", "cm²/(V s)"), ("_cm2_s", "cm²/s"),
+    ("_per_ps", "ps⁻¹"), ("_nm2", "nm²"), ("_nm", "nm"), ("_fs", "fs"), ("_ps", "ps"),
+    ("_meV", "meV"), ("_eV", "eV"), ("_K", "K"), ("_deg", "°"), ("_s", "s"),
+]
+_IDENT = re.compile(r"^[A-Za-z][A-Za-z0-9]*(_[A-Za-z0-9]+)+$")
+
+
+def key_label(key: str) -> str:
+    """A result key as a label: ``late_msd_x_err_nm2`` -> ``late MSD x error (nm²)``,
+    ``chi2_red`` -> ``reduced χ²``; text that is not an identifier is only typeset."""
+    if key in _KEY_LABELS:
+        return _KEY_LABELS[key]
+    if not _IDENT.match(key):
+        return typeset(key)
+    unit = ""
+    for suffix, u in _KEY_UNITS:
+        if key.endswith(suffix) and len(key) > len(suffix):
+            key, unit = key[: -len(suffix)], f" ({u})"
+            break
+    words = []
+    for w in key.split("_"):
+        words.append({"err": "error", "n": "number of", "msd": "MSD", "snr": "SNR",
+                      "psf": "PSF", "x": "x", "y": "y"}.get(w, w))
+    return typeset(" ".join(words)) + unit
 
 
 def set_command_line(argv: Sequence[str]) -> None:
@@ -61,9 +116,12 @@ def now() -> str:
 
 
 def typeset(text: str) -> str:
-    """ASCII units and symbols as they are printed: cm^2/s -> cm²/s, sigma_0 -> σ₀, +- -> ±."""
+    """ASCII units, symbols and Python words as they are printed: cm^2/s -> cm²/s,
+    sigma_0 -> σ₀, +- -> ±, 3.5e+03 -> 3.5×10³, t^2 -> t², chi2_red -> reduced χ², True -> yes."""
     for a, b in _UNITS:
         text = text.replace(a, b)
+    for pattern, repl in _RULES:
+        text = pattern.sub(repl, text)
     return text
 
 
@@ -88,7 +146,7 @@ def number(value: Any, digits: int = 4) -> str:
     if v != 0 and (abs(v) >= 1e6 or abs(v) < 1e-3):
         mant, exp = f"{v:.{digits - 1}e}".split("e")
         mant = mant.rstrip("0").rstrip(".")
-        return f"{mant}×10<sup>{int(exp)}</sup>"
+        return f"{mant}×10<sup>{int(exp)}</sup>".replace("<sup>-", "<sup>−")
     text = f"{v:.{digits}g}"
     if "e" in text:  # 12345.6 with 4 digits -> 1.235e+04: write it out
         text = f"{v:.0f}"
@@ -131,8 +189,8 @@ def pm(v: Any, err: Any = None, unit: str = "", digits: int = 4) -> Html:
 def kv_table(rows: Iterable[tuple[str, Any]], cls: str = "") -> str:
     """A two-column table; labels are typeset, values by :func:`value` (HTML values pass through
     when given as ``Html``)."""
-    body = "".join(f"<tr><th>{esc(typeset(str(k)))}</th><td>{_cell(v)}</td></tr>"
-                   for k, v in rows)
+    body = "".join(f'<tr><th title="{esc(k)}">{esc(key_label(str(k)))}</th>'
+                   f"<td>{_cell(v)}</td></tr>" for k, v in rows)
     return f'<table class="{cls}">{body}</table>' if cls else f"<table>{body}</table>"
 
 

@@ -13,13 +13,20 @@ from tamkit.reporting import html as H
 from tamkit.reporting.style import format_delay
 
 SERIES_CAPTIONS = {
-    "msd_overlay": "MSD of every stack of the series on one log-log axis (Auger-depletion "
-                   "artefact dashed, for a fluence series).",
-    "D_overlay": "D(t) = MSD/2t of every stack of the series.",
-    "band_like_vs_nabs": "Band-like metrics against ⟨N<sub>abs</sub>⟩; a stack without a "
-                         "band-like regime is marked, not plotted as 0.",
-    "band_like_vs_composition": "Band-like metrics against perovskite content; a stack without "
-                                "a band-like regime is marked, not plotted as 0.",
+    "msd_overlay": "MSD = σ<sub>t</sub>² − σ₀² of every stack of the series on log-log axes, one "
+                   "colour per stack (error bars 1 s.e.), with its regime fit (solid); for a "
+                   "fluence series also each stack's estimated Auger-depletion artefact "
+                   "(dashed) and the delay after which the MSD grows alike at every fluence "
+                   "(dash-dotted). Points with MSD ≤ 0 are marked on the bottom edge.",
+    "D_overlay": "D(t) = MSD / 2t (cm²/s) of every stack on log-log axes, with its regime fit; "
+                 "values ≤ 0 are marked on the bottom edge.",
+    "band_like_vs_nabs": "Band-like metrics (D<sub>max</sub>, band-like length; ±1 s.e.) "
+                         "against ⟨N<sub>abs</sub>⟩. A stack without a band-like regime has no "
+                         "value: a dotted line marks it, it is never plotted as 0.",
+    "band_like_vs_composition": "Band-like metrics (D<sub>max</sub>, band-like length, 1/τ; ±1 "
+                                "s.e.) against perovskite content. A stack without a band-like "
+                                "regime has no value: a dotted line marks it, it is never "
+                                "plotted as 0.",
 }
 
 

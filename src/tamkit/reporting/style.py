@@ -21,8 +21,8 @@ import numpy as np
 
 from tamkit.moments.gaussianity import format_delay
 
-__all__ = ["OKABE_ITO", "CYCLE", "regime_colour", "format_delay", "format_pm", "new_figure",
-           "legend_outside", "delay_axis", "log_points", "save_figure", "close"]
+__all__ = ["OKABE_ITO", "CYCLE", "SERIES_COLOURS", "regime_colour", "format_delay", "format_pm",
+           "new_figure", "legend_outside", "delay_axis", "log_points", "save_figure", "close"]
 
 OKABE_ITO = {
     "black": "#000000", "orange": "#E69F00", "sky": "#56B4E9", "green": "#009E73",
@@ -31,6 +31,10 @@ OKABE_ITO = {
 #: colours for series members and curves without a regime (yellow last: weak on white)
 CYCLE = tuple(OKABE_ITO[k] for k in ("blue", "vermillion", "green", "orange", "purple", "sky",
                                      "black", "yellow"))
+#: colours of the stacks of a series, lowest value first (the first three as the paper's Fig. 3a
+#: fluences: blue, orange, vermillion)
+SERIES_COLOURS = tuple(OKABE_ITO[k] for k in ("blue", "orange", "vermillion", "green", "purple",
+                                              "sky", "black"))
 _REGIME_BASE = {"band-like": "vermillion", "super-diffusive": "orange", "diffusive": "blue",
                 "sub-diffusive": "green"}
 _REGIME_REPEAT = ("purple", "sky", "black")
@@ -125,10 +129,14 @@ def delay_axis(ax, axis: str = "x", unit_fs: float = 1.0, label: str = "delay") 
     (ax.set_xlabel if axis == "x" else ax.set_ylabel)(label)
 
 
-def log_points(ax, t, y, err, colour, label: str | None = None, **kw: Any) -> int:
-    """Points with error bars on a log y axis; values <= 0 (or missing) are drawn as open
-    triangles on the bottom edge, so that they are seen as such rather than dropped or faked.
+def log_points(ax, t, y, err, colour, label: str | None = None, *,
+               edge_label: str | None = "auto", **kw: Any) -> int:
+    """Points with error bars on a log y axis; values <= 0 are drawn as open triangles on the
+    bottom edge, so that they are seen as such rather than dropped or faked (a missing value,
+    NaN, is left out).
 
+    ``edge_label``: the legend entry of the edge markers ("auto": "n point(s) ≤ 0 (at the
+    bottom edge)"; None: no entry, for a caller that writes one for several curves).
     Returns the number of points marked at the edge.
     """
     t, y = np.asarray(t, float), np.asarray(y, float)
@@ -142,20 +150,26 @@ def log_points(ax, t, y, err, colour, label: str | None = None, **kw: Any) -> in
     if bad.any():
         ax.plot(t[bad], np.full(bad.sum(), 0.012), "v", mfc="none", mec=colour, ms=5,
                 transform=ax.get_xaxis_transform(), clip_on=False,
-                label=f"{bad.sum()} point(s) ≤ 0 (at the bottom edge)")
+                label=(f"{bad.sum()} point(s) ≤ 0 (at the bottom edge)"
+                       if edge_label == "auto" else edge_label))
     return int(bad.sum())
 
 
 def save_figure(fig, folder: str | Path, name: str, dpi: int = 120) -> list[str]:
     """Save ``fig`` as ``name.png`` and its vector twin ``name.svg`` in ``folder``; close it.
 
+    The SVG keeps its text as text (``svg.fonttype = "none"``), so that labels can be edited
+    and searched in a drawing program; the PNG is the reference rendering.
     Returns the two file names.
     """
+    from matplotlib import rc_context
+
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     stem = name.removesuffix(".png")
     fig.savefig(folder / f"{stem}.png", dpi=dpi)
-    fig.savefig(folder / f"{stem}.svg")
+    with rc_context({"svg.fonttype": "none"}):
+        fig.savefig(folder / f"{stem}.svg")
     close(fig)
     return [f"{stem}.png", f"{stem}.svg"]
 
