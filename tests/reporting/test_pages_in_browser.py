@@ -176,3 +176,84 @@ def test_reproduce_html(reproduce_out, browser, tmp_path):
     n_png = sum(f.endswith(".png") for f in data["figures"])
     assert page.locator("figure img").count() == n_png == 9
     assert page.locator("figcaption").filter(has_text="Fig. 3a").count() == 1
+
+
+# ------------------------------------------------------------- index pages (series and batch)
+
+
+@pytest.fixture(scope="module")
+def tiny_stacks(tmp_path_factory):
+    """Two small stacks (24x24 px, 34 delays) with their <N_abs> in the metadata: seconds each."""
+    from tamkit.io import save_stack
+    from tamkit.testing.artificial import BandLikeTruth, log_delays_fs, spreading_gaussian_stack
+
+    folder = tmp_path_factory.mktemp("tiny")
+    delay = log_delays_fs(n_signal=30, n_baseline=4)
+    paths = []
+    for k, (d_max, nabs) in enumerate([(102.0, 0.05), (80.0, 0.2)]):
+        stack, _ = spreading_gaussian_stack(delay, BandLikeTruth(D_max_cm2_s=d_max).msd_nm2(delay),
+                                            shape=(24, 24), seed=20 + k,
+                                            attrs={"pitch_nm": 3.0, "nabs": nabs})
+        save_stack(stack, folder / f"film{k}.nc")
+        paths.append(folder / f"film{k}.nc")
+    return paths
+
+
+def _index_rows(page) -> list[str]:
+    return [r.inner_text() for r in page.locator("table.stacks tbody tr").all()]
+
+
+def _links_resolve(page, folder: Path) -> None:
+    for href in page.eval_on_selector_all("a[href]", "els => els.map(e => e.getAttribute('href'))"):
+        assert (folder / href).exists(), f"dead link {href}"
+
+
+def test_series_index_html(browser, tiny_stacks, tmp_path_factory, tmp_path):
+    out = tmp_path_factory.mktemp("series") / "out"
+    _run(["series", *tiny_stacks, "--out", out])
+    summary = json.loads((out / "series.json").read_text())
+    page, text = _open(browser, out / "index.html", tmp_path, "series_index")
+    rows = _index_rows(page)
+    assert len(rows) == len(tiny_stacks) == len(summary["members"])
+    for row, member in zip(rows, summary["members"], strict=True):
+        assert f"{int(member['sigma0_nm'])}" in row and " ± " in row, row  # sigma_0 with error
+        if member["band_like"]:
+            assert f"{member['D_max_cm2_s']:.3g}"[:2] in row and "cm²/s" in row, row
+    assert "⟨N_abs⟩" in page.inner_text("table.stacks thead")
+    n_png = sum(f.endswith(".png") for f in os.listdir(out / "figures"))
+    assert page.locator("figure img").count() == n_png == 3
+    assert page.locator("figcaption a[href$='.svg']").count() == n_png  # the vector twins
+    assert page.locator("figcaption").filter(has_text="never plotted as 0").count() == 1
+    for needle in ("Provenance", "sha256", "command line", "Data files"):
+        assert needle in text, needle
+    _links_resolve(page, out)
+    _no_raw_python(page.inner_text("table.stacks"))
+    assert "cm^2" not in text and "<N_abs>" not in text
+
+
+def test_batch_index_html(browser, tiny_stacks, tmp_path_factory, tmp_path):
+    folder = tmp_path_factory.mktemp("batch")
+    (folder / "broken.nc").write_bytes(b"not a netCDF file")
+    out = folder / "out"
+    _run(["batch", *tiny_stacks, folder / "broken.nc", "--scheduler", "threads", "--workers", "2",
+          "--out", out])
+    summary = json.loads((out / "summary.json").read_text())
+    page, text = _open(browser, out / "index.html", tmp_path, "batch_index")
+    rows = _index_rows(page)
+    assert len(rows) == 3
+    by_name = {Path(r["path"]).name: r for r in summary["rows"]}
+    for row in rows:
+        name = row.split("\t")[0].strip()
+        record = by_name[name]
+        if record["status"] == "ok":
+            assert f"{int(record['sigma0_nm'])}" in row and " ± " in row, row
+            assert page.locator(f'a[href="{Path(name).stem}/report.html"]').count() == 1
+        else:  # a failed stack: its reason, no link, and a warning at the top
+            assert name == "broken.nc" and "failed" in row and record["reason"][:20] in row
+            assert "broken.nc" in page.inner_text("#warnings")
+    assert page.locator('a[href="broken/report.html"]').count() == 0
+    for href in ("summary.csv", "summary.json"):
+        assert page.locator(f'a[href="{href}"]').count() == 1
+    assert "sha256" in text
+    _links_resolve(page, out)
+    _no_raw_python(page.inner_text("table.stacks"))
