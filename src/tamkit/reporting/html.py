@@ -44,13 +44,13 @@ _UNITS = [
     ("chi2_red", "reduced χ²"), ("tau_band-like", "τ of the band-like regime"), ("->", "→"),
     (">=", "≥"), ("<=", "≤"),
 ]
-_SUPER = str.maketrans("0123456789-+", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺")
+_SUPER = str.maketrans("0123456789-+in", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺ⁱⁿ")
 _RULES = [
     # 3.58e+03 -> 3.58×10³, 1e-3 -> 10⁻³ (not inside a word: a hex digest stays as it is)
     (re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)e([+-]?)0*(\d+)\b"),
      lambda m: (("" if m[1] == "1" else f"{m[1]}×") + "10"
                 + (("-" if m[2] == "-" else "") + m[3]).translate(_SUPER))),
-    (re.compile(r"\^\(?(-?\d+)\)?"), lambda m: m[1].translate(_SUPER)),   # t^2 -> t²
+    (re.compile(r"\^\(?(-?\d+|[in]\b)\)?"), lambda m: m[1].translate(_SUPER)),  # t^2 -> t²
     (re.compile(r"(?<=\d) /ps\b"), lambda m: " ps⁻¹"),                   # 4.13 /ps
     (re.compile(r"\b(sigma|alpha|tau|lambda|chi2)\b"),
      lambda m: {"sigma": "σ", "alpha": "α", "tau": "τ", "lambda": "λ", "chi2": "χ²"}[m[1]]),
@@ -58,6 +58,7 @@ _RULES = [
     (re.compile(r"\bNone\b"), lambda m: "none"),
     (re.compile(r"(?<=[\w)]) - (?=[\w(])"), lambda m: " − "),             # a - b: a minus
     (re.compile(r"(?<=[⁰¹²³⁴⁵⁶⁷⁸⁹])-(?=10)"), lambda m: "–"),              # 10³-10⁵: a range
+    (re.compile(r"(?<=[=\s(])-(?=[σΔ\d(])"), lambda m: "−"),                # = -σ²: a minus
 ]
 
 #: labels of result keys (the key itself stays in the cell's title, for results.json)

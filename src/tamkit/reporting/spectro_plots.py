@@ -9,6 +9,7 @@ import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from tamkit.reporting.html import typeset
 from tamkit.reporting.style import (
     CYCLE,
     OKABE_ITO,
@@ -179,7 +180,8 @@ def plot_peak_shift(track: xr.Dataset, bleach: dict) -> Figure:
     ax.set_ylabel("bleach peak (meV)")
     sigma = bleach.get("sigma_inh_meV")
     title = "bleach red-shift" + (f": σ$_{{inh}}$ = {sigma:.1f} meV" if sigma else "")
-    ax.set_title(title + f"\n({bleach['convention'].replace('sigma', 'σ')})", fontsize=9)
+    convention = typeset(bleach["convention"]).replace("σ_inh", "σ$_{inh}$")
+    ax.set_title(title + f"\n({convention.replace('k_B T', '$k_B T$')})", fontsize=9)
     legend_outside(ax)
     return fig
 

@@ -71,14 +71,15 @@ def lifetime_text(entry: dict[str, Any]) -> str:
 
 def chi2_text(data: dict[str, Any]) -> str:
     """The fit quality as a reader can judge it: the RSS and, when the noise is known (SVD
-    estimate), the noise-normalised reduced chi-square RSS / (sigma^2 (N - p))."""
+    estimate), the noise-normalised reduced chi-square RSS / (σ² (N − p))."""
     fit, svd = data["fit"], data.get("svd") or {}
     rss, noise = fit.get("rss"), svd.get("noise_std")
     n, p = fit.get("n_data"), fit.get("n_free")
     text = f"RSS = {rss:.3g}" if rss is not None else "RSS n/a"
     if noise and n and p is not None and n > p and rss is not None:
-        text += f"; χ²_red = RSS / (σ²_noise (N − p)) = {rss / (noise ** 2 * (n - p)):.3g}"
-        text += f" (σ_noise = {noise:.2g} from the SVD)"
+        text += (f"; reduced χ² = RSS / (σ² (N − p)) = {rss / (noise ** 2 * (n - p)):.3g}, "
+                 f"N = {n} data, p = {p} free parameters")
+        text += f" (noise σ = {noise:.2g} from the SVD)"
     return text
 
 
