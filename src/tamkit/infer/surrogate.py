@@ -6,11 +6,16 @@ Auger survivors dominate it (1 % of the MSD at <N_abs> = 0.18 by 1 ps). Early on
 appear at a near-constant rate and each spreads with D_hot = v^2 tau_c0, so their MSD grows as
 t^2; thermal hopping adds a term linear in t. Per local density N_k the surrogate is
 
-    MSD_late,k(t) = h_k t + q_k t^2 (D_hot(theta) / D_hot(base)),
+    MSD_late,k(t) = (h_k t + q_k t^2) D_hot(theta) / D_hot(base),
 
 with h_k, q_k >= 0 fitted (weighted non-negative least squares) to the simulator's MSD of the
-base film at that density over the window; the hot-flight term follows the inferred J and
-tau_c0 through D_hot = 2 J^2 a^2 tau_c0 / hbar^2. The Auger rate (tau_xx) and flight time stay
+base film at that density over the window; it follows the inferred J and tau_c0 through
+D_hot = 2 J^2 a^2 tau_c0 / hbar^2. Both terms scale: within the first picosecond thermal
+hopping adds < 0.5 nm^2 (cqd: 6 x 2.1e-5 hops/fs x 1 ps x a^2 / 3 per axis, less downhill), so
+the early share is the flights'; the linear term is the fit's share of the survivors of the
+fastest Auger events (13.8 nm^2 of 245 nm^2 at <N_abs> = 0.18 by 1 ps), not hopping. Keeping
+it at the base value (the first version) left ~8 nm^2 too much at 0.18 for films with a small
+D_hot, which biased scatter_per_nabs upwards on held-out sets with small MSDs. The Auger rate (tau_xx) and flight time stay
 at the base film's values (they are not inferred).
 
 The same runs give each level's survival S_k(t) (Auger losses of pump-made multiexcitons), which
@@ -79,7 +84,7 @@ def late_msd_nm2(coef: np.ndarray, tau_fs: np.ndarray, hot_ratio: np.ndarray) ->
     h, q = coef[:, 0], coef[:, 1]  # columns 2.. are the survival
     lin = h[None, :, None] * tau_fs[None, None, :]
     quad = q[None, :, None] * tau_fs[None, None, :] ** 2
-    return lin + quad * np.asarray(hot_ratio)[:, None, None]
+    return (lin + quad) * np.asarray(hot_ratio)[:, None, None]
 
 
 def late_survival(coef: np.ndarray, tau_fs: np.ndarray, window_fs: float) -> np.ndarray:
