@@ -15,8 +15,8 @@ hopping adds < 0.5 nm^2 (cqd: 6 x 2.1e-5 hops/fs x 1 ps x a^2 / 3 per axis, less
 the early share is the flights'; the linear term is the fit's share of the survivors of the
 fastest Auger events (13.8 nm^2 of 245 nm^2 at <N_abs> = 0.18 by 1 ps), not hopping. Keeping
 it at the base value (the first version) left ~8 nm^2 too much at 0.18 for films with a small
-D_hot, which biased scatter_per_nabs upwards on held-out sets with small MSDs. The Auger rate (tau_xx) and flight time stay
-at the base film's values (they are not inferred).
+D_hot, which biased scatter_per_nabs upwards on held-out sets with small MSDs. The Auger rate
+(tau_xx) and flight time stay at the base film's values (they are not inferred).
 
 The same runs give each level's survival S_k(t) (Auger losses of pump-made multiexcitons), which
 the fit-chain emulator (:mod:`tamkit.infer.chain`) turns into the apparent broadening of
