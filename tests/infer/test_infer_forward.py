@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from tamkit.infer.chain import apply_sensitivities, fit_sensitivities
+from tamkit.infer.chain import MSD_GRID_NM2, RHO_GRID, FitChain, fit_table
 from tamkit.infer.forward import BandLikeForward, single_level_msd_nm2
 from tamkit.sim.bandlike import simulate_band_like
 from tamkit.sim.film import film_preset, with_changes
@@ -38,28 +39,39 @@ def test_spot_averaged_model_equals_the_simulators_truth_composition():
         np.testing.assert_allclose(model, truth, rtol=1e-6)
 
 
-def test_fit_chain_emulator_matches_a_gaussian_fit_of_the_rendered_spot():
-    film = film_preset("cqd")
+@pytest.mark.parametrize(("changes", "rtol"), [
+    ({}, 5e-3),
+    ({"coupling_meV": 148.6, "tau_c0_fs": 400.0, "scatter_per_nabs": 0.2, "kappa": 60.0}, 1.5e-2),
+])
+def test_fit_chain_emulator_matches_a_gaussian_fit_of_the_rendered_spot(changes, rtol):
+    # cqd, and the prior's strong-scattering corner, where the centre spreads to a third of the
+    # rim and an expansion around equal MSDs was 33 % off at 1 ps (the reference spot's shape is
+    # the late-time one: 1 % off there, 0.3 % over draws from the prior)
+    film = with_changes(film_preset("cqd"), **changes)
     microscope = Microscope()
     nabs = 0.18
     levels = default_levels(nabs, 4)
     imager = spot_imager(microscope, nabs, levels)
     axis = microscope.axis_nm()
-    table = fit_sensitivities(nabs)
-    weights = spot_overlaps(nabs, microscope.pump_sigma_nm, levels).m0.sum(axis=1)
-    weights = weights / weights.sum()
-    t = np.array([200.0, 500.0, 1000.0])
+    # the part of the grids these spots need (the table's cells are the full table's)
+    msd_grid = MSD_GRID_NM2[(MSD_GRID_NM2 > 1e3) & (MSD_GRID_NM2 < 1.5e5)]
+    rho_grid = RHO_GRID[(RHO_GRID > 0.25) & (RHO_GRID < 1.0)]
+    table = fit_table(nabs, msd_grid_nm2=msd_grid, rho_grid=rho_grid)
+    chain = FitChain(nabs, table, msd_grid_nm2=msd_grid, rho_grid=rho_grid)
+    weights = chain.weights
+    t = np.array([300.0, 600.0, 1000.0])
     per_level = np.stack([single_level_msd_nm2(film, n, t) for n in levels])  # (K, T)
+    survival = np.array([0.992, 0.996, 0.998, 0.999])[:, None] * np.ones(t.size)
     ones = np.ones(len(levels))
     sigma0 = fit_isotropic_sigma_nm(imager.render(np.zeros(len(levels)), ones)[None], axis)[0]
-    frames = np.stack([imager.render(per_level[:, i], ones) for i in range(t.size)])
-    fitted = fit_isotropic_sigma_nm(frames, axis) ** 2 - sigma0**2
-    emulated = apply_sensitivities(per_level[None], weights, table)[0]
-    mean = weights @ per_level
-    # the population mean is several per cent off at 0.18; the linearised emulator is within 1 %
-    # (0.7 % at 1 ps, its second-order error; inside the likelihood's discrepancy scale)
-    assert np.max(np.abs(mean / fitted - 1)) > 0.04
-    np.testing.assert_allclose(emulated, fitted, rtol=1e-2)
+    for surv in (np.ones_like(survival), survival):
+        frames = np.stack([imager.render(per_level[:, i], surv[:, i]) for i in range(t.size)])
+        fitted = fit_isotropic_sigma_nm(frames, axis) ** 2 - sigma0**2
+        emulated = chain(per_level[None], surv)[0]
+        mean = weights @ per_level
+        # the population mean is 9 % (cqd) to 40 % off
+        assert np.max(np.abs(mean / fitted - 1)) > 0.04
+        np.testing.assert_allclose(emulated, fitted, rtol=rtol)
 
 
 def test_ioffe_regel_limit_switches_band_like_motion_off():
@@ -71,7 +83,7 @@ def test_ioffe_regel_limit_switches_band_like_motion_off():
 
 def test_late_stage_surrogate_is_cached_and_small(tmp_path):
     from tamkit.infer.cache import late_stage_tables
-    from tamkit.infer.surrogate import late_msd_nm2
+    from tamkit.infer.surrogate import late_msd_nm2, late_survival
 
     film = film_preset("cqd")
     levels = [default_levels(0.18, 4)]
@@ -86,3 +98,7 @@ def test_late_stage_surrogate_is_cached_and_small(tmp_path):
     band = np.array([single_level_msd_nm2(film, n, [1000.0])[0] for n in levels[0]])
     # hot flights and hopping add 0.1-3 % to the band-like MSD by 1 ps
     assert np.all(late >= 0) and np.all(late < 0.03 * band) and late.max() > 0.001 * band.max()
+    # the same runs give the survival: Auger takes < 2 % by 1 ps, most at the brightest level
+    surv = late_survival(first[0], np.array([0.0, 1000.0]), 1000.0)
+    assert np.all(surv[:, 0] == 1.0)
+    assert 0.98 < surv[:, 1].min() and surv[:, 1].max() < 1.0 and surv[-1, 1] < surv[0, 1]

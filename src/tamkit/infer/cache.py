@@ -65,11 +65,12 @@ def chain_tables(film: Film, nabs: Sequence[float], microscope: Microscope | Non
     """
     import time
 
-    from tamkit.infer.chain import MSD_GRID_NM2, fit_sensitivities
+    from tamkit.infer.chain import MSD_GRID_NM2, RHO_GRID, SURVIVAL_STEP, fit_table
     from tamkit.infer.forward import N_LEVELS
 
     microscope = microscope or Microscope()
-    design = {"msd_grid_nm2": MSD_GRID_NM2, "n_levels": N_LEVELS, "method": "finite-difference"}
+    design = {"msd_grid_nm2": MSD_GRID_NM2, "rho_grid": RHO_GRID, "n_levels": N_LEVELS,
+              "survival_step": SURVIVAL_STEP, "method": "reference-spot finite differences"}
     folder = cache_dir(folder)
     keys = [entry_key(film, n, microscope, design) for n in nabs]
     tables: list[np.ndarray | None] = []
@@ -81,7 +82,7 @@ def chain_tables(film: Film, nabs: Sequence[float], microscope: Microscope | Non
     if missing:
         import dask
 
-        tasks = [dask.delayed(fit_sensitivities)(float(nabs[i]), N_LEVELS, microscope)
+        tasks = [dask.delayed(fit_table)(float(nabs[i]), N_LEVELS, microscope)
                  for i in missing]
         if scheduler and scheduler not in ("threads", "sync", "processes"):
             from distributed import Client
@@ -115,7 +116,8 @@ def late_stage_tables(film: Film, levels_per_measurement: Sequence[np.ndarray],
 
     folder = cache_dir(folder)
     design = {"window_fs": float(window_fs), "n_times": N_TIMES, "seed": int(seed),
-              "target_carriers": TARGET_CARRIERS, "realisations": list(REALISATIONS)}
+              "target_carriers": TARGET_CARRIERS, "realisations": list(REALISATIONS),
+              "columns": "h, q, survival"}
     levels = sorted({round(float(v), 12) for lv in levels_per_measurement for v in lv})
     doc = {"film": film.to_dict(), "simulator": simulator_version(), "levels": levels,
            "design": design, "kind": "late-stage"}

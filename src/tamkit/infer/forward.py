@@ -29,8 +29,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from tamkit.core.constants import HBAR_MEV_FS
-from tamkit.infer.chain import apply_sensitivities
-from tamkit.infer.surrogate import late_msd_nm2
+from tamkit.infer.chain import FitChain
+from tamkit.infer.surrogate import late_msd_nm2, late_survival
 from tamkit.sim.bandlike import band_like_parameters, semiclassical_msd_nm2
 from tamkit.sim.film import Film
 from tamkit.sim.microscope import Microscope, irf_nodes
@@ -69,21 +69,24 @@ class BandLikeForward:
     microscope : Microscope, optional
         Pump spot and instrument response; default the paper's.
     chain : sequence of ndarray, optional
-        Per measurement, the table of :func:`tamkit.infer.chain.fit_sensitivities`: the model
-        then returns what a Gaussian fit of the images reports, not the population mean.
+        Per measurement, the table of :func:`tamkit.infer.chain.fit_table`: the model then
+        returns what a Gaussian fit of the images reports, not the population mean.
     late : sequence of ndarray, optional
-        Per measurement, the surrogate coefficients of the stochastic stages
-        (:mod:`tamkit.infer.surrogate`, shape (K, 2)), added to each level's MSD.
+        Per measurement, the surrogate of the stochastic stages (:mod:`tamkit.infer.surrogate`,
+        shape (K, 2 + N_TIMES)): its MSD is added to each level's, and its survival enters the
+        fit-chain emulator (the apparent broadening of Auger depletion).
+    late_window_fs : float
+        The window the surrogate was trained over (its survival's time grid).
     """
 
     def __init__(self, film: Film, nabs: Sequence[float], delays_fs: Sequence[np.ndarray],
                  free: Sequence[str], microscope: Microscope | None = None,
                  chain: Sequence[np.ndarray] | None = None,
-                 late: Sequence[np.ndarray] | None = None) -> None:
+                 late: Sequence[np.ndarray] | None = None,
+                 late_window_fs: float = DEFAULT_WINDOW_FS) -> None:
         microscope = microscope or Microscope()
         self.film = film
         self.free = tuple(free)
-        self.chain = None if chain is None else [np.asarray(c, dtype=float) for c in chain]
         self.late = None if late is None else [np.asarray(c, dtype=float) for c in late]
         self._hot_base = film.coupling_meV**2 * film.tau_c0_fs
         self.grids = []
@@ -101,6 +104,17 @@ class BandLikeForward:
             matrix = np.zeros((unique.size, t.size))
             np.add.at(matrix, (index, np.nonzero(used)[0]), weights[used])
             self.grids.append(_FluenceGrid(float(n), t, levels, w / w.sum(), unique, matrix))
+        self.chain = None if chain is None else [
+            FitChain(g.nabs, c, N_LEVELS, microscope) for g, c in zip(self.grids, chain,
+                                                                       strict=True)]
+        # per-level survival at each delay (IRF-averaged), from the surrogate's runs
+        self.survival = None
+        if self.late is not None:
+            self.survival = []
+            for g, c in zip(self.grids, self.late, strict=True):
+                s = late_survival(c, g.node_fs, late_window_fs) @ g.node_weights
+                s[:, g.node_weights.sum(axis=0) == 0] = 1.0
+                self.survival.append(s)
 
     def values(self, theta: np.ndarray) -> dict[str, np.ndarray]:
         """Film fields (free ones from ``theta``, shape (W, P), the rest from the base), (W,)."""
@@ -137,7 +151,8 @@ class BandLikeForward:
             if self.chain is None:
                 out.append(np.einsum("wkt,k->wt", per_delay, g.level_weights))
             else:
-                out.append(apply_sensitivities(per_delay, g.level_weights, self.chain[i]))
+                surv = None if self.survival is None else self.survival[i]
+                out.append(self.chain[i](per_delay, surv))
         return out
 
 

@@ -195,7 +195,7 @@ def infer_film(
     record = {**record, "late_stage": late_record}
     t_chain = time.perf_counter()
     forward = BandLikeForward(base, [m.nabs for m in series], [m.delay_fs for m in series],
-                              free, chain=tables, late=late)
+                              free, chain=tables, late=late, late_window_fs=window_fs)
     like = SeriesLikelihood(series)
     priors = [PRIORS[n] for n in free]
     if ta_info is not None:
