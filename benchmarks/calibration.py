@@ -92,7 +92,7 @@ def run_artificial(seed: int) -> dict:
 
     truth = BandLikeTruth()
     stack, t = spreading_gaussian_stack(seed=seed)
-    a = tamkit.analyze(stack, pitch_nm=3.0, seed=seed)
+    a = tamkit.analyze(stack, pitch_nm=3.0, seed=seed, method="per-frame")
     r = a.result
     out: dict = {}
     _q(out, "sigma_0", r.sigma0_nm, r.sigma0_err_nm, t.sigma0_nm)
@@ -163,7 +163,7 @@ def run_cqd(seed: int) -> dict:
 
     m = cqd_measurement(seed)
     stack = m.stack
-    a = tamkit.analyze(stack, seed=seed)
+    a = tamkit.analyze(stack, seed=seed, method="per-frame")
     r = a.result
     out: dict = {}
     _q(out, "sigma_0", r.sigma0_nm, r.sigma0_err_nm, m.truth["sigma0_nm"])
@@ -178,9 +178,15 @@ def run_cqd(seed: int) -> dict:
     delay = np.asarray(art["delay_fs"])
     i = int(np.argmin(np.abs(delay - 1.0e5)))
     true_art = np.interp(delay[i], m.truth["delay_fs"], m.truth["auger_apparent_fit_msd_nm2"])
-    sys = art.get("apparent_msd_sys_nm2")
-    _q(out, "Auger artefact @100 ps", art["apparent_msd_nm2"][i],
-       art["apparent_msd_err_nm2"][i], true_art, None if sys is None else sys[i])
+    if art["model"] == "none":
+        # no depletion detected: the analysis reports 0 with a one-standard-error bound, which
+        # is checked as a bound (how often the truth lies below it), not as a pull
+        out["Auger artefact @100 ps (bound)"] = ("bound", float(art["apparent_msd_err_nm2"][i]),
+                                                  float(true_art), None)
+    else:
+        sys = art.get("apparent_msd_sys_nm2")
+        _q(out, "Auger artefact @100 ps", art["apparent_msd_nm2"][i],
+           art["apparent_msd_err_nm2"][i], true_art, None if sys is None else sys[i])
     return out
 
 
@@ -215,7 +221,7 @@ def run_elliptical(seed: int) -> dict:
     from tamkit.testing.artificial import BandLikeTruth
 
     truth = BandLikeTruth()
-    a = tamkit.analyze(elliptical_stack(seed), pitch_nm=3.0, seed=seed)
+    a = tamkit.analyze(elliptical_stack(seed), pitch_nm=3.0, seed=seed, method="per-frame")
     r = a.result
     out: dict = {}
     mean_share = 0.5 * sum(ELLIPTICAL_SHARES)
@@ -257,7 +263,8 @@ def run_ta(seed: int) -> dict:
        res.get("delta_E_sys_meV"))
     _q(out, "sigma_inh", res["sigma_inh_meV"], res["sigma_inh_err_meV"], truth.sigma_inh_meV,
        res.get("sigma_inh_sys_meV"))
-    _q(out, "shift tau", res["tau_ps"] * 1e3, res["tau_err_ps"] * 1e3, truth.shift_tau_fs)
+    _q(out, "shift tau", res["tau_ps"] * 1e3, res["tau_err_ps"] * 1e3, truth.shift_tau_fs,
+       res["tau_sys_ps"] * 1e3)
     return out
 
 
@@ -328,6 +335,13 @@ def summarise(records: list[dict]) -> list[dict]:
     rows = []
     for name in names:
         vals = [rec.get(name) for rec in records]
+        if any(v is not None and v[0] == "bound" for v in vals):
+            bounds = [(v[1], v[2]) for v in vals if v is not None and v[0] == "bound"]
+            rows.append({"quantity": name, "n": len(bounds), "missing": len(vals) - len(bounds),
+                         "bound": float(np.median([b for b, _ in bounds])),
+                         "truth": float(np.mean([t for _, t in bounds])),
+                         "covered": float(np.mean([t <= b for b, t in bounds]))})
+            continue
         good = [v for v in vals if v is not None and v[0] is not None and v[1] is not None
                 and v[2] is not None and math.isfinite(v[0]) and math.isfinite(v[1])
                 and v[1] > 0]
@@ -354,16 +368,19 @@ def summarise(records: list[dict]) -> list[dict]:
 
 
 def verdict(row: dict) -> str:
+    """ok: pull SD 0.8-1.2, |pull mean| <= 0.3, <= 2 % of errors above 3x the median.
+
+    A quantity with a reported systematic is ``ok+sys`` when its statistical error passes the
+    SD and tail tests and its bias lies within the median systematic (a systematic is one
+    offset for every realisation, so it widens no scatter and cannot enter the pull SD).
+    """
     if "pull_sd" not in row:
         return "n/a"
-    ok = 0.8 <= row["pull_sd"] <= 1.2 and abs(row["pull_mean"]) <= 0.3 and row["over3"] <= 0.02
-    if ok:
+    spread_ok = 0.8 <= row["pull_sd"] <= 1.2 and row["over3"] <= 0.02
+    if spread_ok and abs(row["pull_mean"]) <= 0.3:
         return "ok"
-    if "pull_sd_sys" in row and 0.8 <= row["pull_sd_sys"] <= 1.2 and abs(
-            row["pull_mean_sys"]) <= 0.3 and row["over3"] <= 0.02:
-        return "ok+sys"
-    if "pull_sd_sys" in row:
-        return "FAIL (sys)"
+    if "sys" in row:
+        return "ok+sys" if spread_ok and abs(row["bias"]) <= row["sys"] else "FAIL (sys)"
     return "FAIL"
 
 
@@ -373,6 +390,12 @@ def print_table(family: str, rows: list[dict], n_fail: int, seconds: float) -> N
             f"{'med err':>10s} {'pull mu':>8s} {'pull SD':>8s} {'>3xmed':>7s} {'sys':>9s}  verdict")
     print(head)
     for r in rows:
+        if "covered" in r:
+            print(f"{r['quantity']:30s} {r['n']:4d} {r['truth']:10.4g}   bound (median) "
+                  f"{r['bound']:.3g}; truth below the bound in {100 * r['covered']:.0f} % "
+                  "(a one-standard-error bound: expect >= 84 %)"
+                  + (f"  (missing {r['missing']})" if r["missing"] else ""))
+            continue
         if "pull_sd" not in r:
             print(f"{r['quantity']:30s} {r['n']:4d}   (missing {r['missing']})")
             continue

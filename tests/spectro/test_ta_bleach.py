@@ -67,7 +67,7 @@ def test_film_map_shift_and_sigma(convention, sigma_meV):
     assert result["sigma_inh_meV"] == pytest.approx(sigma_meV, rel=0.05)  # within 5 %
     assert result["tau_ps"] == pytest.approx(truth.shift_tau_fs / 1e3, rel=0.1)
     assert result["convention_name"] == convention
-    assert "Delta E" in result["convention"]
+    assert "ΔE" in result["convention"]
     # both conventions are reported; they differ by sqrt(2)
     by = result["sigma_inh_meV_by_convention"]
     assert by["paper"]["value"] / by["gaussian_dos"]["value"] == pytest.approx(np.sqrt(2))

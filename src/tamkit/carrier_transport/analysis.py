@@ -173,7 +173,7 @@ def transport(
     )
     if np.isfinite(model.chi2_red) and model.chi2_red > 3:
         warnings.append(
-            f"the piecewise power law fits sigma^2(t) with chi2_red = {model.chi2_red:.1f}: "
+            f"the piecewise power law fits σₜ²(t) with reduced χ² = {model.chi2_red:.1f}: "
             "regime exponents are effective values"
         )
     regimes = _regimes(model)
@@ -315,20 +315,8 @@ def _band_like(model, regimes, pitch_nm, temperature_K, warnings, data, seed):
     boot = [_band_metrics(la, al, br, model.t_range_fs, model.anchor_fs)
             for _, la, al, br in _bootstrap_rows(model)]
     boot = np.asarray(boot) if boot else np.full((0, 3), np.nan)
-    msd_err = bootstrap_error(boot[:, 1])
     alpha_err = regimes[0].alpha_err
-    undetermined = (np.isfinite(alpha_err) and alpha_err > BAND_MAX_ALPHA_ERR) or (
-        np.isfinite(msd_err) and msd_tau < BAND_MIN_MSD_SIGNIFICANCE * msd_err
-    )
-    if undetermined:
-        regimes[0].name = classify_exponent(regimes[0].alpha, alpha_err)
-        warnings.append(
-            f"an early fast regime (alpha = {regimes[0].alpha:.2f} ± {alpha_err:.2f}, "
-            f"MSD at its end {msd_tau:.0f} ± {msd_err:.0f} nm^2) is not determined by the data; "
-            "no band-like regime is reported"
-        )
-        return None, None
-    early_sigma0 = None
+    early_sigma0 = peak = None
     if model.n_regimes > 1:
         window_end = model.breaks_fs[1] if model.n_regimes > 2 else model.t_range_fs[1]
         peak = band_peak(*data, sigma0_sq_nm2=model.sigma0_sq_nm2, msd_break_nm2=msd_tau,
@@ -339,6 +327,22 @@ def _band_like(model, regimes, pitch_nm, temperature_K, warnings, data, seed):
             boot = peak.samples
             early_sigma0 = (float(np.sqrt(max(peak.sigma0_sq_nm2, 0.0))),
                             bootstrap_error(np.sqrt(np.clip(boot[:, 3], 0, None))), peak)
+    # judged by the fit that reports the metrics: the smooth one when it found an interior
+    # maximum of D(t) (that maximum is the band-like regime; the piecewise fit's corner can jump
+    # between delays, which blurs its exponent and its MSD at the break)
+    msd_err = bootstrap_error(boot[:, 1])
+    alpha_unknown = peak is None and np.isfinite(alpha_err) and alpha_err > BAND_MAX_ALPHA_ERR
+    undetermined = alpha_unknown or (
+        np.isfinite(msd_err) and msd_tau < BAND_MIN_MSD_SIGNIFICANCE * msd_err
+    )
+    if undetermined:
+        regimes[0].name = classify_exponent(regimes[0].alpha, alpha_err)
+        warnings.append(
+            f"an early fast regime (alpha = {regimes[0].alpha:.2f} ± {alpha_err:.2f}, "
+            f"MSD at its end {msd_tau:.0f} ± {msd_err:.0f} nm²) is not determined by the data; "
+            "no band-like regime is reported"
+        )
+        return None, None
     length = float(np.sqrt(msd_tau))
     d_max_cm2 = float(nm2_per_fs_to_cm2_per_s(d_max))
     d_err_cm2 = float(nm2_per_fs_to_cm2_per_s(bootstrap_error(boot[:, 2])))

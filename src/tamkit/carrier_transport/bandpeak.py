@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import least_squares
 
+from tamkit.carrier_transport.batch_lsq import batched_least_squares
 from tamkit.models.msd_laws import sbpl_msd_nm2
 
 #: Smoothness range: 0.02 is a corner, 1.5 spreads the turn over ~1.5 decades.
@@ -54,11 +55,32 @@ def _peak(p, t_lo, t_hi):
     return grid[i], d[i], msd[i], interior
 
 
+def _sigma_sq_batch(P, t):
+    """sigma_t^2 = sigma_0^2 + SBPL MSD (B, n) of parameter rows P (B, 6) and its Jacobian."""
+    s0sq, log_m, a1, a2, log_tb, log_s = (P[:, i : i + 1] for i in range(6))
+    x = np.log(np.clip(t, 1e-300, None))[None, :] - log_tb  # ln(t / t_b)
+    s = np.exp(log_s)
+    soft = np.logaddexp(0.0, x / s) - np.log(2.0)
+    turn = 0.5 * (1.0 + np.tanh(0.5 * x / s))  # logistic(x / s), d soft / d(x / s)
+    msd = np.where(t > 0, np.exp(log_m + a1 * x + (a2 - a1) * s * soft), 0.0)
+    jac = np.empty((P.shape[0], t.size, 6))
+    jac[:, :, 0] = 1.0
+    jac[:, :, 1] = msd
+    jac[:, :, 2] = msd * (x - s * soft)
+    jac[:, :, 3] = msd * s * soft
+    jac[:, :, 4] = -msd * (a1 + (a2 - a1) * turn)
+    jac[:, :, 5] = msd * (a2 - a1) * (s * soft - x * turn)
+    return s0sq + msd, jac
+
+
 def _fit(t, s2, err, p0, lo, hi):
     def resid(p):
-        return (p[0] + sbpl_msd_nm2(t, *p[1:]) - s2) / err
+        return (_sigma_sq_batch(p[None, :], t)[0][0] - s2) / err
 
-    return least_squares(resid, np.clip(p0, lo + 1e-9, hi - 1e-9), bounds=(lo, hi),
+    def jac(p):
+        return _sigma_sq_batch(p[None, :], t)[1][0] / err[:, None]
+
+    return least_squares(resid, np.clip(p0, lo + 1e-9, hi - 1e-9), jac=jac, bounds=(lo, hi),
                          x_scale="jac", max_nfev=400)
 
 
@@ -103,11 +125,18 @@ def band_peak(
     model = best.x[0] + sbpl_msd_nm2(t, *best.x[1:])
     dof = max(t.size - 6, 1)
     scale = np.sqrt(max(1.0, 2 * best.cost / dof))
+    replicas = model + scale * err * rng.standard_normal((n_bootstrap, t.size))
+
+    def fun(P, rows):
+        sigma_sq, jac = _sigma_sq_batch(P, t)
+        return (sigma_sq - replicas[rows]) / err, jac / err[:, None]
+
+    start = np.tile(np.clip(best.x, lo + 1e-9, hi - 1e-9), (n_bootstrap, 1))
+    params, _ = batched_least_squares(fun, start, lo, hi)
     rows, same_basin = [], []
-    for _ in range(n_bootstrap):
-        res = _fit(t, model + scale * err * rng.standard_normal(t.size), err, best.x, lo, hi)
-        bt, bd, bm, inside = _peak(res.x, t_lo, t_hi)
-        rows.append((bt, bm, bd, res.x[0]))
+    for x in params:
+        bt, bd, bm, inside = _peak(x, t_lo, t_hi)
+        rows.append((bt, bm, bd, x[0]))
         same_basin.append(inside)
     rows = np.asarray(rows).reshape(-1, 4)
     same_basin = np.asarray(same_basin, bool)

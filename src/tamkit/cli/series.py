@@ -29,6 +29,7 @@ from tamkit.cli.options import (
     stacks_delays,
 )
 from tamkit.core.errors import InputError
+from tamkit.reporting.style import format_delay
 
 
 class SeriesKind(StrEnum):
@@ -176,7 +177,7 @@ def _run(stacks: list[Path], by: SeriesKind, given, sig, pump_sigma, delays: dic
 
 def _print(summary: dict) -> None:
     table = Table(title=f"tamkit series ({summary['kind']})")
-    for col in ("value", "D_max (cm^2/s)", "length (nm)", "tau (fs)", "band-like"):
+    for col in ("value", "D_max (cm²/s)", "length (nm)", "τ (fs)", "band-like"):
         table.add_column(col)
     for row in summary["members"]:
         def fmt(v, e=None):
@@ -185,25 +186,26 @@ def _print(summary: dict) -> None:
             return f"{v:.3g}" + (f" ± {e:.2g}" if e is not None else "")
         table.add_row(f"{row['value']:g}", fmt(row["D_max_cm2_s"], row["D_max_err_cm2_s"]),
                       fmt(row["length_nm"], row["length_err_nm"]),
-                      fmt(row["tau_fs"], row["tau_err_fs"]), str(row["band_like"]))
+                      fmt(row["tau_fs"], row["tau_err_fs"]), "yes" if row["band_like"] else "no")
     Console().print(table)
     if summary["kind"] == "fluence":
         t = summary["independence_time_fs"]
         Console().print("MSD grows alike at every fluence after: "
-                        + (f"{t:.3g} fs" if t else "not within the data"))
+                        + (format_delay(t) if t else "not within the data"))
         ex = summary["auger_excess"]
         if ex.get("excess_msd_nm2") is not None:
             Console().print(f"Auger-assisted excess MSD (highest - lowest fluence): "
-                            f"{ex['excess_msd_nm2']:.0f} ± {ex['excess_msd_err_nm2']:.0f} nm^2")
+                            f"{ex['excess_msd_nm2']:.0f} ± {ex['excess_msd_err_nm2']:.0f} nm²")
         for dep in summary["depletion"]:
             delay = np.asarray(dep["delay_fs"], float)
             before = np.flatnonzero((delay > 0) & (delay <= 1e5))
             if before.size:
                 i = before[-1]
                 Console().print(
-                    f"Auger-depletion artefact at <N_abs> = {dep['nabs']:g}, {delay[i]:.3g} fs: "
+                    f"Auger-depletion artefact at ⟨N_abs⟩ = {dep['nabs']:g}, "
+                    f"{format_delay(delay[i])}: "
                     f"{dep['apparent_msd_nm2'][i]:.0f} ± {dep['apparent_msd_err_nm2'][i]:.0f} "
-                    f"nm^2 ({dep['model']} law of the spot integral)")
+                    f"nm² ({dep['model']} law of the spot integral)")
     else:
         peak = summary["volcano_maximum_vol_percent"]
         Console().print(f"longest band-like length at: {peak} vol%")

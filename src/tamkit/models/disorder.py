@@ -22,8 +22,8 @@ from tamkit.core.errors import InputError
 #: Delta E = -sigma^2 / (factor k_B T), per convention.
 CONVENTIONS = {"paper": 2.0, "gaussian_dos": 1.0}
 CONVENTION_TEXT = {
-    "paper": "paper: Delta E = -sigma_inh^2 / (2 k_B T)",
-    "gaussian_dos": "gaussian_dos: Delta E = -sigma^2 / (k_B T) (Bassler 1993)",
+    "paper": "paper: ΔE = −σ_inh² / (2 k_B T)",
+    "gaussian_dos": "gaussian_dos: ΔE = −σ² / (k_B T) (Bässler 1993)",
 }
 DEFAULT_CONVENTION = "paper"
 

@@ -19,6 +19,7 @@ import numpy as np
 import xarray as xr
 
 from tamkit.core.stack import make_stack
+from tamkit.moments.gaussianity import format_delay
 
 #: semi-axis of the half-maximum contour of a Gaussian, in units of sigma: sqrt(2 ln 2)
 HWHM_PER_SIGMA = float(np.sqrt(2.0 * np.log(2.0)))
@@ -57,15 +58,6 @@ def delay_axis(delay_fs: np.ndarray, rtol: float = 1e-6) -> DelayAxis:
     if steps.size and np.allclose(steps, steps[0], rtol=rtol, atol=0.0) and steps[0] > 0:
         return DelayAxis(float(steps[0]), float(delay_fs[0]), True, "fs")
     return DelayAxis(1.0, 0.0, False, "pixel")
-
-
-def format_delay(delay_fs: float) -> str:
-    """A delay in the unit its range reads best in: ``-500 fs``, ``1.5 ps``, ``1 ns``."""
-    t = float(delay_fs)
-    for unit, factor in (("ns", 1e6), ("ps", 1e3)):
-        if abs(t) >= factor:
-            return f"{t / factor:.3g} {unit}"
-    return f"{t:.3g} fs"
 
 
 def image_layer_kwargs(stack: xr.DataArray, name: str | None = None) -> dict[str, Any]:

@@ -286,15 +286,16 @@ def fluence_trends(fluence: FluenceSeries) -> list[dict]:
         lo, hi = vals[0], vals[-1]
         significant = (lo[1] - hi[1]) > 2.0 * math.hypot(lo[2], hi[2])
         holds = monotone and significant
-        detail += f" cm^2/s; monotone: {monotone}, lowest - highest > 2 sigma: {significant}"
+        detail += (f" cm²/s; monotone: {'yes' if monotone else 'no'}, lowest − highest > 2σ: "
+                   f"{'yes' if significant else 'no'}")
     out.append(_trend("D_max falls with fluence", holds, detail))
     ex = fluence.auger_excess
     e, e_err = ex.get("excess_msd_nm2"), ex.get("excess_msd_err_nm2")
     holds = e is not None and e_err is not None and e > 2.0 * e_err
     window = ex.get("window_fs")
     out.append(_trend(
-        "MSD rises with fluence before ~100 ps (Auger-assisted excess > 2 sigma)", holds,
-        f"MSD(highest) - MSD(lowest) = {_fmt(e, e_err)} nm^2 over "
+        "MSD rises with fluence before ~100 ps (Auger-assisted excess > 2σ)", holds,
+        f"MSD(highest) − MSD(lowest) = {_fmt(e, e_err)} nm² over "
         f"{'none' if window is None else f'{window[0]:.3g}-{window[1]:.3g} fs'}"))
     t, t_err = fluence.independence_time_fs, fluence.independence_time_err_fs
     lo, hi = INDEPENDENCE_WINDOW_FS

@@ -37,12 +37,12 @@ def plot_map(tamap: xr.DataArray, fit: GlobalFit | None = None) -> Figure:
                          shading="nearest")
     fig.colorbar(mesh, ax=ax, label=typeset_quantity(tamap.attrs.get("quantity", "signal")))
     if fit is not None:
-        ax.plot(wl, fit.t0_fs(wl) / 1e3, "k--", lw=1.2, label="fitted time zero (chirp)")
-        ax.legend(loc="upper right", fontsize=8)
+        ax.plot(wl, fit.t0_fs(wl) / 1e3, "k--", lw=1.2)
     ax.set_yscale("symlog", linthresh=1.0)
     delay_axis(ax, axis="y", unit_fs=1e3, label="delay (linear below ±1 ps, log above)")
     ax.set_xlabel("wavelength (nm)")
-    ax.set_title("TA map")
+    ax.set_title("TA map" + ("; dashed: fitted time zero (chirp)" if fit is not None else ""),
+                 fontsize=10)
     return fig
 
 
@@ -135,7 +135,7 @@ def plot_das(fit: GlobalFit, quantity: str = "dT/T") -> Figure:
 
 def plot_svd(svd: dict) -> Figure:
     """Singular values against the noise edge; the title counts what lies above it."""
-    fig, ax = new_figure(figsize=(5.6, 3.8))
+    fig, ax = new_figure(figsize=(7.4, 3.8), legend_in=1.8)
     s = np.asarray(svd["singular_values"])
     edge = float(svd["noise_edge"])
     above = s > edge
@@ -153,7 +153,7 @@ def plot_svd(svd: dict) -> Figure:
     if smooth is not None and smooth != n_above:
         title += f"\n({smooth} with smooth vectors)"
     ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=8)
+    legend_outside(ax)
     return fig
 
 

@@ -96,10 +96,18 @@ def summary_rows(data: dict[str, Any]) -> list[tuple[str, str]]:
                  f"{comp['n_supported_by_fit'] or 'n/a'} / {comp['n_svd_above_noise']}"))
     b = data["bleach"]
     if b.get("delta_E_meV") is not None:
+        def with_sys(text, sys):
+            ok = sys is not None and np.isfinite(sys)
+            return text + (f" (± {sys:.2g} systematic)" if ok else "")
+
         rows += [
-            ("bleach ΔE", format_pm(b["delta_E_meV"], b["delta_E_err_meV"], "meV")),
-            ("bleach shift τ", format_pm(b["tau_ps"], b["tau_err_ps"], "ps")),
-            ("σ_inh", format_pm(b["sigma_inh_meV"], b["sigma_inh_err_meV"], "meV")),
+            ("bleach ΔE", with_sys(format_pm(b["delta_E_meV"], b["delta_E_err_meV"], "meV"),
+                                   b.get("delta_E_sys_meV"))),
+            ("bleach shift τ", with_sys(format_pm(b["tau_ps"], b["tau_err_ps"], "ps"),
+                                        b.get("tau_sys_ps"))),
+            ("σ_inh", with_sys(format_pm(b["sigma_inh_meV"], b["sigma_inh_err_meV"], "meV"),
+                               b.get("sigma_inh_sys_meV"))),
+            ("systematic errors", b.get("systematic_source", "n/a")),
             ("σ_inh convention", b["convention"]),
         ]
     inj = data.get("injection")
