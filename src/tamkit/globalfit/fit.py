@@ -75,6 +75,8 @@ class GlobalFit:
     n_pixels: int
     run_time_s: float
     warnings: list[str] = field(default_factory=list)
+    #: every candidate model with its solution at fixed centres (model, Solution), in order
+    candidates: list = field(default_factory=list, repr=False)
 
     def msd_nm2(self, delay_fs: np.ndarray) -> np.ndarray:
         """The fitted MSD (nm^2) at ``delay_fs``."""
@@ -272,4 +274,5 @@ def global_fit(
         model=model, theta=sol.theta, cov=sol.cov_theta, solution=sol, delay_fs=t,
         noise_std=noise_t, scores=scores, centre_mode=centre_mode, n_pixels=n_pix,
         run_time_s=time.perf_counter() - start, warnings=warn,
+        candidates=list(zip(models, solutions, strict=True)),
     )
