@@ -36,6 +36,8 @@ from tamkit.globalfit.starts import frame_centres, frame_widths, prefit
 HOT_PIXEL_Z = 20.0
 MIN_FRAMES = 8
 AMPLITUDE_MODES = ("auto", "law", "per-frame")
+#: starts per candidate model at the pixel level (distinct first breaks, best width-level fits)
+N_STARTS = 2
 #: cubic B-spline coefficients of the amplitude law ln N(t) (in ln(1 + t / t_1))
 AMPLITUDE_BASIS_SIZE = 6
 #: the amplitude law is rejected ('auto') when its likelihood-ratio test against free
@@ -269,10 +271,10 @@ def global_fit(
 
     # pass 1: the most flexible band-like model with the a-priori noise: centres and the
     # per-frame noise
-    starts = [prefit(m, ft, fs2, ferr) for m in models]
+    starts = [prefit(m, ft, fs2, ferr, n_best=N_STARTS) for m in models]
     ref = max(range(len(models)), key=lambda i: (models[i].family == "sbpl", models[i].k))
     w0 = np.full(t.size, 1.0 / noise0**2)
-    first = run(models[ref], starts[ref], w0, cx0, cy0, rtol=1e-6)
+    first = run(models[ref], starts[ref][0], w0, cx0, cy0, rtol=1e-6)
     dof = max(n_pix - 2 - (2 if centre_mode == "per-frame" else 0), 1)
     noise_t = np.sqrt(np.clip(first.projection.cost / dof, (0.1 * noise0) ** 2, None))
     weights = 1.0 / noise_t**2
@@ -323,7 +325,9 @@ def global_fit(
         if i == ref:
             sol = law_ref if law else free_ref
         else:
-            sol = run_mode(law, model, starts[i], cx1, cy1, "fixed", 1e-7)
+            # every start at the pixel level (centres fixed, so cheap); the lowest chi^2 wins
+            sol = min((run_mode(law, model, th0, cx1, cy1, "fixed", 1e-7) for th0 in starts[i]),
+                      key=lambda so: so.chi2 if np.isfinite(so.chi2) else np.inf)
         n_par = model.n_params
         bic = sol.chi2 + n_par * np.log(t.size)
         solutions.append(sol)

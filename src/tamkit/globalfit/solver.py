@@ -310,7 +310,7 @@ def covariance(info: np.ndarray, free: np.ndarray) -> np.ndarray:
 
     Inverted after scaling to unit diagonal, by eigen-decomposition: directions the data do not
     determine at all (eigenvalues below 1e-12 of the largest) are dropped rather than turned
-    into NaN or 1e16, and flagged by an infinite variance on the parameters they involve.
+    into NaN or 1e16 (their parameters' errors are then those of the determined directions).
     """
     p = info.shape[0]
     cov = np.zeros((p, p))
@@ -326,9 +326,5 @@ def covariance(info: np.ndarray, free: np.ndarray) -> np.ndarray:
     vals, vecs = np.linalg.eigh(0.5 * (hs + hs.T))
     keep = vals > 1e-12 * vals.max()
     inv = (vecs[:, keep] / vals[keep]) @ vecs[:, keep].T
-    sub = inv / d[:, None] / d[None, :]
-    if not keep.all():
-        weak = np.any(np.abs(vecs[:, ~keep]) > 0.1, axis=1)
-        sub[weak, weak] = np.inf
-    cov[np.ix_(idx, idx)] = sub
+    cov[np.ix_(idx, idx)] = inv / d[:, None] / d[None, :]
     return cov
