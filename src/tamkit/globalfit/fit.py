@@ -319,7 +319,6 @@ def global_fit(
     # model again with its centres free. BIC's sample size is the number of frames: every
     # frame's pixels inform theta only through that frame's width (and, with the law, its
     # peak), so theta's information grows with frames, not with pixels
-    n_centre = first.n_centre_params
     solutions, scores = [], []
     for i, model in enumerate(models):
         if i == ref:

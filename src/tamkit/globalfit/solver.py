@@ -85,7 +85,8 @@ class _Problem:
         lo[0] = max(lo[0], 1e-6)
         if self.basis is not None:
             k = self.basis.shape[1]
-            lo, hi = np.concatenate([lo, np.full(k, -np.inf)]), np.concatenate([hi, np.full(k, np.inf)])
+            lo = np.concatenate([lo, np.full(k, -np.inf)])
+            hi = np.concatenate([hi, np.full(k, np.inf)])
         self.lo, self.hi = lo, hi
 
     def centres(self, state):

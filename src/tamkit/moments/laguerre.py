@@ -36,7 +36,7 @@ from scipy.optimize import least_squares
 #: nonlinear parameters: x0, y0 (px), ln s_x, ln s_y, atanh(rho)
 N_NONLINEAR = 5
 #: pixels within this Mahalanobis radius of the starting spot enter the fit (e^-u < 1e-7 beyond)
-FIT_RADIUS = 6.0
+FIT_RADIUS = 1e9
 
 
 def _laguerre(u: np.ndarray, n: int) -> np.ndarray:
@@ -165,19 +165,28 @@ def laguerre_moments(
     return out
 
 
-def pooled(values: np.ndarray, errors: np.ndarray, usable: np.ndarray,
-           half_width: int) -> tuple[np.ndarray, np.ndarray]:
-    """Inverse-variance mean over the ``2 half_width + 1`` usable frames centred on each frame
-    (fewer at the ends of the usable run); NaN where the frame itself is not usable."""
+def pooled(values: np.ndarray, errors: np.ndarray, usable: np.ndarray, half_width: int,
+           common: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Mean over the ``2 half_width + 1`` usable frames centred on each frame (fewer at the ends
+    of the usable run); NaN where the frame itself is not usable.
+
+    Equal weights: a kurtosis' Fisher error grows with the kurtosis itself (through the
+    amplitude and the expansion's own shape), so inverse-variance weights would favour the low
+    values of a window and bias its mean low.
+
+    ``common`` is the correlation of the frames' errors from noise they share: a static
+    background map, the mean of ``n_b`` pre-zero frames subtracted from every frame, carries
+    ``1 / (n_b + 1)`` of each frame's noise variance, and that part does not average down.
+    """
     n = values.size
     out, err = np.full(n, np.nan), np.full(n, np.nan)
     idx = np.flatnonzero(usable & np.isfinite(values) & (errors > 0))
-    if half_width <= 0:
-        out[idx], err[idx] = values[idx], errors[idx]
-        return out, err
     for j, i in enumerate(idx):
         sel = idx[max(0, j - half_width): j + half_width + 1]
-        wgt = 1.0 / errors[sel] ** 2
+        e = errors[sel]
+        wgt = np.ones(sel.size)
         out[i] = np.sum(wgt * values[sel]) / np.sum(wgt)
-        err[i] = 1.0 / np.sqrt(np.sum(wgt))
+        cov = common * np.outer(e, e)
+        np.fill_diagonal(cov, e * e)
+        err[i] = np.sqrt(wgt @ cov @ wgt) / np.sum(wgt)
     return out, err
