@@ -315,14 +315,17 @@ def covariance(info: np.ndarray, free: np.ndarray) -> np.ndarray:
     """
     p = info.shape[0]
     cov = np.zeros((p, p))
-    idx = np.flatnonzero(free)
+    diag = np.diag(info)
+    if not np.all(np.isfinite(info[np.ix_(free, free)])):
+        cov[np.ix_(free, free)] = np.nan
+        return cov
+    # a free parameter the data carry no information on (a break beyond the last delay, say)
+    # is left out like one on a bound, instead of turning every error into NaN
+    idx = np.flatnonzero(free & (diag > 0))
     if idx.size == 0:
         return cov
     h = info[np.ix_(idx, idx)]
-    d = np.sqrt(np.clip(np.diag(h), 0, None))
-    if not np.all(np.isfinite(h)) or np.any(d <= 0):
-        cov[np.ix_(idx, idx)] = np.nan
-        return cov
+    d = np.sqrt(np.diag(h))
     hs = h / d[:, None] / d[None, :]
     vals, vecs = np.linalg.eigh(0.5 * (hs + hs.T))
     keep = vals > 1e-12 * vals.max()
