@@ -153,7 +153,11 @@ def frame_moments(
         ``var_minor_nm2``, ``theta_rad`` (principal axes), ``variance_nm2`` (their mean) and
         ``variance_err_nm2``, ``msd_moment_nm2`` and ``msd_moment_err_nm2``,
         ``ek_major``, ``ek_minor``, ``excess_kurtosis`` (their mean) and
-        ``excess_kurtosis_err``, ``aperture_k``, ``aperture_major_nm``, ``offset``,
+        ``excess_kurtosis_err`` (by default the pooled Gauss-Laguerre kurtosis; see
+        ``kurtosis``), ``ek_laguerre_frame(_err)``, ``ek_aperture(_err)``,
+        ``variance_laguerre_nm2`` (and ``_err``: the expansion's variance, ~5 % errors at peak
+        SNR 30 where the aperture variance's are ~8 %, but 12 % low on the hot mixture by
+        100 ps), ``aperture_k``, ``aperture_major_nm``, ``offset``,
         ``noise_std``, ``n_annulus_px``, ``signal``, ``signal_err``, ``status``; with
         ``profiles``, ``radial_profile`` (delay, r_nm), ``cut_x`` (delay, x), ``cut_y``
         (delay, y) of the background-subtracted, sign-corrected signal. ``attrs`` state the
@@ -231,8 +235,10 @@ def frame_moments(
         half = max(0, (int(pool_frames) - 1) // 2)
         common = 1.0 / (n_base + 1) if n_base else 0.0
         ek, ek_err = pooled(ek_f, ek_f_err, usable_ek, half, common)
+        var_lag = np.where(usable_ek, lag.get("variance", np.full(n, np.nan)), np.nan)
+        var_lag_err = np.where(usable_ek, lag.get("variance_err", np.full(n, np.nan)), np.nan)
     elif kurtosis == "aperture":
-        ek_f = ek_f_err = np.full(n, np.nan)
+        ek_f = ek_f_err = var_lag = var_lag_err = np.full(n, np.nan)
         ek, ek_err, half = ek_ap, ek_ap_err, 0
     else:
         raise InputError(f"kurtosis must be 'laguerre' or 'aperture', got {kurtosis!r}")
@@ -257,6 +263,8 @@ def frame_moments(
         "excess_kurtosis_err": (ek_err, ""),
         "ek_laguerre_frame": (ek_f, ""), "ek_laguerre_frame_err": (ek_f_err, ""),
         "ek_aperture": (ek_ap, ""), "ek_aperture_err": (ek_ap_err, ""),
+        "variance_laguerre_nm2": (var_lag * pix**2, "nm^2"),
+        "variance_laguerre_err_nm2": (var_lag_err * pix**2, "nm^2"),
         "aperture_k": (kk, ""),
         "aperture_major_nm": (kk * np.sqrt(_major(cxx, cxy, cyy)) * pix, "nm"),
         "offset": (float(sign) * off, "dT/T"), "noise_std": (noise, "dT/T"),
