@@ -23,7 +23,12 @@ The recipe, per frame (all frames at once, vectorised):
    the aperture as noise pixels far out weigh ``r^2`` and ``r^4``. Both bias and error come from
    a parametric resampling of the sums with their exact noise covariance (:mod:`._sums`):
    ``estimate = 2 f(T) - mean f(T*)``, ``error = std f(T*)``.
-7. **MSD.** Per axis, the mean of the two principal variances minus its value at time zero (the
+7. **Kurtosis** (default): the aperture marginals' kurtosis is kept (``ek_aperture``), but
+   ``excess_kurtosis`` is 3 c_2 of a Gauss-Laguerre expansion fitted to every pixel
+   (:mod:`tamkit.moments.laguerre`: apodised moments whose weighting bias the expansion corrects
+   in closed form; exact zero for a Gaussian), with Fisher errors, pooled over 5 adjacent
+   frames. At peak SNR 30 its per-frame error is ~6x below the aperture kurtosis'.
+8. **MSD.** Per axis, the mean of the two principal variances minus its value at time zero (the
    intercept of a weighted straight line through the first usable frames at t >= 0):
    ``MSD = sigma_t^2 - sigma_0^2``, as for the Gaussian fits.
 
