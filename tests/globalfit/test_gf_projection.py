@@ -51,3 +51,37 @@ def test_cost_gradient_and_information_match_brute_force():
         jac = np.array(jac).T
         # Kaufman's matrix drops a term of the order of the residual: a few per cent here
         np.testing.assert_allclose(got.information[t], jac.T @ jac, rtol=0.05, atol=2e-5)
+
+
+def _residual_fixed(data, mask, amp, s, cx, cy, t):
+    g = np.exp(-((X[None, :] - cx[t]) ** 2 + (Y[:, None] - cy[t]) ** 2) / 2 / s[t] ** 2)[mask]
+    d = data[t][mask] - amp[t] * g
+    return d - d.mean()
+
+
+def test_fixed_amplitude_projection_matches_brute_force():
+    # amplitude given (an amplitude law), offset projected: cost, gradient in (s, ln A, x0, y0)
+    data, mask = _data()
+    amp = np.array([1.7, 2.2, 1.9])
+    got = SpotProjector(data, X, Y, mask).project_amplitude(amp, S, CX, CY)
+    h = 1e-5
+    for t in range(3):
+        r = _residual_fixed(data, mask, amp, S, CX, CY, t)
+        np.testing.assert_allclose(got.cost[t], r @ r, rtol=1e-10)
+        np.testing.assert_allclose(got.offset[t], (data[t][mask] - amp[t] * np.exp(
+            -((X[None, :] - CX[t]) ** 2 + (Y[:, None] - CY[t]) ** 2) / 2 / S[t] ** 2)[mask]
+        ).mean(), rtol=1e-10)
+        jac = []
+        for q in range(4):
+            vals = [S.copy(), np.log(amp), CX.copy(), CY.copy()]
+            up = [v.copy() for v in vals]
+            down = [v.copy() for v in vals]
+            up[q][t] += h
+            down[q][t] -= h
+            r_up = _residual_fixed(data, mask, np.exp(up[1]), up[0], up[2], up[3], t)
+            r_dn = _residual_fixed(data, mask, np.exp(down[1]), down[0], down[2], down[3], t)
+            np.testing.assert_allclose(got.gradient[t, q], (r_up @ r_up - r_dn @ r_dn)
+                                       / (4 * h), rtol=1e-5, atol=1e-9)
+            jac.append((r_up - r_dn) / (2 * h))
+        jac = np.array(jac).T
+        np.testing.assert_allclose(got.information[t], jac.T @ jac, rtol=0.05, atol=2e-5)

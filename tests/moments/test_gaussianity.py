@@ -61,7 +61,8 @@ def test_isolated_outliers_do_not_make_a_stack_non_gaussian():
     fits = fits_table(stack["delay"].values, truth.msd_nm2, sigma0_nm=truth.sigma0_nm)
     fits["msd_nm2"] = ("delay", np.where(stack["delay"].values >= 0, truth.msd_nm2, np.nan))
     fits["msd_err_nm2"] = ("delay", np.full(stack.sizes["delay"], 1.0))
-    # two isolated frames far out: flagged, but no run of three
+    # unpooled kurtosis: a run of three frames; two isolated frames far out: flagged, no run
+    m.attrs["ek_pool_frames"] = 1
     m["excess_kurtosis"][[20, 40]] = 10.0
     g = check_gaussianity(m, fits)
     assert g.gaussian and bool(g.frames["flagged"][20]) and bool(g.frames["flagged"][40])
@@ -69,6 +70,12 @@ def test_isolated_outliers_do_not_make_a_stack_non_gaussian():
     g = check_gaussianity(m, fits)
     assert not g.gaussian
     assert g.first_non_gaussian_fs == pytest.approx(float(stack["delay"][20]))
+    # a kurtosis pooled over 5 frames shares noise with its neighbours: its run is 3 + 4 frames
+    m.attrs["ek_pool_frames"] = 5
+    assert check_gaussianity(m, fits).gaussian
+    m["excess_kurtosis"][20:27] = 10.0
+    g = check_gaussianity(m, fits)
+    assert not g.gaussian and "7 frames" in g.rule
 
 
 def test_frames_csv_rows_have_the_moment_columns():

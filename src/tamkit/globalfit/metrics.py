@@ -21,23 +21,39 @@ from tamkit.globalfit.msd_models import MsdModel
 
 
 def delta_error(func, theta: np.ndarray, cov: np.ndarray) -> float:
-    """Standard error of ``func(theta)`` (a float) by the delta method."""
+    """Standard error of ``func(theta)`` (a float) by the delta method.
+
+    Central differences of 1e-3 standard errors; where one side leaves the function's domain
+    (``func`` NaN: a perturbed band-like peak that no longer exists, say) the other side's
+    one-sided difference is used, so that the error is finite wherever ``func(theta)`` is.
+    """
     sd = np.sqrt(np.clip(np.diag(cov), 0, None))
     grad = np.zeros(theta.size)
+    f0 = func(theta)
     for i in np.flatnonzero(sd > 0):
         h = 1e-3 * sd[i]
         up, down = theta.copy(), theta.copy()
         up[i] += h
         down[i] -= h
-        grad[i] = (func(up) - func(down)) / (2 * h)
+        fu, fd = func(up), func(down)
+        if np.isfinite(fu) and np.isfinite(fd):
+            grad[i] = (fu - fd) / (2 * h)
+        elif np.isfinite(fu):
+            grad[i] = (fu - f0) / h
+        elif np.isfinite(fd):
+            grad[i] = (f0 - fd) / h
     return float(np.sqrt(max(grad @ cov @ grad, 0.0)))
 
 
 def band_peak(model: MsdModel, theta: np.ndarray) -> tuple[float, float] | None:
     """(tau_fs, MSD(tau) nm^2) where D = MSD / 2t peaks, or None without an interior peak.
 
-    Only the band-like families have one: the SBPL with a1 > 1 > a2, or a piecewise law whose
-    first exponent is at least 1 and larger than the second (then tau is its first break).
+    Only the band-like families have one: the SBPL with a1 > 1 > a2, or a piecewise law of
+    two or more regimes whose first exponent exceeds the second and whose second is
+    sub-diffusive; tau is then its first break, the end of the band-like regime (where D peaks
+    when the first exponent is >= 1; :func:`band_like` rejects a first regime significantly
+    below diffusive). Defining tau by the break rather than by the sign of a1 - 1 keeps it (and
+    its error) continuous where a noisy first exponent crosses 1.
     """
     p = model.unpack(theta)
     t_lo, t_hi = model.t_range_fs
@@ -50,7 +66,7 @@ def band_peak(model: MsdModel, theta: np.ndarray) -> tuple[float, float] | None:
         if model.k and tau >= p["later_breaks_fs"][0]:
             return None
     else:
-        if model.k < 2 or not (p["alphas"][0] >= 1.0 > p["alphas"][1]):
+        if model.k < 2 or not (p["alphas"][0] > p["alphas"][1] and p["alphas"][1] < 1.0):
             return None
         tau = float(p["breaks_fs"][0])
     if not (t_lo < tau < t_hi):

@@ -124,7 +124,8 @@ class SpotProjector:
             # non-finite and are rejected there
             return self._project(s_nm, x0_nm, y0_nm, frames)
 
-    def _project(self, s_nm, x0_nm, y0_nm, frames) -> ProjectedFrames:
+    def _sums(self, s_nm, x0_nm, y0_nm, frames) -> dict:
+        """The pixel sums of model, derivatives and data that every projection is made of."""
         idx = np.arange(self.n_frames) if frames is None else np.asarray(frames)
         fx = self._factors(self.x_nm, np.asarray(x0_nm, float), np.asarray(s_nm, float))
         fy = self._factors(self.y_nm, np.asarray(y0_nm, float), np.asarray(s_nm, float))
@@ -148,12 +149,6 @@ class SpotProjector:
         n = self.n_pixels
         dg = data_single[:, 0, 0]
         sd, sdd = self.sum_d[idx], self.sum_dd[idx]
-        det = s2 * n - s1 * s1
-        det = np.where(det > 0, det, np.finfo(float).tiny)
-        amp = (n * dg - s1 * sd) / det
-        off = (s2 * sd - s1 * dg) / det
-        cost = np.clip(sdd - amp * dg - off * sd, 0.0, None)
-
         nq = len(_DERIVATIVE_TERMS)
         g_dq = np.zeros((idx.size, nq))   # <G, dG_q>
         one_dq = np.zeros((idx.size, nq))  # <1, dG_q>
@@ -167,6 +162,19 @@ class SpotProjector:
             for r, other in enumerate(_DERIVATIVE_TERMS[q:], start=q):
                 total = sum(gg(ya, xa, yb, xb) for ya, xa in terms for yb, xb in other)
                 dq_dq[:, q, r] = dq_dq[:, r, q] = total
+        return {"s2": s2, "s1": s1, "n": n, "dg": dg, "sd": sd, "sdd": sdd, "g_dq": g_dq,
+                "one_dq": one_dq, "d_dq": d_dq, "dq_dq": dq_dq}
+
+    def _project(self, s_nm, x0_nm, y0_nm, frames) -> ProjectedFrames:
+        q = self._sums(s_nm, x0_nm, y0_nm, frames)
+        s2, s1, n, dg, sd, sdd = (q[k] for k in ("s2", "s1", "n", "dg", "sd", "sdd"))
+        g_dq, one_dq, d_dq, dq_dq = q["g_dq"], q["one_dq"], q["d_dq"], q["dq_dq"]
+        det = s2 * n - s1 * s1
+        det = np.where(det > 0, det, np.finfo(float).tiny)
+        amp = (n * dg - s1 * sd) / det
+        off = (s2 * sd - s1 * dg) / det
+        cost = np.clip(sdd - amp * dg - off * sd, 0.0, None)
+
         # residual against each derivative and Kaufman's projected Gram matrix
         r_dq = d_dq - amp[:, None] * g_dq - off[:, None] * one_dq
         gradient = -amp[:, None] * r_dq
@@ -177,3 +185,43 @@ class SpotProjector:
                 + s2[:, None, None] * one_dq[:, :, None] * one_dq[:, None, :]) / det[:, None, None]
         information = amp[:, None, None] ** 2 * (dq_dq - proj)
         return ProjectedFrames(cost, gradient, information, amp, off)
+
+    def project_amplitude(self, amplitude: np.ndarray, s_nm: np.ndarray, x0_nm: np.ndarray,
+                          y0_nm: np.ndarray) -> ProjectedFrames:
+        """Reduced cost with the amplitude of every frame given (an amplitude law) and only the
+        offset projected out.
+
+        ``gradient`` (n, 4) and ``information`` (n, 4, 4) are then with respect to
+        (s_t, ln|A_t|, x0_t, y0_t): Kaufman's matrix ``J^T P_1 J`` with ``P_1`` the projector
+        orthogonal to the constant, ``J`` the columns ``A dG/ds, A G, A dG/dx0, A dG/dy0``.
+        """
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            q = self._sums(s_nm, x0_nm, y0_nm, None)
+            a = np.asarray(amplitude, float)
+            s2, s1, n, dg, sd, sdd = (q[k] for k in ("s2", "s1", "n", "dg", "sd", "sdd"))
+            g_dq, one_dq, d_dq, dq_dq = q["g_dq"], q["one_dq"], q["d_dq"], q["dq_dq"]
+            off = (sd - a * s1) / n
+            cost = np.clip(sdd - 2 * a * dg + a * a * s2 - (sd - a * s1) ** 2 / n, 0.0, None)
+            r_dq = d_dq - a[:, None] * g_dq - off[:, None] * one_dq   # <r, dG_q>
+            r_g = dg - a * s2 - off * s1                               # <r, G>
+            m = idx_size = a.size
+            grad = np.empty((idx_size, 4))
+            grad[:, 0] = -a * r_dq[:, 0]
+            grad[:, 1] = -a * r_g
+            grad[:, 2:] = -a[:, None] * r_dq[:, 1:]
+            # columns in the order (s, lnA, x0, y0): Gram of the derivatives and of G, projected
+            gram = np.empty((m, 4, 4))
+            order = (0, None, 1, 2)  # derivative index of each column (None: G itself)
+            for i, qi in enumerate(order):
+                for j, qj in enumerate(order):
+                    if qi is None and qj is None:
+                        v = s2 - s1 * s1 / n
+                    elif qi is None:
+                        v = g_dq[:, qj] - s1 * one_dq[:, qj] / n
+                    elif qj is None:
+                        v = g_dq[:, qi] - s1 * one_dq[:, qi] / n
+                    else:
+                        v = dq_dq[:, qi, qj] - one_dq[:, qi] * one_dq[:, qj] / n
+                    gram[:, i, j] = v
+            information = (a * a)[:, None, None] * gram
+        return ProjectedFrames(cost, grad, information, a, off)

@@ -38,7 +38,13 @@ class GlobalFitBlock:
     n_pixels: int = 0
     run_time_s: float = float("nan")
     models: list[ModelScore] = field(default_factory=list)
-    selection: str = "BIC = chi^2 + p ln n over every pixel of every frame"
+    selection: str = ("BIC = chi^2 + p ln F (p the MSD model's parameters, F the frames fitted) "
+                      "detects the regimes; when a band-like regime is detected, the band-like "
+                      "candidate of least AIC = chi^2 + 2p gives its metrics (a smooth SBPL turn "
+                      "only if it beats every sharp-break law by more than 4)")
+    #: "law" (smooth population N(t), peak = N sigma_ref^2 / sigma_t^2) or "per-frame"
+    amplitude: str = "per-frame"
+    amplitude_test: dict | None = None
 
     def to_dict(self) -> dict[str, Any]:
         doc = asdict(self)

@@ -61,11 +61,13 @@ class Solution:
     converged: bool
     #: parameters held at a bound (zero rows and columns in ``cov_theta``)
     at_bound: np.ndarray | None = None
+    #: coefficients of the amplitude law ln|N(t)| = B(t) beta (None: amplitudes per frame)
+    beta: np.ndarray | None = None
 
 
 class _Problem:
     def __init__(self, projector: SpotProjector, delay_fs, frame_u, weights, model: MsdModel,
-                 centre_mode: str, extent):
+                 centre_mode: str, extent, basis=None, sign=1.0, sigma_ref_sq=1.0):
         self.p = projector
         self.t = np.asarray(delay_fs, float)
         self.u = np.asarray(frame_u, float)
@@ -73,8 +75,19 @@ class _Problem:
         self.model = model
         self.mode = centre_mode
         self.extent = extent  # (xmin, xmax, ymin, ymax) in nm
-        self.lo, self.hi = model.bounds()
-        self.lo[0] = max(self.lo[0], 1e-6)
+        self.n_msd = model.n_params
+        self.basis = None if basis is None else np.asarray(basis, float)
+        self.sign = float(sign)
+        self.sigma_ref_sq = float(sigma_ref_sq)
+        #: frame parameters driven by the global ones: s_t, and ln|A_t| under an amplitude law
+        self.ng = 1 if self.basis is None else 2
+        lo, hi = model.bounds()
+        lo[0] = max(lo[0], 1e-6)
+        if self.basis is not None:
+            k = self.basis.shape[1]
+            lo = np.concatenate([lo, np.full(k, -np.inf)])
+            hi = np.concatenate([hi, np.full(k, np.inf)])
+        self.lo, self.hi = lo, hi
 
     def centres(self, state):
         theta, c = state
@@ -82,57 +95,90 @@ class _Problem:
             return c[0] + c[1] * self.u, c[2] + c[3] * self.u
         return c[:, 0], c[:, 1]
 
+    def amplitude(self, theta, s):
+        """A_t = sign N(t) sigma_ref^2 / s_t^2 with ln N = B beta: the spot integral is
+        2 pi A_t s_t^2, so N(t) is the (smooth) population and the width sets the peak."""
+        return self.sign * np.exp(self.basis @ theta[self.n_msd:]) * self.sigma_ref_sq / s**2
+
     def evaluate(self, state):
         theta, _ = state
-        s2 = self.model.sigma_sq_nm2(self.t, theta)
+        s2 = self.model.sigma_sq_nm2(self.t, theta[:self.n_msd])
         s = np.sqrt(np.clip(s2, 1e-6, None))
         cx, cy = self.centres(state)
-        proj = self.p.project(s, cx, cy)
+        if self.basis is None:
+            proj = self.p.project(s, cx, cy)
+        else:
+            with np.errstate(over="ignore", invalid="ignore"):
+                proj = self.p.project_amplitude(self.amplitude(theta, s), s, cx, cy)
         return float(np.sum(self.w * proj.cost)), s, proj
 
     def normal_equations(self, state, s, proj):
         theta, _ = state
-        js = self.model.sigma_sq_jacobian(self.t, theta) / (2.0 * s[:, None])  # ds/dtheta
+        ng, nm = self.ng, self.n_msd
+        js = self.model.sigma_sq_jacobian(self.t, theta[:nm]) / (2.0 * s[:, None])  # ds/dtheta
+        jg = np.zeros((self.t.size, ng, theta.size))
+        jg[:, 0, :nm] = js
+        if ng == 2:
+            jg[:, 1, :nm] = -2.0 * js / s[:, None]
+            jg[:, 1, nm:] = self.basis
         info = proj.information * self.w[:, None, None]
         grad = proj.gradient * self.w[:, None]
-        h_tt = np.einsum("f,fi,fj->ij", info[:, 0, 0], js, js)
-        g_t = js.T @ grad[:, 0]
-        h_tc = js[:, :, None] * info[:, None, 0, 1:]  # (F, p, 2)
-        return js, info, grad, h_tt, g_t, h_tc
+        h_tt = np.einsum("fai,fab,fbj->ij", jg, info[:, :ng, :ng], jg)
+        g_t = np.einsum("fai,fa->i", jg, grad[:, :ng])
+        h_tc = np.einsum("fai,fab->fib", jg, info[:, :ng, ng:])  # (F, p, 2)
+        return jg, info, grad, h_tt, g_t, h_tc
+
+    def held(self, theta, g_t):
+        """Parameters on a bound that the descent direction would push through it: held there
+        for this step (an active set), so that a clipped step cannot stall the iteration."""
+        tol = 1e-9 * (1.0 + np.abs(theta))
+        return ((theta <= self.lo + tol) & (g_t > 0)) | ((theta >= self.hi - tol) & (g_t < 0))
 
     def step(self, state, s, proj, lam):
         theta, c = state
-        js, info, grad, h_tt, g_t, h_tc = self.normal_equations(state, s, proj)
+        js, info, grad, h_tt0, g_t, h_tc0 = self.normal_equations(state, s, proj)
+        hold = self.held(theta, g_t)
+        h_tt, h_tc = h_tt0, h_tc0
+        if hold.any():
+            h_tt, g_t, h_tc = h_tt0.copy(), g_t.copy(), h_tc0.copy()
+            h_tt[hold, :] = 0.0
+            h_tt[:, hold] = 0.0
+            h_tt[hold, hold] = 1.0
+            g_t[hold] = 0.0
+            h_tc[:, hold, :] = 0.0
         if self.mode == "fixed":
             h = h_tt + lam * np.diag(np.diag(h_tt)) + 1e-12 * np.eye(theta.size)
-            return (self._clip(theta + np.linalg.solve(h, -g_t)), c), h_tt
+            return (self._clip(theta + np.linalg.solve(h, -g_t)), c), h_tt0
         if self.mode == "drift":
             jc = np.zeros((self.t.size, 2, 4))
             jc[:, 0, 0], jc[:, 0, 1] = 1.0, self.u
             jc[:, 1, 2], jc[:, 1, 3] = 1.0, self.u
-            h_cc = np.einsum("fab,fai,fbj->ij", info[:, 1:, 1:], jc, jc)
+            ng = self.ng
+            h_cc = np.einsum("fab,fai,fbj->ij", info[:, ng:, ng:], jc, jc)
             h_x = np.einsum("fpa,fai->pi", h_tc, jc)
-            g_c = np.einsum("fa,fai->i", grad[:, 1:], jc)
+            h_x0 = np.einsum("fpa,fai->pi", h_tc0, jc)
+            g_c = np.einsum("fa,fai->i", grad[:, ng:], jc)
             h = np.block([[h_tt, h_x], [h_x.T, h_cc]])
+            h0 = np.block([[h_tt0, h_x0], [h_x0.T, h_cc]])
             g = np.concatenate([g_t, g_c])
             hd = h + lam * np.diag(np.diag(h)) + 1e-12 * np.eye(g.size)
             delta = np.linalg.solve(hd, -g)
             new_c = c + delta[theta.size:]
-            return (self._clip(theta + delta[:theta.size]), new_c), _marginal(h, theta.size)
+            return (self._clip(theta + delta[:theta.size]), new_c), _marginal(h0, theta.size)
         # per-frame centres: Schur complement of the 2x2 blocks
-        h_cc = info[:, 1:, 1:]
+        h_cc = info[:, self.ng:, self.ng:]
         scale = np.trace(h_cc, axis1=1, axis2=2)[:, None, None] / 2
         floor = 1e-9 * np.max(scale) + 1e-300
         h_cc_d = h_cc + lam * h_cc * np.eye(2) + floor * np.eye(2)
         inv = np.linalg.inv(h_cc_d)
-        g_c = grad[:, 1:]
+        g_c = grad[:, self.ng:]
         h_d = h_tt + lam * np.diag(np.diag(h_tt)) + 1e-12 * np.eye(theta.size)
         schur = h_d - np.einsum("fpa,fab,fqb->pq", h_tc, inv, h_tc)
         rhs = -g_t + np.einsum("fpa,fab,fb->p", h_tc, inv, g_c)
         d_theta = np.linalg.solve(schur, rhs)
         d_c = -np.einsum("fab,fb->fa", inv, g_c + np.einsum("fpa,p->fa", h_tc, d_theta))
         inv0 = np.linalg.inv(h_cc + floor * np.eye(2))
-        marginal = h_tt - np.einsum("fpa,fab,fqb->pq", h_tc, inv0, h_tc)
+        marginal = h_tt0 - np.einsum("fpa,fab,fqb->pq", h_tc0, inv0, h_tc0)
         return (self._clip(theta + d_theta), self._clip_centres(c + d_c)), marginal
 
     def _clip(self, theta):
@@ -162,6 +208,10 @@ def solve(
     centre_mode: str = "per-frame",
     max_iter: int = 60,
     rtol: float = 1e-8,
+    amplitude_basis: np.ndarray | None = None,
+    beta0: np.ndarray | None = None,
+    amplitude_sign: float = 1.0,
+    sigma_ref_sq_nm2: float = 1.0,
 ) -> Solution:
     """Minimise chi^2 over ``theta`` (and the centres) by Levenberg-Marquardt.
 
@@ -184,6 +234,12 @@ def solve(
     max_iter : int
     rtol : float
         Stop when chi^2 falls by less than this fraction (and its absolute equivalent).
+    amplitude_basis : ndarray, shape (F, K), optional
+        An amplitude law instead of free per-frame amplitudes: ``A_t = sign N(t)
+        sigma_ref^2 / s_t^2`` with ``ln N(t) = B(t) beta`` (the spot integral follows a smooth
+        population; the width sets the peak). ``beta0`` starts its coefficients.
+    amplitude_sign, sigma_ref_sq_nm2 : float
+        Sign of the signal and the reference width^2 of the amplitude law.
 
     Returns
     -------
@@ -193,7 +249,11 @@ def solve(
         raise ValueError(f"centre_mode must be one of {CENTRE_MODES}, got {centre_mode!r}")
     x, y = projector.x_nm, projector.y_nm
     extent = (x.min(), x.max(), y.min(), y.max())
-    prob = _Problem(projector, delay_fs, frame_u, weights, model, centre_mode, extent)
+    prob = _Problem(projector, delay_fs, frame_u, weights, model, centre_mode, extent,
+                    amplitude_basis, amplitude_sign, sigma_ref_sq_nm2)
+    theta0 = np.asarray(theta0, float)
+    if amplitude_basis is not None:
+        theta0 = np.concatenate([theta0, np.asarray(beta0, float)])
     cx0, cy0 = np.asarray(centre_x0_nm, float), np.asarray(centre_y0_nm, float)
     if centre_mode == "drift":
         a = np.column_stack([np.ones_like(prob.u), prob.u])
@@ -223,6 +283,14 @@ def solve(
                 break
             lam *= 8
         if not improved or drop <= rtol * max(cost, 1.0):
+            # a small drop may only mean a large damping: stop when a plain Gauss-Newton step
+            # gains no more either (else continue from it, the damping reset)
+            trial, _info = prob.step(state, s, proj, 1e-9)
+            t_cost, t_s, t_proj = prob.evaluate(trial)
+            if np.isfinite(t_cost) and cost - t_cost > rtol * max(cost, 1.0) and it < max_iter:
+                state, s, proj, cost = trial, t_s, t_proj, t_cost
+                lam = 1e-3
+                continue
             converged = True
             break
     _, info = prob.step(state, s, proj, 0.0)
@@ -230,12 +298,37 @@ def solve(
     # a parameter on its bound is held there: the covariance is that of the free ones
     tol = 1e-5 * (1.0 + np.abs(theta))
     at_bound = (np.abs(theta - prob.lo) < tol) | (np.abs(theta - prob.hi) < tol)
-    free = ~at_bound
-    cov = np.zeros((theta.size, theta.size))
-    try:
-        cov[np.ix_(free, free)] = np.linalg.inv(info[np.ix_(free, free)])
-    except np.linalg.LinAlgError:
-        cov[:] = np.nan
+    cov = covariance(info, ~at_bound)
     cx, cy = prob.centres(state)
-    return Solution(theta, cov, np.asarray(cx), np.asarray(cy), float(cost), n_centre, proj,
-                    it, converged, at_bound)
+    nm = prob.n_msd
+    beta = None if amplitude_basis is None else theta[nm:].copy()
+    return Solution(theta[:nm].copy(), cov[:nm, :nm], np.asarray(cx), np.asarray(cy),
+                    float(cost), n_centre, proj, it, converged, at_bound[:nm], beta)
+
+
+def covariance(info: np.ndarray, free: np.ndarray) -> np.ndarray:
+    """Inverse of the information of the ``free`` parameters (zero rows elsewhere).
+
+    Inverted after scaling to unit diagonal, by eigen-decomposition: directions the data do not
+    determine at all (eigenvalues below 1e-12 of the largest) are dropped rather than turned
+    into NaN or 1e16 (their parameters' errors are then those of the determined directions).
+    """
+    p = info.shape[0]
+    cov = np.zeros((p, p))
+    diag = np.diag(info)
+    if not np.all(np.isfinite(info[np.ix_(free, free)])):
+        cov[np.ix_(free, free)] = np.nan
+        return cov
+    # a free parameter the data carry no information on (a break beyond the last delay, say)
+    # is left out like one on a bound, instead of turning every error into NaN
+    idx = np.flatnonzero(free & (diag > 0))
+    if idx.size == 0:
+        return cov
+    h = info[np.ix_(idx, idx)]
+    d = np.sqrt(np.diag(h))
+    hs = h / d[:, None] / d[None, :]
+    vals, vecs = np.linalg.eigh(0.5 * (hs + hs.T))
+    keep = vals > 1e-12 * vals.max()
+    inv = (vecs[:, keep] / vals[keep]) @ vecs[:, keep].T
+    cov[np.ix_(idx, idx)] = inv / d[:, None] / d[None, :]
+    return cov

@@ -23,7 +23,12 @@ The recipe, per frame (all frames at once, vectorised):
    the aperture as noise pixels far out weigh ``r^2`` and ``r^4``. Both bias and error come from
    a parametric resampling of the sums with their exact noise covariance (:mod:`._sums`):
    ``estimate = 2 f(T) - mean f(T*)``, ``error = std f(T*)``.
-7. **MSD.** Per axis, the mean of the two principal variances minus its value at time zero (the
+7. **Kurtosis** (default): the aperture marginals' kurtosis is kept (``ek_aperture``), but
+   ``excess_kurtosis`` is 3 c_2 of a Gauss-Laguerre expansion fitted to every pixel
+   (:mod:`tamkit.moments.laguerre`: apodised moments whose weighting bias the expansion corrects
+   in closed form; exact zero for a Gaussian), with Fisher errors, pooled over 5 adjacent
+   frames. At peak SNR 30 its per-frame error is ~6x below the aperture kurtosis'.
+8. **MSD.** Per axis, the mean of the two principal variances minus its value at time zero (the
    intercept of a weighted straight line through the first usable frames at t >= 0):
    ``MSD = sigma_t^2 - sigma_0^2``, as for the Gaussian fits.
 
@@ -56,6 +61,7 @@ from tamkit.moments._sums import (
     power_sums,
     sums_vector,
 )
+from tamkit.moments.laguerre import laguerre_moments, pooled
 from tamkit.moments.truncation import variance_factor
 
 #: The aperture iteration stops when no centre or width moves by more than this (pixels).
@@ -104,6 +110,8 @@ def frame_moments(
     guess: xr.Dataset | None = None,
     profiles: bool = True,
     seed: int = 0,
+    kurtosis: str = "laguerre",
+    pool_frames: int = 5,
 ) -> xr.Dataset:
     """Model-free moments of every frame of a stack.
 
@@ -130,6 +138,18 @@ def frame_moments(
         Also keep radial profiles and line cuts through the centre.
     seed : int
         Seed of the resampling.
+    kurtosis : {"laguerre", "aperture"}
+        Estimator of ``excess_kurtosis``: ``laguerre`` (default), 3 c_2 of a Gauss-Laguerre
+        expansion fitted to every pixel within 6 widths (:mod:`tamkit.moments.laguerre`), with
+        its Fisher error, pooled over ``pool_frames``; ``aperture``, the mean of the aperture
+        marginals' kurtoses (``ek_major``, ``ek_minor``). Both are kept: ``ek_laguerre_frame``
+        (unpooled) and ``ek_aperture``.
+    pool_frames : int
+        Odd number of adjacent usable frames (centred, inverse-variance) the Laguerre kurtosis
+        is pooled over; 1 for none. The errors include the noise the frames share through
+        the pre-zero background map. At peak SNR 30 one frame's kurtosis error (~0.15 at 10 ps
+        on a 64x64 stack) is above the 3-error detection of a 35 % hot minority's EK ~0.45;
+        five frames bring it to ~0.09.
 
     Returns
     -------
@@ -138,7 +158,11 @@ def frame_moments(
         ``var_minor_nm2``, ``theta_rad`` (principal axes), ``variance_nm2`` (their mean) and
         ``variance_err_nm2``, ``msd_moment_nm2`` and ``msd_moment_err_nm2``,
         ``ek_major``, ``ek_minor``, ``excess_kurtosis`` (their mean) and
-        ``excess_kurtosis_err``, ``aperture_k``, ``aperture_major_nm``, ``offset``,
+        ``excess_kurtosis_err`` (by default the pooled Gauss-Laguerre kurtosis; see
+        ``kurtosis``), ``ek_laguerre_frame(_err)``, ``ek_aperture(_err)``,
+        ``variance_laguerre_nm2`` (and ``_err``: the expansion's variance, ~5 % errors at peak
+        SNR 30 where the aperture variance's are ~8 %, but 12 % low on the hot mixture by
+        100 ps), ``aperture_k``, ``aperture_major_nm``, ``offset``,
         ``noise_std``, ``n_annulus_px``, ``signal``, ``signal_err``, ``status``; with
         ``profiles``, ``radial_profile`` (delay, r_nm), ``cut_x`` (delay, x), ``cut_y``
         (delay, y) of the background-subtracted, sign-corrected signal. ``attrs`` state the
@@ -206,6 +230,24 @@ def frame_moments(
     status[~np.isfinite(est["variance"]) | ~np.isfinite(err["variance"])] = "failed"
     status[baseline] = "baseline"
 
+    ek_ap, ek_ap_err = est["excess_kurtosis"], err["excess_kurtosis"]
+    ok_frames = (status == "ok") & ~baseline
+    x0p, y0p = cx + est["dx"] * scale, cy + est["dy"] * scale
+    if kurtosis == "laguerre":
+        lag = _laguerre_frames(stack, bmap, sign, X, Y, (x0p, y0p, cxx, cxy, cyy), ok_frames)
+        ek_f, ek_f_err = lag["ek"], lag["ek_err"]
+        usable_ek = ok_frames & lag["converged"]
+        half = max(0, (int(pool_frames) - 1) // 2)
+        common = 1.0 / (n_base + 1) if n_base else 0.0
+        ek, ek_err = pooled(ek_f, ek_f_err, usable_ek, half, common)
+        var_lag = np.where(usable_ek, lag.get("variance", np.full(n, np.nan)), np.nan)
+        var_lag_err = np.where(usable_ek, lag.get("variance_err", np.full(n, np.nan)), np.nan)
+    elif kurtosis == "aperture":
+        ek_f = ek_f_err = var_lag = var_lag_err = np.full(n, np.nan)
+        ek, ek_err, half = ek_ap, ek_ap_err, 0
+    else:
+        raise InputError(f"kurtosis must be 'laguerre' or 'aperture', got {kurtosis!r}")
+
     L2 = (scale * pix) ** 2
     variance, variance_err = est["variance"] * L2, err["variance"] * L2
     sigma0_sq, sigma0_sq_err, used = _variance_at_zero(delay, variance, variance_err, status)
@@ -222,8 +264,12 @@ def frame_moments(
         "variance_nm2": (variance, "nm^2"), "variance_err_nm2": (variance_err, "nm^2"),
         "msd_moment_nm2": (msd, "nm^2"), "msd_moment_err_nm2": (msd_err, "nm^2"),
         "ek_major": (est["ek_major"], ""), "ek_minor": (est["ek_minor"], ""),
-        "excess_kurtosis": (est["excess_kurtosis"], ""),
-        "excess_kurtosis_err": (err["excess_kurtosis"], ""),
+        "excess_kurtosis": (ek, ""),
+        "excess_kurtosis_err": (ek_err, ""),
+        "ek_laguerre_frame": (ek_f, ""), "ek_laguerre_frame_err": (ek_f_err, ""),
+        "ek_aperture": (ek_ap, ""), "ek_aperture_err": (ek_ap_err, ""),
+        "variance_laguerre_nm2": (var_lag * pix**2, "nm^2"),
+        "variance_laguerre_err_nm2": (var_lag_err * pix**2, "nm^2"),
         "aperture_k": (kk, ""),
         "aperture_major_nm": (kk * np.sqrt(_major(cxx, cxy, cyy)) * pix, "nm"),
         "offset": (float(sign) * off, "dT/T"), "noise_std": (noise, "dT/T"),
@@ -248,6 +294,9 @@ def frame_moments(
                 "variance (MSD unchanged) but dilutes the excess kurtosis"),
         "sigma0_sq_nm2": float(sigma0_sq), "sigma0_sq_err_nm2": float(sigma0_sq_err),
         "signal_sign": int(sign), "aperture_k": float(aperture_k), "pixel_nm": pix,
+        "kurtosis": (KURTOSIS_LAGUERRE.format(p=2 * half + 1) if kurtosis == "laguerre"
+                     else "mean of the aperture marginals' excess kurtoses, as ek_major/minor"),
+        "ek_pool_frames": int(2 * half + 1),
     }
     if profiles:
         x0p, y0p = x0 / pix, y0 / pix
@@ -264,6 +313,38 @@ def frame_moments(
 
 #: Bytes of one block of frames (float64) processed at a time by :func:`frame_moments`.
 CHUNK_BYTES = 8 * 2**20
+
+
+KURTOSIS_LAGUERRE = (
+    "excess kurtosis 3 c_2 of a Gauss-Laguerre expansion A e^-u (1 + c_2 L_2(u)) + offset fitted "
+    "to the pixels within 6 widths (apodised moments, exact zero for a Gaussian; ~10-20 % low "
+    "for a scale mixture), Fisher errors, pooled over {p} adjacent usable frames "
+    "(inverse-variance, errors with the shared pre-zero map noise)"
+)
+
+
+def _laguerre_frames(stack, bmap, sign, X, Y, start, use):
+    """Gauss-Laguerre moments of the frames ``use``, read block by block."""
+    n = use.size
+    out = None
+    ny, nx = int(stack.sizes["y"]), int(stack.sizes["x"])
+    block = max(1, CHUNK_BYTES // (8 * ny * nx))
+    for lo in range(0, n, block):
+        idx = np.arange(lo, min(n, lo + block))
+        if not use[idx].any():
+            continue
+        w, valid = _frames(stack, idx, bmap, sign)
+        res = laguerre_moments(w, valid, X, Y, tuple(v[idx] for v in start), order=2,
+                               use=use[idx])
+        if out is None:
+            out = {k: np.full(n, np.nan) if v.dtype != bool else np.zeros(n, bool)
+                   for k, v in res.items()}
+        for k, v in res.items():
+            out[k][idx] = v
+    if out is None:
+        out = {"ek": np.full(n, np.nan), "ek_err": np.full(n, np.nan),
+               "converged": np.zeros(n, bool)}
+    return out
 
 
 def _frames(stack, idx, bmap, sign):

@@ -104,20 +104,26 @@ def check_gaussianity(
     with np.errstate(invalid="ignore", divide="ignore"):
         z_msd = np.where(usable, (mm - mf) / np.hypot(me, mfe), np.nan)
         z_ek = np.where(usable, ek / eke, np.nan)
-    flagged = usable & ((np.abs(z_msd) > z_threshold) | (np.abs(z_ek) > z_threshold))
+    flag_msd = usable & (np.abs(z_msd) > z_threshold)
+    flag_ek = usable & (np.abs(z_ek) > z_threshold)
+    flagged = flag_msd | flag_ek
     idx = np.flatnonzero(usable)
-    onset = None
-    f = flagged[idx]
-    for i in range(max(0, idx.size - n_consecutive + 1)):
-        if f[i : i + n_consecutive].all():
-            onset = int(idx[i])
-            break
+    # a kurtosis pooled over p adjacent frames shares noise with its neighbours: its run must
+    # be p - 1 frames longer to keep the chance rate of independent scores
+    pool = int(moments.attrs.get("ek_pool_frames", 1) or 1)
+    onsets = [_first_run(flag_msd[idx], n_consecutive),
+              _first_run(flag_ek[idx], n_consecutive + max(pool - 1, 0))]
+    onsets = [int(idx[i]) for i in onsets if i is not None]
+    onset = min(onsets) if onsets else None
     scores = xr.Dataset(
         {"z_msd": ("delay", z_msd), "z_ek": ("delay", z_ek), "flagged": ("delay", flagged),
          "usable": ("delay", usable)},
         coords={"delay": moments["delay"]},
     )
     rule = RULE.format(n=n_consecutive, z=z_threshold)
+    if pool > 1:
+        rule += (f"; the excess kurtosis is pooled over {pool} adjacent frames, so its run is "
+                 f"{n_consecutive + pool - 1} frames")
     summary = _regimes(delay, usable, z_msd, z_ek, ek, eke, mm, me, mf, regimes)
     if idx.size < n_consecutive:
         return Gaussianity(True, None, f"too few usable frames ({idx.size}) to test Gaussianity",
@@ -129,6 +135,14 @@ def check_gaussianity(
     return Gaussianity(False, float(delay[onset]),
                        _note(delay, onset, usable, ek, eke, mm, me, mf),
                        rule, int(idx.size), summary, scores)
+
+
+def _first_run(flags: np.ndarray, n: int) -> int | None:
+    """Index of the first of ``n`` consecutive True values, or None."""
+    for i in range(max(0, flags.size - n + 1)):
+        if flags[i : i + n].all():
+            return i
+    return None
 
 
 def _note(delay, onset, usable, ek, eke, mm, me, mf) -> str:
