@@ -27,7 +27,7 @@ def test_simulated_cqd_series_recovers_the_band_like_parameters(chain_cache):
     series = []
     for i, nabs in enumerate((0.045, 0.09, 0.18)):
         m = simulate_measurement(film, nabs, delay_fs=delays, seed=40 + i)
-        result = analyze(preprocess(m.raw), pitch_nm=film.pitch_nm, n_bootstrap=10,
+        result = analyze(preprocess(m.raw), pitch_nm=film.pitch_nm, n_bootstrap=100,
                          max_regimes=2, seed=i).result
         series.append(from_frames(f"sim {nabs:g}", nabs, result.frames, result.sigma0_nm,
                                   result.sigma0_err_nm, 1000.0))
