@@ -1,9 +1,9 @@
-"""The bleach-shift fit's error inflation for residuals correlated between delays."""
+"""Error inflation for residuals correlated between neighbouring points (AR(1))."""
 
 import numpy as np
 import pytest
 
-from tamkit.spectro.bleach import residual_correlation_inflation
+from tamkit.core.statistics import residual_correlation_inflation
 
 
 @pytest.mark.parametrize("rho", [0.0, 0.3, 0.6])
