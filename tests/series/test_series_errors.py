@@ -47,8 +47,8 @@ def test_auger_excess_error_holds_the_shared_sigma0_offsets():
     for _ in range(300):
         members = [_member(0.045, _excess_curve(0.0), rng),
                    _member(0.18, _excess_curve(3000.0), rng)]
-        delay, msd, err = _curves(members)
-        ex = auger_excess(delay, msd, err, members, 1e5)
+        delay, msd, own = _curves(members)
+        ex = auger_excess(delay, msd, own, members, 1e5)
         pulls.append((ex["excess_msd_nm2"] - truth) / ex["excess_msd_err_nm2"])
     assert 0.88 < np.std(pulls) < 1.12
     assert abs(np.mean(pulls)) < 0.2
@@ -74,8 +74,7 @@ def test_independence_time_finds_where_the_excess_stops_growing():
         members = [_member(0.045, _excess_curve(0.0), rng),
                    _member(0.09, _excess_curve(2500.0), rng),
                    _member(0.18, _excess_curve(5000.0), rng)]
-        delay, msd, _ = _curves(members)
-        own = np.array([2 * m.result.frames["sigma_nm"].values * SIGMA_ERR for m in members])
+        delay, msd, own = _curves(members)
         found.append(independence_time(delay, msd, own))
     found = np.array([np.nan if f is None else f for f in found])
     assert np.all(np.isfinite(found))

@@ -110,18 +110,21 @@ class CompositionSeries:
 
 
 def _curves(members: Sequence[SeriesMember]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """MSD curves on the delays common to all members, usable frames only (NaN elsewhere)."""
+    """MSD curves on the delays common to all members, usable frames only (NaN elsewhere), and
+    each frame's own MSD error 2 sigma dsigma (nm^2): without the sigma_0 term, which shifts a
+    whole curve alike (it cancels in increments and is added once where it does not)."""
     delays = [np.asarray(m.result.frames["delay"].values, float) for m in members]
     common = delays[0]
     for d in delays[1:]:
         common = np.intersect1d(common, d)
-    msd, err = [], []
+    msd, own = [], []
     for m in members:
         f = m.result.frames.sel(delay=common)
         ok = np.asarray(f["status"].values).astype(str) == "ok"
         msd.append(np.where(ok, f["msd_nm2"].values, np.nan))
-        err.append(np.where(ok, f["msd_err_nm2"].values, np.nan))
-    return common, np.asarray(msd), np.asarray(err)
+        own.append(np.where(ok, 2.0 * np.asarray(f["sigma_nm"].values, float)
+                            * np.asarray(f["sigma_err_nm"].values, float), np.nan))
+    return common, np.asarray(msd), np.asarray(own)
 
 
 def parallel_curves_p(delay_fs: np.ndarray, msd_nm2: np.ndarray, var_nm4: np.ndarray) -> float:
@@ -202,14 +205,7 @@ def _independence_with_error(delay, msd, err, n_boot: int, seed: int):
     return t_star, float(t_star * np.std(boots, ddof=1))
 
 
-def _own_msd_err(member: SeriesMember, delay: np.ndarray) -> np.ndarray:
-    """Each frame's own MSD error 2 sigma dsigma (nm^2), without the shared sigma_0 term."""
-    f = member.result.frames.sel(delay=delay)
-    return 2.0 * np.asarray(f["sigma_nm"].values, float) * np.asarray(f["sigma_err_nm"].values,
-                                                                      float)
-
-
-def auger_excess(delay, msd, err, members, t_end_fs) -> dict:
+def auger_excess(delay, msd, own_err, members, t_end_fs) -> dict:
     """Mean MSD difference, highest minus lowest fluence, over the delays from 1 ps to
     ``t_end_fs`` (nm^2), with its standard error.
 
@@ -217,13 +213,13 @@ def auger_excess(delay, msd, err, members, t_end_fs) -> dict:
     weights (larger where the spot is small, early) would move the estimate towards the early
     frames by an amount that depends on the noise. Its error adds the frames' own errors and
     the two sigma_0 errors, which shift every frame of one curve alike and so do not average
-    down (2 sigma_0 dsigma_0 per curve).
+    down (2 sigma_0 dsigma_0 per curve). ``own_err`` holds the frames' own errors
+    (from :func:`_curves`).
     """
     window = (delay >= MIN_INDEPENDENCE_FS) & (delay <= t_end_fs)
     lo, hi = int(np.argmin([m.value for m in members])), int(np.argmax([m.value for m in members]))
     diff = msd[hi, window] - msd[lo, window]
-    own = np.hypot(_own_msd_err(members[hi], delay[window]),
-                   _own_msd_err(members[lo], delay[window]))
+    own = np.hypot(own_err[hi, window], own_err[lo, window])
     good = np.isfinite(diff) & np.isfinite(own) & (own > 0)
     if not good.any():
         return {"excess_msd_nm2": None, "excess_msd_err_nm2": None, "window_fs": None}
@@ -280,15 +276,14 @@ def fluence_series(
         raise InputError(f"{len(stacks)} stacks for {len(results)} analyses: give one per result")
     order = np.argsort(np.asarray(nabs, float), kind="stable")
     members = [SeriesMember(float(nabs[i]), results[i], f"⟨N_abs⟩ = {nabs[i]:g}") for i in order]
-    delay, msd, err = _curves(members)
     # increments from t* cancel the shared sigma_0 offset: they are tested with the frames' own
     # errors
-    own = np.where(np.isfinite(msd), [_own_msd_err(m, delay) for m in members], np.nan)
+    delay, msd, own = _curves(members)
     t_star, t_err = _independence_with_error(delay, msd, own, n_bootstrap, seed)
     strict, loose = (independence_time(delay, msd, own, p) for p in (0.01, 0.32))
     t_sys = (0.5 * abs(loose - strict) if t_star is not None and None not in (strict, loose)
              else None)
-    excess = auger_excess(delay, msd, err, members, AUGER_WINDOW_END_FS)
+    excess = auger_excess(delay, msd, own, members, AUGER_WINDOW_END_FS)
     depletion = []
     for m, i in zip(members, order, strict=True):
         art = depletion_artefact(m.result.frames, m.result.sigma0_nm, stacks[i],
