@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import least_squares
 
-from tamkit.carrier_transport.batch_lsq import batched_least_squares
+from tamkit.carrier_transport.regimes_kernel import fit_rows, sigma_sq_rows
 from tamkit.models.msd_laws import piecewise_power_law_msd_nm2
 
 MIN_POINTS_PER_REGIME = 3
@@ -106,39 +106,8 @@ def _jacobian(p, k, t, s2, err, anchor_fs):
 
 
 def _sigma_sq_batch(P, k, t, anchor_fs):
-    """sigma_t^2 (B, n) of B packed parameter rows (B, p) and its Jacobian (B, n, p).
-
-    With u = ln t and log-breaks e_j, ln MSD = ln M + sum_m alpha_m c_m(u), where
-    c_0 = (u - e_0) - (u - e_0)+, c_m = (u - e_(m-1))+ - (u - e_m)+, c_(k-1) = (u - e_(k-2))+.
-    """
-    u = np.log(np.clip(t, 1e-300, None))[None, :]
-    alphas = P[:, 2 : 2 + k]
-    n_rows = P.shape[0]
-    jac = np.empty((n_rows, t.size, P.shape[1]))
-    jac[:, :, 0] = 1.0
-    if k == 1:
-        x = u - np.log(anchor_fs)
-        msd = np.where(t > 0, np.exp(P[:, 1:2] + alphas[:, :1] * x), 0.0)
-        jac[:, :, 1] = msd
-        jac[:, :, 2] = msd * x
-        return P[:, :1] + msd, jac
-    e = np.cumsum(P[:, 2 + k :], axis=1)  # (B, k-1)
-    ramp = np.clip(u[:, :, None] - e[:, None, :], 0, None)  # (B, n, k-1)
-    step = (u[:, :, None] > e[:, None, :]).astype(float)
-    coeff = np.empty((n_rows, t.size, k))
-    coeff[:, :, 0] = (u - e[:, :1]) - ramp[:, :, 0]
-    coeff[:, :, 1 : k - 1] = ramp[:, :, : k - 2] - ramp[:, :, 1 : k - 1]
-    coeff[:, :, k - 1] = ramp[:, :, k - 2]
-    msd = np.where(t > 0, np.exp(P[:, 1:2] + np.einsum("bnk,bk->bn", coeff, alphas)), 0.0)
-    jac[:, :, 1] = msd
-    jac[:, :, 2 : 2 + k] = msd[:, :, None] * coeff
-    # d ln MSD / d e_j
-    d_e = -np.diff(alphas, axis=1)[:, None, :] * step  # (B, n, k-1)
-    d_e[:, :, 0] -= alphas[:, None, 0] * np.ones_like(u)
-    # e_0 = p[2+k]; e_j = e_0 + gaps[1..j]: parameter i moves every e_j with j >= i
-    cumulative = np.cumsum(d_e[:, :, ::-1], axis=2)[:, :, ::-1]
-    jac[:, :, 2 + k :] = msd[:, :, None] * cumulative
-    return P[:, :1] + msd, jac
+    """sigma_t^2 (B, n) of B packed parameter rows (B, p) and its Jacobian (B, n, p)."""
+    return sigma_sq_rows(P, k, t, anchor_fs)
 
 
 def _bounds(k, log_t_pos, s2):
@@ -215,11 +184,8 @@ def _fit_k(k, t, s2, err, anchor_fs, log_t_pos, previous=None):
         return None
     start = np.clip(np.asarray(starts), lo + 1e-9, hi - 1e-9)
 
-    def fun(P, rows):
-        sigma_sq, jac = _sigma_sq_batch(P, k, t, anchor_fs)
-        return (sigma_sq - s2) / err, jac / err[:, None]
-
-    params, cost = batched_least_squares(fun, start, lo, hi, max_iter=200)
+    params, cost = fit_rows(start, k, t, anchor_fs, s2, np.zeros(len(start), int), err, lo, hi,
+                            max_iter=200)
     # the objective has kinks where a break crosses a delay, and each solver stops at some of
     # them: every start is also refined by the trust-region solver, and the best of both kept
     for p0 in start:
@@ -353,11 +319,8 @@ def _bootstrap(fit, p_best, t, s2, err, n, seed):
     basins = np.clip(_distinct_minima(fit, p_best, N_BOOTSTRAP_BASINS), lo + 1e-9, hi - 1e-9)
     replica_of = np.tile(np.arange(n), len(basins))  # basin-major: row = basin * n + replica
 
-    def fun(P, rows):
-        sigma_sq, jac = _sigma_sq_batch(P, k, t, fit.anchor_fs)
-        return (sigma_sq - replicas[replica_of[rows]]) / err, jac / err[:, None]
-
-    params, cost = batched_least_squares(fun, np.repeat(basins, n, axis=0), lo, hi)
+    params, cost = fit_rows(np.repeat(basins, n, axis=0), k, t, fit.anchor_fs, replicas,
+                            replica_of, err, lo, hi)
     populated = np.array([_regimes_populated(x, k, t) for x in params], bool)
     cost = np.where(populated & np.isfinite(cost), cost, np.inf).reshape(len(basins), n)
     best = np.argmin(cost, axis=0)
