@@ -47,4 +47,6 @@ def test_a_delay_on_a_sharp_break_takes_the_mean_slope():
     theta = np.array([2.0e4, 4.0, 1.5, 0.5, np.log(300.0)])
     t = np.array([300.0])
     jac = model.sigma_sq_jacobian(t, theta)
-    np.testing.assert_allclose(jac, model.sigma_sq_jacobian_fd(t, theta), rtol=1e-6)
+    np.testing.assert_allclose(jac, model.sigma_sq_jacobian_fd(t, theta), rtol=1e-5)
+    # d sigma^2 / d ln b_1 = -M (alpha_1 + alpha_2) / 2 at t = b_1
+    assert jac[0, 4] == pytest.approx(-np.exp(4.0) * (1.5 + 0.5) / 2, rel=1e-12)
