@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tamkit.globalfit.msd_batch import sigma_sq_rows
 from tamkit.models.msd_laws import piecewise_power_law_msd_nm2, sbpl_msd_nm2
 
 #: smoothness range of the band-like break (as in :mod:`tamkit.carrier_transport.bandpeak`):
@@ -119,12 +120,22 @@ class MsdModel:
         """sigma_t^2 = sigma_0^2 + MSD(t; theta) (nm^2)."""
         return theta[0] + self.msd_nm2(delay_fs, theta)
 
-    def sigma_sq_jacobian(self, delay_fs: np.ndarray, theta: np.ndarray,
-                          step: float = 1e-6) -> np.ndarray:
-        """d sigma_t^2 / d theta, shape (n_delays, n_params), by central differences.
+    def sigma_sq_rows(self, delay_fs: np.ndarray,
+                      theta_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """sigma_t^2 (B, n_delays) in nm^2 and d sigma_t^2 / d theta (B, n_delays, n_params)
+        of B parameter rows at once, closed-form (:mod:`tamkit.globalfit.msd_batch`)."""
+        return sigma_sq_rows(self.family, self.k, self.anchor_fs, delay_fs, theta_rows)
 
-        Cheap: a few evaluations of a closed-form law on the delays, no pixels.
-        """
+    def sigma_sq_jacobian(self, delay_fs: np.ndarray, theta: np.ndarray) -> np.ndarray:
+        """d sigma_t^2 / d theta (nm^2 per unit of each parameter), shape
+        (n_delays, n_params), closed-form."""
+        t = np.atleast_1d(np.asarray(delay_fs, float))
+        return self.sigma_sq_rows(t, np.asarray(theta, float)[None, :])[1][0]
+
+    def sigma_sq_jacobian_fd(self, delay_fs: np.ndarray, theta: np.ndarray,
+                             step: float = 1e-6) -> np.ndarray:
+        """d sigma_t^2 / d theta, shape (n_delays, n_params), by central differences (the
+        check of :meth:`sigma_sq_jacobian`)."""
         theta = np.asarray(theta, float)
         jac = np.empty((np.size(delay_fs), theta.size))
         jac[:, 0] = 1.0

@@ -138,7 +138,8 @@ class SpotProjector:
         py = np.stack([fy[:, a] * fy[:, b] for a, b in _PAIRS], axis=1)
         pair = self._masked_sums(py, px, hy, hx)                    # (F, 6, 6) = <YY' XX'>
         # bilinear forms with the (masked) data: one pass over every pixel of every frame
-        dx = np.einsum("fyx,fkx->fyk", self.data[idx], fx, optimize=True)  # (F, ny, 3)
+        data = self.data if frames is None else self.data[idx]  # (no copy of every frame)
+        dx = np.matmul(data, fx.transpose(0, 2, 1))                # (F, ny, 3)
         data_single = np.einsum("fay,fyb->fab", fy, dx)            # (F, 3, 3) = <D Ya Xb>
 
         def gg(ya, xa, yb, xb):  # <(Ya Xa)(Yb Xb)>

@@ -15,6 +15,37 @@ from tamkit.globalfit.msd_models import MsdModel
 
 #: starting first breaks of the width-level fits, log-spaced over the delays
 N_START_BREAKS = 8
+#: function evaluations of each width-level fit
+MAX_NFEV = 100
+
+
+def _fit_starts(model: MsdModel, t: np.ndarray, s2: np.ndarray, err: np.ndarray,
+                starts: list[np.ndarray], lo: np.ndarray,
+                hi: np.ndarray) -> list[tuple[float, np.ndarray]]:
+    """Width-level fits of ``model`` to sigma_t^2 (nm^2, errors ``err`` nm^2), one trust-region
+    fit per start with the closed-form Jacobian: (cost, theta) pairs of those that ran."""
+    inv_err = 1.0 / np.asarray(err, float)
+    cache = {}
+
+    def evaluate(theta):
+        key = theta.tobytes()
+        if key not in cache:
+            cache.clear()
+            s2_row, jac = model.sigma_sq_rows(t, theta[None, :])
+            cache[key] = ((s2_row[0] - s2) * inv_err, jac[0] * inv_err[:, None])
+        return cache[key]
+
+    found = []
+    for theta0 in starts:
+        theta0 = np.clip(theta0, lo + 1e-6, np.where(np.isfinite(hi), hi - 1e-6, hi))
+        try:
+            res = least_squares(lambda th: evaluate(th)[0], theta0,
+                                jac=lambda th: evaluate(th)[1], bounds=(lo, hi),
+                                x_scale="jac", max_nfev=MAX_NFEV)
+        except ValueError:
+            continue
+        found.append((res.cost, res.x))
+    return found
 
 
 def frame_widths(fits: xr.Dataset) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -77,17 +108,7 @@ def prefit(model: MsdModel, t: np.ndarray, s2: np.ndarray, err: np.ndarray,
     if model.family == "piecewise" and model.k == 1:
         starts = [model.start(s0sq, msd_at, t_lo, alphas=(0.7,))]
 
-    def resid(theta):
-        return (model.sigma_sq_nm2(t, theta) - s2) / err
-
-    found = []
-    for theta0 in starts:
-        theta0 = np.clip(theta0, lo + 1e-6, np.where(np.isfinite(hi), hi - 1e-6, hi))
-        try:
-            res = least_squares(resid, theta0, bounds=(lo, hi), x_scale="jac", max_nfev=100)
-        except ValueError:
-            continue
-        found.append((res.cost, res.x))
+    found = _fit_starts(model, t, s2, err, starts, lo, hi)
     if not found:
         return starts[0] if n_best == 1 else [starts[0]]
     found.sort(key=lambda c: c[0])
