@@ -121,17 +121,19 @@ def laguerre_moments(
     raster = axes is not None
     xs, ys = axes if raster else (X, Y)
     theta0 = _start_theta(cx, cy, cxx, cxy, cyy)
-    for i in np.flatnonzero(use):
-        if not (np.isfinite(cx[i]) and cxx[i] > 0 and cyy[i] > 0):
-            continue
-        d = np.ascontiguousarray(w[i], float)
-        ok = np.ascontiguousarray(valid[i], bool)
-        dv = d[ok]
-        totals = np.array([dv.size, dv.sum(), dv @ dv], float)
-        p, info, cost, success, _ = fit_frame(d, ok, X, Y, xs, ys, raster, totals, theta0[i],
-                                           order)
+    fit = use & np.isfinite(cx) & (cxx > 0) & (cyy > 0)
+    w = np.ascontiguousarray(w, float)
+    valid = np.ascontiguousarray(valid, bool)
+    # the frames' totals once (pixels beyond the spot enter the fit only through them)
+    wv = np.where(valid[fit], w[fit], 0.0)
+    totals = np.zeros((n, 3))
+    totals[fit] = np.stack([valid[fit].sum(1), wv.sum(1), np.einsum("np,np->n", wv, wv)], 1)
+    del wv
+    for i in np.flatnonzero(fit):
+        p, info, cost, success, _ = fit_frame(w[i], valid[i], X, Y, xs, ys, raster, totals[i],
+                                              theta0[i], order)
         coef = p[N_NONLINEAR:]
-        dof = max(dv.size - p.size, 1)
+        dof = max(int(totals[i, 0]) - p.size, 1)
         cov = _covariance(info, cost / dof)
         sx2, sy2, rho = np.exp(2 * p[2]), np.exp(2 * p[3]), np.tanh(p[4])
         c_xy = rho * np.sqrt(sx2 * sy2)
