@@ -55,12 +55,8 @@ import xarray as xr
 from scipy import ndimage
 
 from tamkit.core.errors import InputError
-from tamkit.moments._sums import (
-    estimator,
-    noise_covariance,
-    power_sums,
-    sums_vector,
-)
+from tamkit.moments._aperture import aperture_pass
+from tamkit.moments._sums import estimator, noise_covariance, sums_vector
 from tamkit.moments.laguerre import laguerre_moments, pooled
 from tamkit.moments.truncation import variance_factor
 
@@ -368,11 +364,15 @@ def _block_sums(w, valid, X, Y, xs, ys, start, idx, pix, aperture_k, annulus_gap
     m = w.shape[0]
     ny, nx = ys.size, xs.size
     cx, cy, cxx, cxy, cyy = _start(w.reshape(m, ny, nx), xs, ys, start, idx)
+    # the frames' totals once: the annulus is the frame minus the inner box (see ._aperture)
+    totals = np.stack([valid.sum(1), w.sum(1), np.einsum("np,np->n", w, w)], axis=1)
+    totals = totals.astype(float)
+    raster = bool(np.all(np.diff(xs) > 0) and np.all(np.diff(ys) > 0))
+    frame = (w, valid, X, Y, xs, ys, raster, totals)
     for _ in range(n_iter):
-        state = _aperture(w, valid, X, Y, cx, cy, cxx, cxy, cyy, aperture_k, annulus_gap, edges,
-                          noise=False)
-        kk, ap, off = state["k"], state["aperture"], state["offset"]
-        s = power_sums((w - off[:, None]) * ap, X[None] - cx[:, None], Y[None] - cy[:, None], 2)
+        kk = _radius(cx, cy, cxx, cyy, aperture_k, edges)
+        s, _, _ = aperture_pass(*frame, cx, cy, cxx, cxy, cyy, kk, annulus_gap, np.ones(m), 2, 2,
+                                MIN_ANNULUS_PX)
         m00 = s[:, 0, 0]
         with np.errstate(divide="ignore", invalid="ignore"):
             mx, my = s[:, 1, 0] / m00, s[:, 0, 1] / m00
@@ -395,16 +395,13 @@ def _block_sums(w, valid, X, Y, xs, ys, start, idx, pix, aperture_k, annulus_gap
         if change < CONVERGED_PX:
             break
 
-    state = _aperture(w, valid, X, Y, cx, cy, cxx, cxy, cyy, aperture_k, annulus_gap, edges)
-    kk, ap, off = state["k"], state["aperture"], state["offset"]
+    kk = _radius(cx, cy, cxx, cyy, aperture_k, edges)
     scale = kk * np.sqrt(0.5 * (cxx + cyy))
-    xi, eta = (X[None] - cx[:, None]) / scale[:, None], (Y[None] - cy[:, None]) / scale[:, None]
-    apf = ap.astype(float)
-    t = sums_vector(power_sums((w - off[:, None]) * apf, xi, eta, 4))
-    geom = power_sums(apf, xi, eta, 8)
-    return {"cx": cx, "cy": cy, "cxx": cxx, "cxy": cxy, "cyy": cyy, "k": kk, "offset": off,
-            "offset_used": state["offset_used"], "noise": state["noise"],
-            "n_annulus": state["n_annulus"], "t": t, "geom": geom}
+    t, geom, stats = aperture_pass(*frame, cx, cy, cxx, cxy, cyy, kk, annulus_gap, scale, 4, 8,
+                                   MIN_ANNULUS_PX)
+    return {"cx": cx, "cy": cy, "cxx": cxx, "cxy": cxy, "cyy": cyy, "k": kk,
+            "offset": stats[:, 1], "offset_used": stats[:, 2] > 0, "noise": stats[:, 3],
+            "n_annulus": stats[:, 0].astype(int), "t": sums_vector(t), "geom": geom}
 
 
 def _sign(data: np.ndarray, delay: np.ndarray) -> int:
@@ -452,32 +449,13 @@ def _clip_cov(cxx, cxy, cyy, nx, ny):
     return cxx, np.clip(cxy, -lim, lim), cyy
 
 
-def _aperture(w, valid, X, Y, cx, cy, cxx, cxy, cyy, k, gap, edges, noise=True):
-    """The aperture (bool (n, p)), its Mahalanobis radius, the offset and noise of each frame."""
+def _radius(cx, cy, cxx, cyy, k, edges):
+    """Mahalanobis radius of each aperture: ``k``, less where the field edge would cut it."""
     # the field edge must not cut the ellipse: limit k by the distance to each edge over the
     # ellipse's half-extent along that axis
     kx = np.minimum(cx - edges[0], edges[1] - cx) / np.sqrt(cxx)
     ky = np.minimum(cy - edges[2], edges[3] - cy) / np.sqrt(cyy)
-    kk = np.clip(np.minimum(k, np.minimum(kx, ky)), 0.5, None)
-    det = cxx * cyy - cxy**2
-    dX, dY = X[None] - cx[:, None], Y[None] - cy[:, None]
-    d2 = (cyy[:, None] * dX * dX - 2 * cxy[:, None] * dX * dY + cxx[:, None] * dY * dY)
-    d2 /= det[:, None]
-    aperture = (d2 < (kk * kk)[:, None]) & valid
-    annulus = (d2 > ((kk + gap) ** 2)[:, None]) & valid
-    n_ann = annulus.sum(1)
-    outside = (~aperture) & valid
-    few = n_ann < MIN_ANNULUS_PX
-    annulus[few] = outside[few]
-    n_ann = annulus.sum(1)
-    used = n_ann >= MIN_ANNULUS_PX // 3
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.einsum("np,np->n", annulus, w) / n_ann
-        sq = (np.einsum("np,np,np->n", annulus, w, w) / n_ann - mean**2) * n_ann / (n_ann - 1)
-    offset = np.where(used, mean, 0.0)
-    sd = np.where(used, np.sqrt(np.clip(sq, 0, None)), np.nan) if noise else None
-    return {"k": kk, "aperture": aperture, "offset": offset, "offset_used": used,
-            "noise": sd, "n_annulus": n_ann}
+    return np.clip(np.minimum(k, np.minimum(kx, ky)), 0.5, None)
 
 
 def _fill_noise(noise, n_ann, baseline_frames, baseline):

@@ -31,63 +31,48 @@ errors by the delta method (calibrated on pure Gaussians: tests/moments).
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import least_squares
 
-#: nonlinear parameters: x0, y0 (px), ln s_x, ln s_y, atanh(rho)
-N_NONLINEAR = 5
-#: pixels within this Mahalanobis radius of the starting spot enter the fit (e^-u < 1e-7 beyond)
-FIT_RADIUS = 1e9
+from tamkit.moments._laguerre_fit import N_NONLINEAR, fit_frame
 
-
-def _laguerre(u: np.ndarray, n: int) -> np.ndarray:
-    if n == 2:
-        return 0.5 * (u * u - 4.0 * u + 2.0)
-    if n == 3:
-        return (-(u**3) + 9.0 * u * u - 18.0 * u + 6.0) / 6.0
-    if n == 4:
-        return (u**4 - 16.0 * u**3 + 72.0 * u * u - 96.0 * u + 24.0) / 24.0
-    raise ValueError(f"Laguerre order {n} not supported")
+#: outputs of :func:`laguerre_moments` besides ``converged``
+KEYS = ("x0", "y0", "cxx", "cxy", "cyy", "variance", "variance_err", "var_major", "var_minor",
+        "ek", "ek_err", "amplitude")
 
 
-def _basis(p: np.ndarray, X: np.ndarray, Y: np.ndarray, order: int) -> np.ndarray:
-    x0, y0, l1, l2, a = p
-    sx, sy, rho = np.exp(l1), np.exp(l2), np.tanh(a)
-    dx, dy = (X - x0) / sx, (Y - y0) / sy
-    u = (dx * dx - 2.0 * rho * dx * dy + dy * dy) / (2.0 * (1.0 - rho * rho))
-    g = np.exp(-u)
-    cols = [g] + [g * _laguerre(u, n) for n in range(2, order + 1)] + [np.ones_like(g)]
-    return np.stack(cols, axis=1)
+def _raster_axes(X: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """The ascending axes ``(xs, ys)`` (px) if ``X, Y`` are a raster with x fastest, else None.
+
+    On a raster the fit visits only the bounding box of the spot (see :mod:`._laguerre_fit`).
+    """
+    if X.size == 0:
+        return None
+    nx = int(np.argmax(Y != Y[0])) or X.size
+    if X.size % nx:
+        return None
+    xs, ys = X[:nx], Y[::nx]
+    if xs.size > 1 and not np.all(np.diff(xs) > 0):
+        return None
+    if ys.size > 1 and not np.all(np.diff(ys) > 0):
+        return None
+    ny = ys.size
+    if not (np.array_equal(X.reshape(ny, nx), np.broadcast_to(xs, (ny, nx)))
+            and np.array_equal(Y.reshape(ny, nx), np.broadcast_to(ys[:, None], (ny, nx)))):
+        return None
+    return xs, ys
 
 
-def _fit_one(d, X, Y, p0, order):
-    def resid(p):
-        m = _basis(p, X, Y, order)
-        coef = np.linalg.lstsq(m, d, rcond=None)[0]
-        return m @ coef - d
+def _start_theta(cx, cy, cxx, cxy, cyy) -> np.ndarray:
+    """Nonlinear starting parameters (x0, y0, ln s_x, ln s_y, atanh rho) of each frame."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rho0 = np.clip(cxy / np.sqrt(cxx * cyy), -0.9, 0.9)
+        return np.stack([cx, cy, 0.5 * np.log(cxx), 0.5 * np.log(cyy), np.arctanh(rho0)], 1)
 
-    res = least_squares(resid, p0, method="lm", x_scale=np.array([1, 1, 0.05, 0.05, 0.05]),
-                        max_nfev=200)
-    p = res.x
-    m = _basis(p, X, Y, order)
-    coef = np.linalg.lstsq(m, d, rcond=None)[0]
-    r = m @ coef - d
-    # full Jacobian: nonlinear parameters by central differences, linear ones the basis
-    jac = np.empty((d.size, N_NONLINEAR + coef.size))
-    for i in range(N_NONLINEAR):
-        h = 1e-5 if i >= 2 else 1e-4
-        up, dn = p.copy(), p.copy()
-        up[i] += h
-        dn[i] -= h
-        jac[:, i] = (_basis(up, X, Y, order) @ coef - _basis(dn, X, Y, order) @ coef) / (2 * h)
-    jac[:, N_NONLINEAR:] = m
-    dof = max(d.size - jac.shape[1], 1)
-    s2 = float(r @ r) / dof
-    info = jac.T @ jac
+
+def _covariance(info: np.ndarray, s2: float) -> np.ndarray:
     try:
-        cov = np.linalg.inv(info) * s2
+        return np.linalg.inv(info) * s2
     except np.linalg.LinAlgError:
-        cov = np.full(info.shape, np.nan)
-    return p, coef, cov, res.success
+        return np.full(info.shape, np.nan)
 
 
 def laguerre_moments(
@@ -108,7 +93,8 @@ def laguerre_moments(
     valid : ndarray of bool, shape (n, p)
         Pixels that enter the fit.
     X, Y : ndarray, shape (p,)
-        Pixel coordinates (px).
+        Pixel coordinates (px). On a raster (x fastest, both axes ascending) the fit's cost
+        grows with the spot, not with the frame.
     start : (cx, cy, cxx, cxy, cyy)
         Starting centre (px) and covariance (px^2) of each frame.
     order : int
@@ -123,25 +109,32 @@ def laguerre_moments(
         ``variance_err``, ``var_major``, ``var_minor``, ``ek`` (3 c_2) and ``ek_err``,
         ``amplitude``, ``converged``.
     """
+    if order < 2:
+        raise ValueError(f"Laguerre order {order} not supported")
     n = w.shape[0]
+    X, Y = np.ascontiguousarray(X, float), np.ascontiguousarray(Y, float)
     cx, cy, cxx, cxy, cyy = (np.asarray(v, float) for v in start)
-    keys = ("x0", "y0", "cxx", "cxy", "cyy", "variance", "variance_err", "var_major",
-            "var_minor", "ek", "ek_err", "amplitude")
-    out = {k: np.full(n, np.nan) for k in keys}
+    out = {k: np.full(n, np.nan) for k in KEYS}
     out["converged"] = np.zeros(n, bool)
     use = np.ones(n, bool) if use is None else np.asarray(use, bool)
-    for i in np.flatnonzero(use):
-        if not (np.isfinite(cx[i]) and cxx[i] > 0 and cyy[i] > 0):
-            continue
-        # pixels within FIT_RADIUS widths of the start: the rest hold only offset information
-        det = cxx[i] * cyy[i] - cxy[i] ** 2
-        dx, dy = X - cx[i], Y - cy[i]
-        d2 = (cyy[i] * dx * dx - 2 * cxy[i] * dx * dy + cxx[i] * dy * dy) / det
-        ok = valid[i] & (d2 < FIT_RADIUS**2)
-        rho0 = np.clip(cxy[i] / np.sqrt(cxx[i] * cyy[i]), -0.9, 0.9)
-        p0 = np.array([cx[i], cy[i], 0.5 * np.log(cxx[i]), 0.5 * np.log(cyy[i]),
-                       np.arctanh(rho0)])
-        p, coef, cov, success = _fit_one(w[i, ok], X[ok], Y[ok], p0, order)
+    axes = _raster_axes(X, Y)
+    raster = axes is not None
+    xs, ys = axes if raster else (X, Y)
+    theta0 = _start_theta(cx, cy, cxx, cxy, cyy)
+    fit = use & np.isfinite(cx) & (cxx > 0) & (cyy > 0)
+    w = np.ascontiguousarray(w, float)
+    valid = np.ascontiguousarray(valid, bool)
+    # the frames' totals once (pixels beyond the spot enter the fit only through them)
+    wv = np.where(valid[fit], w[fit], 0.0)
+    totals = np.zeros((n, 3))
+    totals[fit] = np.stack([valid[fit].sum(1), wv.sum(1), np.einsum("np,np->n", wv, wv)], 1)
+    del wv
+    for i in np.flatnonzero(fit):
+        p, info, cost, success, _ = fit_frame(w[i], valid[i], X, Y, xs, ys, raster, totals[i],
+                                              theta0[i], order)
+        coef = p[N_NONLINEAR:]
+        dof = max(int(totals[i, 0]) - p.size, 1)
+        cov = _covariance(info, cost / dof)
         sx2, sy2, rho = np.exp(2 * p[2]), np.exp(2 * p[3]), np.tanh(p[4])
         c_xy = rho * np.sqrt(sx2 * sy2)
         var = 0.5 * (sx2 + sy2)
