@@ -107,3 +107,16 @@ def test_static_background_hot_pixels_and_profiles_kept_as_data():
     assert m["cut_x"].sizes["x"] == 48 and m["cut_y"].sizes["y"] == 48
     prof = m["radial_profile"].isel(delay=int(np.argmax(ok)))
     assert prof.values[0] > 10 * abs(prof.values[-1])
+
+
+def test_resampling_in_chunks_of_frames_changes_nothing(monkeypatch):
+    """Chunked resampling (the memory bound of long stacks) draws the same deviates."""
+    import tamkit.moments.frames as frames
+
+    stack, _ = spreading_gaussian_stack(tam_delays_fs(n_log=20), shape=(32, 32), seed=3)
+    monkeypatch.setattr(frames, "RESAMPLE_CHUNK_FRAMES", 10**9)
+    whole = frame_moments(stack)
+    monkeypatch.setattr(frames, "RESAMPLE_CHUNK_FRAMES", 7)
+    chunked = frame_moments(stack)
+    for name in ("variance_nm2", "variance_err_nm2", "msd_moment_err_nm2", "excess_kurtosis_err"):
+        np.testing.assert_array_equal(whole[name].values, chunked[name].values)

@@ -474,12 +474,29 @@ def _fill_noise(noise, n_ann, baseline_frames, baseline):
     raise InputError("no background pixels to estimate the noise from: the spot fills the field")
 
 
+#: frames resampled together: bounds the (frames, draws, sums) temporaries to ~50 MB
+RESAMPLE_CHUNK_FRAMES = 128
+
+
 def _resampled(t, cov, kk, n_resample, seed):
-    """Bias-corrected estimates and standard errors from resampled aperture sums."""
+    """Bias-corrected estimates and standard errors from resampled aperture sums.
+
+    Frames are resampled in chunks; the normal deviates are drawn in the same order as one
+    draw over all frames would (a generator fills C order), so the chunk size changes nothing.
+    """
+    rng = np.random.default_rng(seed)
+    parts = [_resampled_chunk(t[i : i + RESAMPLE_CHUNK_FRAMES], cov[i : i + RESAMPLE_CHUNK_FRAMES],
+                              kk[i : i + RESAMPLE_CHUNK_FRAMES], n_resample, rng)
+             for i in range(0, t.shape[0], RESAMPLE_CHUNK_FRAMES)]
+    est = {key: np.concatenate([p[0][key] for p in parts]) for key in parts[0][0]}
+    err = {key: np.concatenate([p[1][key] for p in parts]) for key in parts[0][1]}
+    return est, err
+
+
+def _resampled_chunk(t, cov, kk, n_resample, rng):
     n = t.shape[0]
     vals, vecs = np.linalg.eigh(cov)
     root = vecs * np.sqrt(np.clip(vals, 0, None))[:, None, :]
-    rng = np.random.default_rng(seed)
     z = rng.standard_normal((n, n_resample, t.shape[1]))
     draws = t[:, None, :] + np.einsum("njk,nbk->nbj", root, z)
     base = estimator(t, kk)
