@@ -106,27 +106,37 @@ def varpro_normal(delay, t0, rates, n_exp, sigma, art_order, y, mask, design, sl
             tau = delay[t] - t0w
             u2 = tau * tau / (2.0 * s2)
             gbuf[t] = math.exp(-u2) * g_norm if u2 < 800.0 else 0.0
-        # basis (and derivatives) at this wavelength
+        # basis (and derivatives) at this wavelength: near time zero the full formula, past
+        # the rise the plain exponential continued by the per-delay step factor
         for j in range(m_r):
             k = rates[j]
-            far = False
-            prev = 0.0
-            for t in range(n_t):
+            t = 0
+            while t < n_t:
                 tau = delay[t] - t0w
-                if far:
-                    val = prev * step[j, t]
-                elif (k * s2 - tau) * x_scale < -6.0:
-                    val = math.exp(k * (0.5 * k * s2 - tau))
-                    far = True
-                else:
-                    val = _conv_exp(tau, k, s)
-                prev = val
-                f[j, t] = val * mk[t]
-                if want_jac:
+                if (k * s2 - tau) * x_scale < -6.0:
+                    break
+                f[j, t] = _conv_exp(tau, k, s)
+                t += 1
+            if t < n_t:
+                val = math.exp(k * (0.5 * k * s2 - (delay[t] - t0w)))
+                f[j, t] = val
+                for tt in range(t + 1, n_t):
+                    val *= step[j, tt]
+                    f[j, tt] = val
+            if want_jac:
+                ks2 = k * s2
+                k2s = k * k * s
+                ks = k * s
+                for t in range(n_t):
+                    tau = delay[t] - t0w
+                    val = f[j, t]
                     g = gbuf[t]
                     dt[j, t] = -(g - k * val) * mk[t]
-                    dk[j, t] = k * ((k * s2 - tau) * val - s2 * g) * mk[t]
-                    ds[j, t] = s * (k * k * s * val - g * (k * s + tau * inv_s)) * mk[t]
+                    dk[j, t] = k * ((ks2 - tau) * val - s2 * g) * mk[t]
+                    ds[j, t] = s * (k2s * val - g * (ks + tau * inv_s)) * mk[t]
+            if has_mask:
+                for t in range(n_t):
+                    f[j, t] *= mk[t]
         if n_art > 0:
             for t in range(n_t):
                 u = (delay[t] - t0w) * inv_s

@@ -91,7 +91,7 @@ def levenberg_marquardt_normal(
 
     def normal(x, out):
         a, g = out[1], out[2]
-        return (a, g) if np.all(np.isfinite(a)) and np.all(np.isfinite(g)) else None
+        return (a, g) if np.isfinite(a).all() and np.isfinite(g).all() else None
 
     return _lm_core(cost, normal, x0, **options)
 
@@ -120,12 +120,15 @@ def _lm_core(cost_fn, normal_fn, x0, *, max_nfev=200, ftol=1e-6, xtol=1e-10, lam
     lam = lam0
     while nfev < max_nfev:
         # a parameter the cost does not depend on (a pinned rate) gets damping, not a wild step
-        scale = np.maximum(np.diag(a), 1e-12 * max(float(np.max(np.diag(a))), 1e-300))
+        diag = a.diagonal()
+        scale = np.maximum(diag, 1e-12 * max(float(diag.max()), 1e-300))
+        damped = a.copy()
+        damped.flat[:: a.shape[0] + 1] += lam * scale
         try:
-            step = np.linalg.solve(a + lam * np.diag(scale), -g)
+            step = np.linalg.solve(damped, -g)
         except np.linalg.LinAlgError:
             step = None
-        if step is None or not np.all(np.isfinite(step)):
+        if step is None or not np.isfinite(step).all():
             lam *= 10.0
             if lam > 1e12:
                 return LMResult(x, cost, nfev, njev, True, "no lower cost nearby: a minimum")

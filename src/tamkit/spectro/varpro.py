@@ -69,6 +69,7 @@ class VarProProblem:
         self._mask_arr = _NO_ARRAY if self.mask is None else np.ascontiguousarray(self.mask)
         self._y = np.ascontiguousarray(self.y, dtype=float)
         self._design = np.ascontiguousarray(self.design, dtype=float)
+        self._art = -1 if artifact_order is None else int(artifact_order)
         self.n_lin = n_exp + int(offset) + (0 if artifact_order is None else artifact_order + 1)
 
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:
@@ -139,12 +140,11 @@ class VarProProblem:
         amp = np.empty((self._y.shape[0], self.n_lin))
         resid = np.empty_like(self._y) if keep_resid else _NO_ARRAY
         slope = np.ascontiguousarray(self._cap_slope(theta[: self.n_exp]), dtype=float)
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            cost, jtj, jtr = varpro_normal(
-                self.delay, t0, np.ascontiguousarray(all_rates, dtype=float), self.n_exp,
-                float(sigma), -1 if self.artifact_order is None else int(self.artifact_order),
-                self._y, self._mask_arr, self._design, slope, bool(self.fit_sigma),
-                bool(self.fit_chirp), want_jac, amp, resid)
+        # compiled: NumPy's error state does not apply (non-finite values propagate)
+        cost, jtj, jtr = varpro_normal(
+            self.delay, t0, np.ascontiguousarray(all_rates, dtype=float), self.n_exp,
+            float(sigma), self._art, self._y, self._mask_arr, self._design, slope,
+            bool(self.fit_sigma), bool(self.fit_chirp), want_jac, amp, resid)
         return float(cost), jtj, jtr, amp, resid
 
     def normal(self, theta):
