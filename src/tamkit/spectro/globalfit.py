@@ -214,24 +214,17 @@ def _multistart(tamap, coeffs0, design, n_components, sigma0, taus0, offset, art
                             artifact_order, True, np.zeros(1), fit_irf, sigma0,
                             chirp_bound_fs=chirp_bound)
     lower, upper = problem.bounds()
-    given = None  # the compressed minimum reached from the given lifetimes (the first start)
     for taus in starts:
         theta0 = problem.theta_from_lifetimes(taus) + ([np.log(sigma0)] if fit_irf else []) + [0.0]
         sol = levenberg_marquardt_normal(problem.normal, theta0, max_nfev=40, ftol=1e-6,
                                          lower=lower, upper=upper)
-        if given is None:
-            given = sol
         if np.isfinite(sol.cost) and sol.cost < best[0]:
             best = (sol.cost, sol.x, problem)
     if best[1] is None:
-        return taus0, sigma0, 0.0, True
-    cost, theta, problem = best
+        return taus0, sigma0, 0.0
+    _, theta, problem = best
     rates, sigma, shift = problem.unpack(theta)
-    # the winner is the given start's own minimum: the same point, or the same lifetimes and
-    # cost to 1e-6 (a start that converged into the same minimum)
-    same = np.isfinite(given.cost) and (given.cost <= cost * (1 + 1e-6)) and bool(np.all(
-        np.abs(np.log(np.sort(problem.unpack(given.x)[0]) / np.sort(rates))) < 1e-3))
-    return 1.0 / rates, sigma, float(shift[0]), same
+    return 1.0 / rates, sigma, float(shift[0])
 
 
 def global_fit(
@@ -249,8 +242,7 @@ def global_fit(
     max_nfev: int = 200,
     n_starts: int = 6,
     extra_starts=(),
-    _none_if_start_wins: bool = False,
-) -> GlobalFit | None:
+) -> GlobalFit:
     """Fit a TA map globally with IRF-convolved exponentials, a chirp polynomial and DAS.
 
     Parameters
@@ -285,10 +277,6 @@ def global_fit(
     extra_starts : sequence of sequences of float
         More starting lifetime sets (fs) for that search (e.g. a fit with one component fewer,
         with one component split in two).
-    _none_if_start_wins : bool
-        Internal (:func:`tamkit.spectro.kinetics.compare_components`): return None when that
-        search ends in the minimum of the given ``lifetimes_fs`` itself, i.e. when the full fit
-        would only repeat the fit those lifetimes came from.
 
     Notes
     -----
@@ -346,11 +334,9 @@ def global_fit(
     chirp_bound = float(min(np.ptp(delay) / 2.0,
                             max(2000.0, 3.0 * np.ptp(t0_start) + 20.0 * sigma0)))
     if (n_starts > 0 or len(extra_starts)) and fit_chirp:
-        taus0, sigma0, shift, same = _multistart(tamap, coeffs0, design, n_components, sigma0,
-                                                 taus0, offset, artifact_order, fit_irf,
-                                                 n_starts, extra_starts, chirp_bound)
-        if same and _none_if_start_wins:
-            return None
+        taus0, sigma0, shift = _multistart(tamap, coeffs0, design, n_components, sigma0, taus0,
+                                           offset, artifact_order, fit_irf, n_starts,
+                                           extra_starts, chirp_bound)
         coeffs0 = coeffs0.copy()
         coeffs0[0] += shift
     problem = VarProProblem(delay, design, y, n_components, offset, artifact_order, fit_chirp,

@@ -178,10 +178,8 @@ def compare_components(
         cur = fits[n]
         kwargs = {**fit_kwargs, "irf_fwhm_fs": cur.irf_fwhm_fs, "n_starts": 0,
                   "lifetimes_fs": cur.lifetimes_fs}
-        # None: the search from the drop starts ends in cur's own minimum (nothing to refit)
-        alt = global_fit(tamap, n, extra_starts=_drop_starts(fits[n + 1]),
-                         _none_if_start_wins=True, **kwargs)
-        if alt is not None and alt.rss < cur.rss * (1 - 1e-6):
+        alt = global_fit(tamap, n, extra_starts=_drop_starts(fits[n + 1]), **kwargs)
+        if alt.rss < cur.rss * (1 - 1e-6):
             fits[n] = alt
     rows = []
     best, best_bic = None, np.inf
