@@ -99,87 +99,91 @@ def varpro_normal(delay, t0, rates, n_exp, sigma, art_order, y, mask, design, sl
     cost = 0.0
     for w in range(n_w):
         t0w = t0[w]
-        if has_mask:
-            for t in range(n_t):
-                mk[t] = mask[w, t]
-        for t in range(n_t):
-            tau = delay[t] - t0w
-            u2 = tau * tau / (2.0 * s2)
-            gbuf[t] = math.exp(-u2) * g_norm if u2 < 800.0 else 0.0
-        # basis (and derivatives) at this wavelength: near time zero the full formula, past
-        # the rise the plain exponential continued by the per-delay step factor
-        for j in range(m_r):
-            k = rates[j]
-            t = 0
-            while t < n_t:
-                tau = delay[t] - t0w
-                if (k * s2 - tau) * x_scale < -6.0:
-                    break
-                f[j, t] = _conv_exp(tau, k, s)
-                t += 1
-            if t < n_t:
-                val = math.exp(k * (0.5 * k * s2 - (delay[t] - t0w)))
-                f[j, t] = val
-                for tt in range(t + 1, n_t):
-                    val *= step[j, tt]
-                    f[j, tt] = val
-            if want_jac:
-                ks2 = k * s2
-                k2s = k * k * s
-                ks = k * s
-                for t in range(n_t):
-                    tau = delay[t] - t0w
-                    val = f[j, t]
-                    g = gbuf[t]
-                    dt[j, t] = -(g - k * val) * mk[t]
-                    dk[j, t] = k * ((ks2 - tau) * val - s2 * g) * mk[t]
-                    ds[j, t] = s * (k2s * val - g * (ks + tau * inv_s)) * mk[t]
+        # the same time zero as the previous wavelength and no mask (the SVD-compressed start
+        # search, a chirp of order 0): the same basis, Gram matrix and factor; reuse them
+        if not (w > 0 and not has_mask and t0w == t0[w - 1]):
             if has_mask:
                 for t in range(n_t):
-                    f[j, t] *= mk[t]
-        if n_art > 0:
+                    mk[t] = mask[w, t]
             for t in range(n_t):
-                u = (delay[t] - t0w) * inv_s
-                gg = math.exp(-0.5 * u * u)
-                h0 = gg
-                h1 = -u * gg
-                h2 = (u * u - 1.0) * gg
-                h3 = (3.0 * u - u * u * u) * gg
-                for n in range(n_art):
-                    hn = h0 if n == 0 else (h1 if n == 1 else h2)
-                    hn1 = h1 if n == 0 else (h2 if n == 1 else h3)
-                    f[m_r + n, t] = hn * mk[t]
-                    if want_jac:
-                        dt[m_r + n, t] = -hn1 * inv_s * mk[t]
-                        ds[m_r + n, t] = -u * hn1 * mk[t]
-        # amplitudes: (C^T C + ridge) a = C^T y, by Cholesky
-        tr = 0.0
-        for i in range(m):
-            for j in range(i + 1):
-                acc = 0.0
+                tau = delay[t] - t0w
+                u2 = tau * tau / (2.0 * s2)
+                gbuf[t] = math.exp(-u2) * g_norm if u2 < 800.0 else 0.0
+            # basis (and derivatives) at this wavelength: near time zero the full formula, past
+            # the rise the plain exponential continued by the per-delay step factor
+            for j in range(m_r):
+                k = rates[j]
+                t = 0
+                while t < n_t:
+                    tau = delay[t] - t0w
+                    if (k * s2 - tau) * x_scale < -6.0:
+                        break
+                    f[j, t] = _conv_exp(tau, k, s)
+                    t += 1
+                if t < n_t:
+                    val = math.exp(k * (0.5 * k * s2 - (delay[t] - t0w)))
+                    f[j, t] = val
+                    for tt in range(t + 1, n_t):
+                        val *= step[j, tt]
+                        f[j, tt] = val
+                if want_jac:
+                    ks2 = k * s2
+                    k2s = k * k * s
+                    ks = k * s
+                    for t in range(n_t):
+                        tau = delay[t] - t0w
+                        val = f[j, t]
+                        g = gbuf[t]
+                        dt[j, t] = -(g - k * val) * mk[t]
+                        dk[j, t] = k * ((ks2 - tau) * val - s2 * g) * mk[t]
+                        ds[j, t] = s * (k2s * val - g * (ks + tau * inv_s)) * mk[t]
+                if has_mask:
+                    for t in range(n_t):
+                        f[j, t] *= mk[t]
+            if n_art > 0:
                 for t in range(n_t):
-                    acc += f[i, t] * f[j, t]
-                gram[i, j] = acc
-                gram[j, i] = acc
-            tr += gram[i, i]
+                    u = (delay[t] - t0w) * inv_s
+                    gg = math.exp(-0.5 * u * u)
+                    h0 = gg
+                    h1 = -u * gg
+                    h2 = (u * u - 1.0) * gg
+                    h3 = (3.0 * u - u * u * u) * gg
+                    for n in range(n_art):
+                        hn = h0 if n == 0 else (h1 if n == 1 else h2)
+                        hn1 = h1 if n == 0 else (h2 if n == 1 else h3)
+                        f[m_r + n, t] = hn * mk[t]
+                        if want_jac:
+                            dt[m_r + n, t] = -hn1 * inv_s * mk[t]
+                            ds[m_r + n, t] = -u * hn1 * mk[t]
+            # amplitudes: (C^T C + ridge) a = C^T y, by Cholesky
+            tr = 0.0
+            for i in range(m):
+                for j in range(i + 1):
+                    acc = 0.0
+                    for t in range(n_t):
+                        acc += f[i, t] * f[j, t]
+                    gram[i, j] = acc
+                    gram[j, i] = acc
+                tr += gram[i, i]
+            ridge = 1e-12 * tr + 1e-300
+            for i in range(m):
+                gram[i, i] += ridge
+            for i in range(m):
+                for j in range(i + 1):
+                    acc = gram[i, j]
+                    for k in range(j):
+                        acc -= lmat[i, k] * lmat[j, k]
+                    if i == j:
+                        if not acc > 0.0:
+                            return np.nan, jtj, jtr
+                        lmat[i, i] = math.sqrt(acc)
+                    else:
+                        lmat[i, j] = acc / lmat[j, j]
+        for i in range(m):
             acc = 0.0
             for t in range(n_t):
                 acc += f[i, t] * y[w, t]
             b[i] = acc
-        ridge = 1e-12 * tr + 1e-300
-        for i in range(m):
-            gram[i, i] += ridge
-        for i in range(m):
-            for j in range(i + 1):
-                acc = gram[i, j]
-                for k in range(j):
-                    acc -= lmat[i, k] * lmat[j, k]
-                if i == j:
-                    if not acc > 0.0:
-                        return np.nan, jtj, jtr
-                    lmat[i, i] = math.sqrt(acc)
-                else:
-                    lmat[i, j] = acc / lmat[j, j]
         _cholesky_solve(lmat, m, b, a)
         for i in range(m):
             amp_out[w, i] = a[i]

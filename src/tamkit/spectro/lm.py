@@ -10,6 +10,7 @@ Marquardt, J. SIAM 11, 431 (1963); More, Lecture Notes in Math. 630, 105 (1978))
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -102,7 +103,7 @@ def _safe_normal(evaluate, x):
             c, a, g = evaluate(x)
     except _EVAL_ERRORS:
         return None
-    return (float(c), a, g) if np.isfinite(c) else None
+    return (float(c), a, g) if math.isfinite(c) else None
 
 
 def _lm_core(cost_fn, normal_fn, x0, *, max_nfev=200, ftol=1e-6, xtol=1e-10, lam0=1e-3,

@@ -70,6 +70,7 @@ class VarProProblem:
         self._y = np.ascontiguousarray(self.y, dtype=float)
         self._design = np.ascontiguousarray(self.design, dtype=float)
         self._art = -1 if artifact_order is None else int(artifact_order)
+        self._fit_sigma, self._fit_chirp = bool(fit_sigma), bool(fit_chirp)
         self.n_lin = n_exp + int(offset) + (0 if artifact_order is None else artifact_order + 1)
 
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:
@@ -134,17 +135,28 @@ class VarProProblem:
 
     def _kernel(self, theta, want_jac: bool, keep_resid: bool):
         theta = np.asarray(theta, dtype=float)
-        rates, sigma, coeffs = self.unpack(theta)
-        t0 = np.ascontiguousarray(self._design @ coeffs)
-        all_rates = np.append(rates, 0.0) if self.offset else rates
+        n = self.n_exp
+        # unpack() and _cap_slope() in one: the logistic map of the rates once
+        p = expit(theta[:n])
+        span = self.log_k_max - self.log_k_min
+        rates = np.exp(self.log_k_min + span * p)
+        if self.offset:
+            rates = np.append(rates, 0.0)
+        slope = span * p * (1.0 - p)
+        i = n
+        if self.fit_sigma:
+            sigma = float(np.exp(theta[i]))
+            i += 1
+        else:
+            sigma = float(self.fixed_sigma)
+        coeffs = theta[i:] if self.fit_chirp else np.asarray(self.fixed_chirp, dtype=float)
+        t0 = self._design @ coeffs
         amp = np.empty((self._y.shape[0], self.n_lin))
         resid = np.empty_like(self._y) if keep_resid else _NO_ARRAY
-        slope = np.ascontiguousarray(self._cap_slope(theta[: self.n_exp]), dtype=float)
         # compiled: NumPy's error state does not apply (non-finite values propagate)
         cost, jtj, jtr = varpro_normal(
-            self.delay, t0, np.ascontiguousarray(all_rates, dtype=float), self.n_exp,
-            float(sigma), self._art, self._y, self._mask_arr, self._design, slope,
-            bool(self.fit_sigma), bool(self.fit_chirp), want_jac, amp, resid)
+            self.delay, t0, rates, n, sigma, self._art, self._y, self._mask_arr, self._design,
+            slope, self._fit_sigma, self._fit_chirp, want_jac, amp, resid)
         return float(cost), jtj, jtr, amp, resid
 
     def normal(self, theta):
