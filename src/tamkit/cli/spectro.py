@@ -128,6 +128,7 @@ def command(
     force: Annotated[bool, typer.Option("--force", help="Replace an existing output.")] = False,
 ) -> None:
     from tamkit.reporting.spectro_report import spectro_report, summary_rows
+    from tamkit.spectro._threads import single_blas_thread
     from tamkit.spectro.analysis import analyze_tamap
     from tamkit.spectro.bleach import CONVENTIONS
     from tamkit.spectro.loading import load_tamap
@@ -153,7 +154,8 @@ def command(
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not force:
         raise InputError(f"output folder {out} already exists; use --force to replace it")
     console = Console(stderr=True)
-    with console.status(f"analysing {map_file.name}"):
+    # one BLAS thread: the linear algebra is small, and threads spin on a shared machine
+    with console.status(f"analysing {map_file.name}"), single_blas_thread():
         tamap = load_tamap(map_file, delay_unit=delay_unit, delay_offset=delay_offset)
         analysis = analyze_tamap(
             tamap, components, bleach_nm=bands["bleach"], temperature_K=temperature,

@@ -35,7 +35,7 @@ from tamkit.models.ta_kinetics import (
     fwhm_from_sigma,
     sigma_from_fwhm,
 )
-from tamkit.spectro.lm import levenberg_marquardt
+from tamkit.spectro.lm import levenberg_marquardt_normal
 from tamkit.spectro.varpro import SIGMA_FLOOR_FS, VarProProblem
 
 #: A lifetime shorter than this fraction of the IRF FWHM is not determined by the data.
@@ -216,8 +216,8 @@ def _multistart(tamap, coeffs0, design, n_components, sigma0, taus0, offset, art
     lower, upper = problem.bounds()
     for taus in starts:
         theta0 = problem.theta_from_lifetimes(taus) + ([np.log(sigma0)] if fit_irf else []) + [0.0]
-        sol = levenberg_marquardt(problem.residual, problem.jacobian, theta0, max_nfev=40,
-                                  ftol=1e-6, lower=lower, upper=upper)
+        sol = levenberg_marquardt_normal(problem.normal, theta0, max_nfev=40, ftol=1e-6,
+                                         lower=lower, upper=upper)
         if np.isfinite(sol.cost) and sol.cost < best[0]:
             best = (sol.cost, sol.x, problem)
     if best[1] is None:
@@ -349,8 +349,8 @@ def global_fit(
         theta0.extend(coeffs0)
     # ftol 1e-6: a smaller relative drop of the residual sum of squares moves the parameters
     # by a small fraction of their standard errors (n_data ~ 1e5)
-    sol = levenberg_marquardt(problem.residual, problem.jacobian, theta0, max_nfev=max_nfev,
-                              ftol=1e-6, lower=lower, upper=upper)
+    sol = levenberg_marquardt_normal(problem.normal, theta0, max_nfev=max_nfev, ftol=1e-6,
+                                     lower=lower, upper=upper)
     if not np.isfinite(sol.cost):
         raise InputError("the global fit found no finite model for this map (all values equal?)")
     elapsed = time.perf_counter() - start
@@ -365,10 +365,9 @@ def _edge_time_zero(delay: np.ndarray, trace: np.ndarray) -> float:
 
 def _collect(tamap, problem, sol, elapsed, center, half, offset, artifact_order) -> GlobalFit:
     theta = sol.x
-    problem.evaluate(theta)
-    jac = problem.jacobian(theta)
+    _, jtj, _ = problem.finish(theta)
     n_w, n_t = problem.y.shape
-    n_lin = problem.f.shape[2]
+    n_lin = problem.n_lin
     n_free = theta.size + n_w * n_lin
     rss = float(np.sum(problem.resid**2))
     n_data = int(n_w * n_t if problem.mask is None else problem.mask.sum())
@@ -378,8 +377,9 @@ def _collect(tamap, problem, sol, elapsed, center, half, offset, artifact_order)
     # is held fixed for the covariance (its error is infinite: it is not determined)
     p = expit(theta[:n])
     pinned = (p < 1e-3) | (p > 1 - 1e-3)
-    jac = jac.copy()
-    jac[:, :n] /= np.where(pinned, 1.0, problem._cap_slope(theta[:n]))
+    d = np.ones(theta.size)
+    d[:n] = 1.0 / np.where(pinned, 1.0, problem._cap_slope(theta[:n]))
+    jtj = jtj * d[:, None] * d[None, :]
     # so is an IRF width or chirp coefficient held at its bound
     lower, upper = problem.bounds()
     tol = 1e-6 * np.maximum(1.0, np.abs(theta))
@@ -387,8 +387,7 @@ def _collect(tamap, problem, sol, elapsed, center, half, offset, artifact_order)
     free = np.concatenate([~pinned, ~at_bound])
     err = np.full(theta.size, np.inf)
     try:
-        jf = jac[:, free]
-        cov = np.linalg.pinv(jf.T @ jf, rcond=1e-13) * s2
+        cov = np.linalg.pinv(jtj[np.ix_(free, free)], rcond=1e-13) * s2
         err[free] = np.sqrt(np.clip(np.diag(cov), 0, None))
     except np.linalg.LinAlgError:
         err[free] = np.nan

@@ -10,6 +10,7 @@ Marquardt, J. SIAM 11, 431 (1963); More, Lecture Notes in Math. 630, 105 (1978))
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -65,40 +66,83 @@ def levenberg_marquardt(
     in compiled code, say), is a rejected step: the damping grows and the search goes on from the
     last good point. A non-finite start returns ``success=False``.
     """
+    def cost(x):
+        r = _safe(fun, x)
+        return (0.5 * float(r @ r), r) if r is not None else (np.inf, None)
+
+    def normal(x, r):
+        jmat = _safe(jac, x)
+        return None if jmat is None else (jmat.T @ jmat, jmat.T @ r)
+
+    return _lm_core(cost, normal, x0, max_nfev=max_nfev, ftol=ftol, xtol=xtol, lam0=lam0,
+                    lower=lower, upper=upper)
+
+
+def levenberg_marquardt_normal(
+    evaluate: Callable[[np.ndarray], tuple[float, np.ndarray, np.ndarray]],
+    x0,
+    **options,
+) -> LMResult:
+    """:func:`levenberg_marquardt` for a model that returns its normal equations directly:
+    ``evaluate(x) -> (cost, J^T J, J^T r)`` (cost = 0.5 |r|^2), so the Jacobian need never be
+    stored. The same iteration, stopping rules and rejection of non-finite steps."""
+    def cost(x):
+        out = _safe_normal(evaluate, x)
+        return (out[0], out) if out is not None else (np.inf, None)
+
+    def normal(x, out):
+        a, g = out[1], out[2]
+        return (a, g) if np.isfinite(a).all() and np.isfinite(g).all() else None
+
+    return _lm_core(cost, normal, x0, **options)
+
+
+def _safe_normal(evaluate, x):
+    try:
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            c, a, g = evaluate(x)
+    except _EVAL_ERRORS:
+        return None
+    return (float(c), a, g) if math.isfinite(c) else None
+
+
+def _lm_core(cost_fn, normal_fn, x0, *, max_nfev=200, ftol=1e-6, xtol=1e-10, lam0=1e-3,
+             lower=None, upper=None) -> LMResult:
     x = np.asarray(x0, dtype=float).copy()
     lo = np.full(x.shape, -np.inf) if lower is None else np.asarray(lower, dtype=float)
     hi = np.full(x.shape, np.inf) if upper is None else np.asarray(upper, dtype=float)
     x = np.clip(x, lo, hi)
-    r = _safe(fun, x)
-    jmat = _safe(jac, x) if r is not None else None
-    if r is None or jmat is None:
+    cost, state = cost_fn(x)
+    ag = normal_fn(x, state) if state is not None else None
+    if state is None or ag is None:
         return LMResult(x, np.inf, 1, 0, False, "non-finite residual or Jacobian at the start")
-    cost = 0.5 * float(r @ r)
     nfev, njev = 1, 1
-    a, g = jmat.T @ jmat, jmat.T @ r
+    a, g = ag
     lam = lam0
     while nfev < max_nfev:
         # a parameter the cost does not depend on (a pinned rate) gets damping, not a wild step
-        scale = np.maximum(np.diag(a), 1e-12 * max(float(np.max(np.diag(a))), 1e-300))
+        diag = a.diagonal()
+        scale = np.maximum(diag, 1e-12 * max(float(diag.max()), 1e-300))
+        damped = a.copy()
+        damped.flat[:: a.shape[0] + 1] += lam * scale
         try:
-            step = np.linalg.solve(a + lam * np.diag(scale), -g)
+            step = np.linalg.solve(damped, -g)
         except np.linalg.LinAlgError:
             step = None
-        if step is None or not np.all(np.isfinite(step)):
+        if step is None or not np.isfinite(step).all():
             lam *= 10.0
             if lam > 1e12:
                 return LMResult(x, cost, nfev, njev, True, "no lower cost nearby: a minimum")
             continue
         x_new = np.clip(x + step, lo, hi)
         step = x_new - x
-        r_new = _safe(fun, x_new)
+        cost_new, state_new = cost_fn(x_new)
         nfev += 1
-        cost_new = 0.5 * float(r_new @ r_new) if r_new is not None else np.inf
-        j_new = _safe(jac, x_new) if cost_new < cost else None
-        if j_new is not None:
+        ag_new = normal_fn(x_new, state_new) if cost_new < cost else None
+        if ag_new is not None:
             njev += 1
             actual = cost - cost_new
-            x, r, old_cost, cost = x_new, r_new, cost, cost_new
+            x, old_cost, cost = x_new, cost, cost_new
             lam = max(lam / 3.0, 1e-12)
             # the Jacobian of variable projection is Kaufman's approximation, so the predicted
             # reduction need not shrink with the actual one: stop on the actual reduction
@@ -106,8 +150,7 @@ def levenberg_marquardt(
                 return LMResult(x, cost, nfev, njev, True, "relative reduction below ftol")
             if np.sqrt(np.sum(scale * step**2)) <= xtol * max(np.sqrt(2 * cost), 1e-300):
                 return LMResult(x, cost, nfev, njev, True, "step below xtol")
-            jmat = j_new
-            a, g = jmat.T @ jmat, jmat.T @ r
+            a, g = ag_new
         else:
             lam *= 4.0
             if lam > 1e12:

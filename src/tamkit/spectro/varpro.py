@@ -19,6 +19,9 @@ from tamkit.models.ta_kinetics import (
     exp_irf_basis,
     exp_irf_basis_and_derivatives,
 )
+from tamkit.spectro._varpro_kernel import varpro_normal
+
+_NO_ARRAY = np.zeros((0, 0))
 
 #: Smallest IRF standard deviation (fs) a fit may reach: far below any TA delay grid's step,
 #: so a map recorded as a step is fitted in the step limit rather than driving the width to 0.
@@ -61,6 +64,14 @@ class VarProProblem:
         self._key: bytes | None = None
         self.parts = (None, None, None)
         self.n_evaluations = 0
+        self._normal_key: bytes | None = None
+        self._normal = None
+        self._mask_arr = _NO_ARRAY if self.mask is None else np.ascontiguousarray(self.mask)
+        self._y = np.ascontiguousarray(self.y, dtype=float)
+        self._design = np.ascontiguousarray(self.design, dtype=float)
+        self._art = -1 if artifact_order is None else int(artifact_order)
+        self._fit_sigma, self._fit_chirp = bool(fit_sigma), bool(fit_chirp)
+        self.n_lin = n_exp + int(offset) + (0 if artifact_order is None else artifact_order + 1)
 
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:
         """Box of the parameter vector (rates are bounded by their logistic map already)."""
@@ -121,6 +132,50 @@ class VarProProblem:
             if derivatives:
                 d_t0, d_logk, d_logs = d_t0 * m, d_logk * m, d_logs * m
         return f, (d_t0, d_logk, d_logs)
+
+    def _kernel(self, theta, want_jac: bool, keep_resid: bool):
+        theta = np.asarray(theta, dtype=float)
+        n = self.n_exp
+        # unpack() and _cap_slope() in one: the logistic map of the rates once
+        p = expit(theta[:n])
+        span = self.log_k_max - self.log_k_min
+        rates = np.exp(self.log_k_min + span * p)
+        if self.offset:
+            rates = np.append(rates, 0.0)
+        slope = span * p * (1.0 - p)
+        i = n
+        if self.fit_sigma:
+            sigma = float(np.exp(theta[i]))
+            i += 1
+        else:
+            sigma = float(self.fixed_sigma)
+        coeffs = theta[i:] if self.fit_chirp else np.asarray(self.fixed_chirp, dtype=float)
+        t0 = self._design @ coeffs
+        amp = np.empty((self._y.shape[0], self.n_lin))
+        resid = np.empty_like(self._y) if keep_resid else _NO_ARRAY
+        # compiled: NumPy's error state does not apply (non-finite values propagate)
+        cost, jtj, jtr = varpro_normal(
+            self.delay, t0, rates, n, sigma, self._art, self._y, self._mask_arr, self._design,
+            slope, self._fit_sigma, self._fit_chirp, want_jac, amp, resid)
+        return float(cost), jtj, jtr, amp, resid
+
+    def normal(self, theta):
+        """(cost, J^T J, J^T r) at theta from the compiled kernel (one pass, no stored basis
+        or Jacobian): the same Golub-Pereyra Jacobian as :meth:`jacobian`. Cached (one entry).
+        """
+        key = np.asarray(theta, dtype=float).tobytes()
+        if key != self._normal_key:
+            self.n_evaluations += 1
+            cost, jtj, jtr, amp, _ = self._kernel(theta, True, False)
+            self._normal = (cost, jtj, jtr)
+            self._normal_key = key
+        return self._normal
+
+    def finish(self, theta):
+        """Amplitudes ``amp`` (W, M) and residual ``resid`` (W, T) at theta, for the results."""
+        cost, jtj, jtr, amp, resid = self._kernel(theta, True, True)
+        self.amp, self.resid = amp, resid
+        return cost, jtj, jtr
 
     def evaluate(self, theta, derivatives: bool = False):
         key = np.asarray(theta).tobytes()
