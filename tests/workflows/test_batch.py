@@ -188,3 +188,37 @@ def test_default_local_cluster_of_processes(data):
     _check_good(rows[0])
     assert rows[0].analysis.result.model.n_regimes == rows[0].n_regimes
     assert rows[1].status == "failed" and "bad.nc" in rows[1].reason
+
+
+def test_worker_threads_share_the_host_and_are_restored(cluster):
+    """Tasks of one-thread workers filling a host run their kernels on one thread each, and the
+    caller's numba setting comes back; outside a worker the threads layout applies."""
+    import numba
+
+    from tamkit.workflows import batch as B
+
+    with Client(cluster) as client:
+        layout = B._host_threads(client)
+        assert sum(layout.values()) == sum(
+            w["nthreads"] for w in client.scheduler_info(n_workers=-1)["workers"].values())
+        got = client.submit(B._task_threads, {h: 10**6 for h in layout}, pure=False).result()
+        assert got == 1
+    assert B._task_threads(None) is None
+    assert B._task_threads({B.LOCAL: 1}) == B._cores()
+    before = numba.get_num_threads()
+    with B._numba_threads(1):
+        assert numba.get_num_threads() == 1
+    assert numba.get_num_threads() == before
+
+
+def test_worker_malloc_runs_once_and_only_under_a_nanny(monkeypatch):
+    from tamkit.workflows import batch as B
+
+    monkeypatch.setattr(B, "_MALLOC_TUNED", [])
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
+    B._worker_malloc()
+    assert B._MALLOC_TUNED == []
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")
+    B._worker_malloc()
+    B._worker_malloc()
+    assert B._MALLOC_TUNED == [True]

@@ -91,9 +91,7 @@ def new_figure(nrows: int = 1, ncols: int = 1, *, figsize=(6.4, 4.4), legend_in:
     **subplot_kw
         Passed to :meth:`matplotlib.figure.Figure.subplots` (``sharex``, ``squeeze``...).
     """
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=figsize, layout=layout)
+    fig = _figure_class()(figsize=figsize, layout=layout)
     axes = fig.subplots(nrows, ncols, **subplot_kw)
     if layout is None:
         m = {"left": 0.8, "right": 0.2, "bottom": 0.6, "top": 0.45, "wspace": 0.35,
@@ -103,6 +101,39 @@ def new_figure(nrows: int = 1, ncols: int = 1, *, figsize=(6.4, 4.4), legend_in:
                             bottom=m["bottom"] / h, top=1 - m["top"] / h, wspace=m["wspace"],
                             hspace=m["hspace"])
     return fig, axes
+
+
+#: one mathtext parser per (parser class, output type), shared by the renderers of every tamkit
+#: figure: matplotlib gives each renderer its own, so the parse cache (keyed by the parser)
+#: missed for every new figure and format; parsing is pure, so sharing changes no pixel
+_SHARED_PARSERS: dict[tuple, Any] = {}
+_FIGURE_CLASS: list[type] = []
+
+
+def _share_parsers(renderer) -> None:
+    base = getattr(renderer, "_renderer", renderer)  # MixedModeRenderer (SVG) wraps its own
+    for owner in (base, getattr(base, "_text2path", None)):
+        parser = getattr(owner, "mathtext_parser", None)
+        if parser is None:
+            continue
+        key = (type(parser), getattr(parser, "_output_type", None))
+        shared = _SHARED_PARSERS.setdefault(key, parser)
+        if shared is not parser:
+            owner.mathtext_parser = shared
+
+
+def _figure_class() -> type:
+    """:class:`matplotlib.figure.Figure` whose draws share the mathtext parsers."""
+    if not _FIGURE_CLASS:
+        from matplotlib.figure import Figure
+
+        class TamkitFigure(Figure):
+            def draw(self, renderer):
+                _share_parsers(renderer)
+                super().draw(renderer)
+
+        _FIGURE_CLASS.append(TamkitFigure)
+    return _FIGURE_CLASS[0]
 
 
 def legend_outside(ax, handles=None, labels=None, **kw: Any):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 from typing import Any
 
 import numpy as np
@@ -22,7 +23,18 @@ MAX_PIXELS = 96  # frames larger than this (per side) are block-averaged for the
 
 def _f(v: Any, digits: int = 5) -> float | None:
     v = float(v)
-    return float(f"{v:.{digits}g}") if np.isfinite(v) else None
+    return float(f"{v:.{digits}g}") if math.isfinite(v) else None
+
+
+def _frames_of(stack: xr.DataArray):
+    """The frames one at a time: from the array in memory, or read one by one (dask-backed)."""
+    if stack.chunks is None:
+        values = np.asarray(stack.values)
+        for i in range(values.shape[0]):
+            yield np.asarray(values[i], float)
+    else:
+        for i in range(stack.sizes["delay"]):
+            yield np.asarray(stack.isel(delay=i).values, float)
 
 
 def viewer_data(stack: xr.DataArray, frames: xr.Dataset) -> dict[str, Any]:
@@ -35,22 +47,27 @@ def viewer_data(stack: xr.DataArray, frames: xr.Dataset) -> dict[str, Any]:
     ys = y[: ny * step].reshape(ny, step).mean(axis=1)
     sign = float(stack.attrs.get("signal_sign", 0) or 0)
     out_frames = []
-    sigma_col = frames["sigma_nm"].values
-    for i, delay in enumerate(stack["delay"].values):
-        img = np.asarray(stack.isel(delay=i).values, float)
-        row = frames.isel(delay=i)
+    # the columns as arrays once (selecting a row of the Dataset per frame costs more than the
+    # frame's own arithmetic)
+    col = {k: frames[k].values for k in ("x0_nm", "y0_nm", "sigma_nm", "amplitude", "offset",
+                                         "sigma_x_nm", "sigma_y_nm", "theta_rad", "status",
+                                         "reason", "sigma_err_nm") if k in frames}
+    fit_keys = [k for k in ("x0_nm", "y0_nm", "sigma_nm", "amplitude", "offset") if k in col]
+    axis_keys = [k for k in ("sigma_x_nm", "sigma_y_nm", "theta_rad") if k in col]
+    sigma_col = col["sigma_nm"]
+    for i, (delay, img) in enumerate(zip(stack["delay"].values, _frames_of(stack),
+                                         strict=True)):
         s = sign or (1.0 if np.nanmax(img) >= -np.nanmin(img) else -1.0)
         small = img[: ny * step, : nx * step].reshape(ny, step, nx, step).mean(axis=(1, 3))
         lim = float(np.nanpercentile(np.abs(small), 99.5)) or 1.0
         q = np.clip(np.round(127.5 + 127.5 * np.nan_to_num(s * small) / lim), 0, 255)
-        status = str(row["status"].values)
+        status = str(col["status"][i])
         fit = None
         if status == "ok":
-            fit = {k: _f(row[k]) for k in ("x0_nm", "y0_nm", "sigma_nm", "amplitude", "offset")
-                   if k in row}
-            for k in ("sigma_x_nm", "sigma_y_nm", "theta_rad"):
-                if k in row and np.isfinite(float(row[k])):
-                    fit[k] = _f(row[k])
+            fit = {k: _f(col[k][i]) for k in fit_keys}
+            for k in axis_keys:
+                if np.isfinite(float(col[k][i])):
+                    fit[k] = _f(col[k][i])
         # line cut: the row of the full-resolution frame nearest the fitted (or peak) centre
         if fit is not None and fit.get("y0_nm") is not None:
             j = int(np.argmin(np.abs(y - fit["y0_nm"])))
@@ -58,12 +75,12 @@ def viewer_data(stack: xr.DataArray, frames: xr.Dataset) -> dict[str, Any]:
             j = int(np.unravel_index(np.nanargmax(np.nan_to_num(s * img)), img.shape)[0])
         out_frames.append({
             "delay_fs": float(delay), "label": format_delay(delay), "status": status,
-            "reason": str(row["reason"].values) if "reason" in row else "",
+            "reason": str(col["reason"][i]) if "reason" in col else "",
             "scale": _f(lim / 1.0), "sign": s,
             "png8": base64.b64encode(q.astype(np.uint8).tobytes()).decode("ascii"),
-            "cut_y_nm": _f(y[j]), "cut": [_f(v, 4) for v in img[j]], "fit": fit,
+            "cut_y_nm": _f(y[j]), "cut": [_f(v, 4) for v in img[j].tolist()], "fit": fit,
             "sigma_nm": _f(sigma_col[i]),
-            "sigma_err_nm": _f(frames["sigma_err_nm"].values[i]),
+            "sigma_err_nm": _f(col["sigma_err_nm"][i]),
         })
     return {"nx": nx, "ny": ny, "x_nm": [_f(v) for v in xs], "y_nm": [_f(v) for v in ys],
             "x_full_nm": [_f(v) for v in x], "frames": out_frames}
