@@ -89,3 +89,20 @@ def test_weak_late_frames_flagged_not_wild():
     assert all(r for r in fits["reason"].values[late])
     ok = fits["status"].values == "ok"
     assert np.all(fits["sigma_nm"].values[ok] < 400)
+
+
+def test_a_numerical_failure_of_the_global_fit_leaves_the_per_frame_result(monkeypatch):
+    import tamkit.globalfit
+
+    def broken(*args, **kwargs):
+        raise np.linalg.LinAlgError("Singular matrix")
+
+    monkeypatch.setattr(tamkit.globalfit, "global_fit", broken)
+    stack, _ = spreading_gaussian_stack(tam_delays_fs(n_log=20), shape=(32, 32), seed=5)
+    a = analyze(stack, n_bootstrap=20)
+    assert a.global_fit is None and np.isfinite(a.result.sigma0_nm)
+    assert any(w.startswith("no global fit: it failed numerically") for w in a.result.warnings)
+    from tamkit.core.errors import InputError
+
+    with pytest.raises(InputError, match="failed numerically"):
+        analyze(stack, n_bootstrap=20, method="global")

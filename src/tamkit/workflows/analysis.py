@@ -220,6 +220,13 @@ def _global(stack, fits, result, method, pitch_nm, temperature_K):
             raise
         result.warnings.append(f"no global fit: {exc}")
         return None
+    except (np.linalg.LinAlgError, FloatingPointError) as exc:
+        # the per-frame result stands on its own: a numerical failure of the optional global
+        # fit is reported, never allowed to take the per-frame analysis down with it
+        if method == "global":
+            raise InputError(f"the global fit failed numerically ({exc})") from exc
+        result.warnings.append(f"no global fit: it failed numerically ({exc})")
+        return None
     result.global_fit = fit.block()
     result.warnings.extend(f"global fit: {w}" for w in fit.warnings)
     if method == "both":
