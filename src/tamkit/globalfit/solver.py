@@ -148,7 +148,7 @@ class _Problem:
             h_tc[:, hold, :] = 0.0
         if self.mode == "fixed":
             h = h_tt + lam * np.diag(np.diag(h_tt)) + 1e-12 * np.eye(theta.size)
-            return (self._clip(theta + np.linalg.solve(h, -g_t)), c), h_tt0
+            return (self._clip(theta + _step_solve(h, -g_t)), c), h_tt0
         if self.mode == "drift":
             jc = np.zeros((self.t.size, 2, 4))
             jc[:, 0, 0], jc[:, 0, 1] = 1.0, self.u
@@ -162,7 +162,7 @@ class _Problem:
             h0 = np.block([[h_tt0, h_x0], [h_x0.T, h_cc]])
             g = np.concatenate([g_t, g_c])
             hd = h + lam * np.diag(np.diag(h)) + 1e-12 * np.eye(g.size)
-            delta = np.linalg.solve(hd, -g)
+            delta = _step_solve(hd, -g)
             new_c = c + delta[theta.size:]
             return (self._clip(theta + delta[:theta.size]), new_c), _marginal(h0, theta.size)
         # per-frame centres: Schur complement of the 2x2 blocks
@@ -175,7 +175,7 @@ class _Problem:
         h_d = h_tt + lam * np.diag(np.diag(h_tt)) + 1e-12 * np.eye(theta.size)
         schur = h_d - np.einsum("fpa,fab,fqb->pq", h_tc, inv, h_tc)
         rhs = -g_t + np.einsum("fpa,fab,fb->p", h_tc, inv, g_c)
-        d_theta = np.linalg.solve(schur, rhs)
+        d_theta = _step_solve(schur, rhs)
         d_c = -np.einsum("fab,fb->fa", inv, g_c + np.einsum("fpa,p->fa", h_tc, d_theta))
         inv0 = np.linalg.inv(h_cc + floor * np.eye(2))
         marginal = h_tt0 - np.einsum("fpa,fab,fqb->pq", h_tc0, inv0, h_tc0)
@@ -187,6 +187,15 @@ class _Problem:
     def _clip_centres(self, c):
         x0, x1, y0, y1 = self.extent
         return np.column_stack([np.clip(c[:, 0], x0, x1), np.clip(c[:, 1], y0, y1)])
+
+
+def _step_solve(h, g):
+    """The step h x = g; least squares where h is exactly singular (a parameter the data do not
+    inform, e.g. a break beyond the last delay: its column is then zero, or two collinear)."""
+    try:
+        return np.linalg.solve(h, g)
+    except np.linalg.LinAlgError:
+        return np.linalg.lstsq(h, g, rcond=None)[0]
 
 
 def _marginal(h, p):
