@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import xarray as xr
 
+from tamkit.core.outputs import format_delay
+
 RULE = ("non-Gaussian from the first run of {n} consecutive usable frames with |z| > {z:g} in "
         "either test (moment MSD vs Gaussian-fit MSD; excess kurtosis vs 0)")
 
@@ -49,16 +51,6 @@ class Gaussianity:
             return None
         return cls(block["gaussian"], block["first_non_gaussian_fs"], block["note"],
                    block["rule"], int(block["n_frames_tested"]), list(block.get("regimes", [])))
-
-
-def format_delay(delay_fs: float) -> str:
-    """A delay in the unit that reads best: 250 fs, 8 ps, 1.2 ns."""
-    t = float(delay_fs)
-    if abs(t) < 1e3:
-        return f"{t:.3g} fs"
-    if abs(t) < 1e6:
-        return f"{t / 1e3:.3g} ps"
-    return f"{t / 1e6:.3g} ns"
 
 
 def check_gaussianity(

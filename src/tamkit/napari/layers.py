@@ -19,7 +19,7 @@ import numpy as np
 import xarray as xr
 
 from tamkit.core.stack import make_stack
-from tamkit.moments.gaussianity import format_delay
+from tamkit.core.outputs import format_delay
 
 #: semi-axis of the half-maximum contour of a Gaussian, in units of sigma: sqrt(2 ln 2)
 HWHM_PER_SIGMA = float(np.sqrt(2.0 * np.log(2.0)))

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from tamkit.moments.gaussianity import format_delay
+from tamkit.core.outputs import format_delay
 
 __all__ = ["OKABE_ITO", "CYCLE", "SERIES_COLOURS", "regime_colour", "format_delay", "format_pm",
            "new_figure", "legend_outside", "delay_axis", "log_points", "save_figure", "close"]

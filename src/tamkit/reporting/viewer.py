@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from tamkit.moments.gaussianity import format_delay
+from tamkit.core.outputs import format_delay
 
 MAX_PIXELS = 96  # frames larger than this (per side) are block-averaged for the page
 
