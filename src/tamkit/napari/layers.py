@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from tamkit.core.stack import make_stack
 from tamkit.core.outputs import format_delay
+from tamkit.core.stack import make_stack
 
 #: semi-axis of the half-maximum contour of a Gaussian, in units of sigma: sqrt(2 ln 2)
 HWHM_PER_SIGMA = float(np.sqrt(2.0 * np.log(2.0)))
