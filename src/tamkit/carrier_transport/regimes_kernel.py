@@ -2,7 +2,8 @@
 
 The regime bootstrap evaluates the model and its Jacobian for a few thousand parameter rows per
 Levenberg-Marquardt iteration; in NumPy that meant several (rows, delays, regimes) temporaries
-per call and most of the analysis time. One compiled pass per row writes both at once.
+per call and most of the analysis time. One compiled pass per row writes both at once, and
+:func:`fit_rows` runs each row's whole bounded Levenberg-Marquardt fit in compiled code.
 
 Packed parameters (see :mod:`tamkit.carrier_transport.regimes`): ``[sigma_0^2, ln M, alpha_1..k,
 e_0, gaps...]`` with log-breaks ``e_j = e_0 + gaps[1] + ... + gaps[j]``. With u = ln t,
@@ -17,6 +18,7 @@ import numba
 import numpy as np
 
 
+# two functions, not one made by a factory: numba's disk cache confuses closures of one name
 @numba.njit(cache=True, error_model="numpy")
 def _sigma_sq_rows_serial(P, k, log_t, positive, log_anchor_fs):  # pragma: no cover - compiled
     n_rows, n_par = P.shape
@@ -37,7 +39,6 @@ def _sigma_sq_rows_parallel(P, k, log_t, positive, log_anchor_fs):  # pragma: no
     return sigma_sq, jac
 
 
-# (two functions, not one made by a factory: numba's disk cache confuses closures of one name)
 #: rows from which the thread pool pays
 PARALLEL_ROWS = 64
 
