@@ -427,13 +427,20 @@ def _start(w, xs, ys, start, idx):
     # start small: an aperture narrower than the spot grows by about 2x per iteration (the
     # truncated variance of a wide spot is ~R^2 / 4), where one much wider than the spot may
     # be dominated by noise from the start
-    smooth = ndimage.gaussian_filter(w, sigma=(0, 2, 2), mode="nearest")
-    flat = np.argmax(smooth.reshape(n, -1), axis=1)
-    iy, ix = np.unravel_index(flat, (ny, nx))
-    cx, cy = xs[ix], ys[iy]
+    cx, cy = np.zeros(n), np.zeros(n)
     s2 = np.full(n, START_SIGMA_PX**2)
+    good = np.zeros(n, bool)
     if start is not None:
         gx, gy, gs, good = (v[idx] for v in start)
+    # the smoothed frame's peak only where the guess holds no good fit (smoothing every full
+    # frame was most of this step's time on large frames)
+    need = ~good
+    if need.any():
+        smooth = ndimage.gaussian_filter(w[need], sigma=(0, 2, 2), mode="nearest")
+        iy, ix = np.unravel_index(np.argmax(smooth.reshape(int(need.sum()), -1), axis=1),
+                                  (ny, nx))
+        cx[need], cy[need] = xs[ix], ys[iy]
+    if start is not None:
         cx, cy, s2 = np.where(good, gx, cx), np.where(good, gy, cy), np.where(good, gs**2, s2)
     return cx, cy, s2, np.zeros(n), s2.copy()
 
