@@ -149,7 +149,7 @@ def _mask(frames: np.ndarray, mask: np.ndarray | None, noise: float) -> np.ndarr
     if mask is not None:
         good &= ~np.asarray(mask, bool)
     # |frame - its 3x3 median|, block of frames after block (one stack-sized array at a time)
-    dev = np.empty(frames.shape, float)
+    dev = np.empty(frames.shape, np.float32)  # only ranked (a median): single precision will do
     block = max(1, (8 * 2**20) // (8 * frames[0].size))
     for lo in range(0, frames.shape[0], block):
         filled = np.where(good[None], frames[lo:lo + block], 0.0)
@@ -294,8 +294,8 @@ def global_fit(
     t = delay[sel]
     index = np.flatnonzero(sel).astype(float)
     u = (index - index.mean()) / max(np.ptp(index) / 2, 1.0)
-    projector = SpotProjector(values, stack["x"].values, stack["y"].values, good)
-    del values
+    projector = SpotProjector(values, stack["x"].values, stack["y"].values, good, copy=False)
+    del values  # now the projector's (masked in place)
     n_pix = int(good.sum())
     ft, fs2, ferr = frame_widths(fits)
     pos = t[t > 0]

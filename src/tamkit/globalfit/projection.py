@@ -73,19 +73,21 @@ class SpotProjector:
     """
 
     def __init__(self, frames: np.ndarray, x_nm: np.ndarray, y_nm: np.ndarray,
-                 mask: np.ndarray):
+                 mask: np.ndarray, *, copy: bool = True):
         self.x_nm = np.asarray(x_nm, float)
         self.y_nm = np.asarray(y_nm, float)
         mask = np.asarray(mask, bool)
         self.weight = mask.astype(float)
         self.holes = np.nonzero(~mask)
-        data = np.array(frames, dtype=float)  # a copy, masked in place
+        # masked in place: a copy, unless the caller hands its float64 frames over (copy=False;
+        # a second stack-sized array was the global fit's memory peak)
+        data = np.array(frames, dtype=float) if copy else np.asarray(frames, dtype=float)
         np.nan_to_num(data, copy=False)
         data[:, ~mask] = 0.0
         self.data = data  # masked data (n_frames, ny, nx)
         self.n_pixels = float(self.weight.sum())
         self.sum_d = data.sum(axis=(1, 2))
-        self.sum_dd = (data * data).sum(axis=(1, 2))
+        self.sum_dd = np.einsum("fij,fij->f", data, data)
 
     @property
     def n_frames(self) -> int:
