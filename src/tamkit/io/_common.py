@@ -209,7 +209,9 @@ def assemble(
         raise InputError(f"frame values must be real numbers, got {values.dtype}")
     coords = dict(coords or {})
     raw = "chopper" in dims
-    if not raw:
+    if not raw and not (np.issubdtype(dtype, np.floating) and dtype.itemsize >= 4):
+        # integers and half floats become float64; float32 frames stay float32 (half the memory
+        # of a long stack; every analysis step reads its frames as float64 chunks)
         values = values.astype(float, copy=False)
     if delay_fs is None:
         raise InputError(
