@@ -148,16 +148,21 @@ def _mask(frames: np.ndarray, mask: np.ndarray | None, noise: float) -> np.ndarr
     good = np.all(np.isfinite(frames), axis=0)
     if mask is not None:
         good &= ~np.asarray(mask, bool)
-    # |frame - its 3x3 median|, block of frames after block (one stack-sized array at a time)
-    dev = np.empty(frames.shape, np.float32)  # only ranked (a median): single precision will do
-    block = max(1, (8 * 2**20) // (8 * frames[0].size))
-    for lo in range(0, frames.shape[0], block):
-        filled = np.where(good[None], frames[lo:lo + block], 0.0)
+    # per pixel, the median over frames of |frame - its 3x3 median|, in slabs of rows (each
+    # with a one-row halo, so the 3x3 medians are those of the whole frame): one slab of every
+    # frame in memory at a time, not a stack-sized array
+    n_frames, ny, nx = frames.shape
+    rows = max(1, (16 * 2**20) // (8 * n_frames * nx))
+    score = np.empty((ny, nx))
+    for y0 in range(0, ny, rows):
+        y1 = min(ny, y0 + rows)
+        lo, hi = max(0, y0 - 1), min(ny, y1 + 1)
+        filled = np.where(good[None, lo:hi], frames[:, lo:hi], 0.0)
         local = median_filter(filled, size=(1, 3, 3), mode="nearest")
         np.subtract(filled, local, out=local)
-        np.abs(local, out=dev[lo:lo + block])
-    score = np.median(dev, axis=0) / noise
-    return good & (score < HOT_PIXEL_Z)
+        np.abs(local, out=local)
+        score[y0:y1] = np.median(local[:, y0 - lo : y0 - lo + (y1 - y0)], axis=0)
+    return good & (score / noise < HOT_PIXEL_Z)
 
 
 def _baseline_noise(frames: np.ndarray, good: np.ndarray) -> float | None:
