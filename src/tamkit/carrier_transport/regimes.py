@@ -102,12 +102,7 @@ def _residuals(p, k, t, s2, err, anchor_fs):
 
 def _jacobian(p, k, t, s2, err, anchor_fs):
     """Analytic Jacobian of :func:`_residuals` (the numerical one dominated the run time)."""
-    return _sigma_sq_batch(p[None, :], k, t, anchor_fs)[1][0] / err[:, None]
-
-
-def _sigma_sq_batch(P, k, t, anchor_fs):
-    """sigma_t^2 (B, n) of B packed parameter rows (B, p) and its Jacobian (B, n, p)."""
-    return sigma_sq_rows(P, k, t, anchor_fs)
+    return sigma_sq_rows(p[None, :], k, t, anchor_fs)[1][0] / err[:, None]
 
 
 def _bounds(k, log_t_pos, s2):

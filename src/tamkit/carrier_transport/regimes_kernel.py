@@ -17,6 +17,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from tamkit.core.cholesky import cholesky_factor, cholesky_solve
+
 
 # two functions, not one made by a factory: numba's disk cache confuses closures of one name
 @numba.njit(cache=True, error_model="numpy")
@@ -109,32 +111,14 @@ def _row_model(p, k, log_t, positive, log_anchor_fs, sigma_sq, jac):  # pragma: 
 
 @numba.njit(cache=True, error_model="numpy")
 def _solve_spd(a, b):  # pragma: no cover - compiled
-    """Solve a x = b for a symmetric positive-definite ``a`` (Cholesky); least norm if not."""
+    """Solve a x = b for a symmetric positive-definite ``a`` (Cholesky); least norm if not
+    (NaN where ``a`` is not finite: the step is then rejected)."""
     n = b.size
     low = np.zeros((n, n))
-    for i in range(n):
-        for j in range(i + 1):
-            s = a[i, j]
-            for q in range(j):
-                s -= low[i, q] * low[j, q]
-            if i == j:
-                if s <= 0.0:
-                    return np.linalg.pinv(a) @ b
-                low[i, i] = np.sqrt(s)
-            else:
-                low[i, j] = s / low[j, j]
-    y = np.empty(n)
-    for i in range(n):
-        s = b[i]
-        for q in range(i):
-            s -= low[i, q] * y[q]
-        y[i] = s / low[i, i]
+    if not cholesky_factor(a, n, low):
+        return np.linalg.pinv(a) @ b if np.all(np.isfinite(a)) else b * np.nan
     x = np.empty(n)
-    for i in range(n - 1, -1, -1):
-        s = y[i]
-        for q in range(i + 1, n):
-            s -= low[q, i] * x[q]
-        x[i] = s / low[i, i]
+    cholesky_solve(low, n, b, x)
     return x
 
 

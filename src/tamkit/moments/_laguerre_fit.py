@@ -19,6 +19,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from tamkit.core.cholesky import cholesky_factor, cholesky_solve
+
 #: nonlinear parameters: x0, y0 (px), ln s_x, ln s_y, atanh(rho)
 N_NONLINEAR = 5
 #: pixels beyond this Mahalanobis radius of the current spot enter through the offset only
@@ -179,29 +181,10 @@ def _solve_spd(a, rhs):
     definite."""
     n = rhs.size
     low = np.zeros((n, n))
-    for i in range(n):
-        for j in range(i + 1):
-            s = a[i, j]
-            for k in range(j):
-                s -= low[i, k] * low[j, k]
-            if i == j:
-                if not s > 0.0:
-                    return rhs * np.nan, False
-                low[i, i] = np.sqrt(s)
-            else:
-                low[i, j] = s / low[j, j]
-    z = np.empty(n)
-    for i in range(n):
-        s = rhs[i]
-        for k in range(i):
-            s -= low[i, k] * z[k]
-        z[i] = s / low[i, i]
+    if not cholesky_factor(a, n, low):
+        return rhs * np.nan, False
     x = np.empty(n)
-    for i in range(n - 1, -1, -1):
-        s = z[i]
-        for k in range(i + 1, n):
-            s -= low[k, i] * x[k]
-        x[i] = s / low[i, i]
+    cholesky_solve(low, n, rhs, x)
     return x, True
 
 

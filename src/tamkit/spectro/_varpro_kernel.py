@@ -18,25 +18,11 @@ import math
 import numba
 import numpy as np
 
+from tamkit.core.cholesky import cholesky_factor, cholesky_solve
 from tamkit.models.ta_kinetics import _conv_exp, _safe_sigma
 
 _SQRT2 = math.sqrt(2.0)
 _SQRT2PI = math.sqrt(2.0 * math.pi)
-
-
-@numba.njit(cache=True, inline="always")
-def _cholesky_solve(lmat, m, rhs, out):  # pragma: no cover - compiled
-    # forward then back substitution with the lower Cholesky factor L (L L^T x = rhs)
-    for i in range(m):
-        s = rhs[i]
-        for k in range(i):
-            s -= lmat[i, k] * out[k]
-        out[i] = s / lmat[i, i]
-    for i in range(m - 1, -1, -1):
-        s = out[i]
-        for k in range(i + 1, m):
-            s -= lmat[k, i] * out[k]
-        out[i] = s / lmat[i, i]
 
 
 #: Reassociation lets LLVM vectorise the sums over delays (rounding-level differences only);
@@ -168,23 +154,14 @@ def varpro_normal(delay, t0, rates, n_exp, sigma, art_order, y, mask, design, sl
             ridge = 1e-12 * tr + 1e-300
             for i in range(m):
                 gram[i, i] += ridge
-            for i in range(m):
-                for j in range(i + 1):
-                    acc = gram[i, j]
-                    for k in range(j):
-                        acc -= lmat[i, k] * lmat[j, k]
-                    if i == j:
-                        if not acc > 0.0:
-                            return np.nan, jtj, jtr
-                        lmat[i, i] = math.sqrt(acc)
-                    else:
-                        lmat[i, j] = acc / lmat[j, j]
+            if not cholesky_factor(gram, m, lmat):
+                return np.nan, jtj, jtr
         for i in range(m):
             acc = 0.0
             for t in range(n_t):
                 acc += f[i, t] * y[w, t]
             b[i] = acc
-        _cholesky_solve(lmat, m, b, a)
+        cholesky_solve(lmat, m, b, a)
         for i in range(m):
             amp_out[w, i] = a[i]
         for t in range(n_t):
@@ -235,7 +212,7 @@ def varpro_normal(delay, t0, rates, n_exp, sigma, art_order, y, mask, design, sl
                 for t in range(n_t):
                     acc += f[i, t] * v[c, t]
                 rhs[i] = acc - back[c, i]
-            _cholesky_solve(lmat, m, rhs, coef)
+            cholesky_solve(lmat, m, rhs, coef)
             for t in range(n_t):
                 jw[c, t] = -v[c, t]
             for i in range(m):
