@@ -113,6 +113,7 @@ def transport(
     max_regimes: int = 5,
     n_bootstrap: int = 200,
     seed: int = 0,
+    width_common_modes_nm: np.ndarray | None = None,
 ) -> TransportResult:
     """Transport analysis of per-frame fits.
 
@@ -132,6 +133,11 @@ def transport(
         Bootstrap replicates for uncertainties.
     seed : int
         Seed for the bootstrap.
+    width_common_modes_nm : ndarray (n_delay, m), optional
+        The part of the width errors that all frames share (nm; covariance
+        ``modes @ modes.T``), from a subtracted baseline
+        (:func:`tamkit.gaussfit.common_noise.baseline_common_modes`). The bootstraps draw it
+        once per replicate, so that sigma_0, which pools many frames, carries it.
 
     Returns
     -------
@@ -163,6 +169,7 @@ def transport(
             f"(need {MIN_USABLE_FRAMES}); is there signal above the noise?"
         )
     warnings: list[str] = []
+    common = _common_modes_sigma_sq(width_common_modes_nm, sigma, usable)
     model = fit_regimes(
         delay[usable],
         sigma[usable] ** 2,
@@ -170,6 +177,7 @@ def transport(
         max_regimes=max_regimes,
         n_bootstrap=n_bootstrap,
         seed=seed,
+        sigma_sq_common_nm2=common,
     )
     if np.isfinite(model.chi2_red) and model.chi2_red > 3:
         warnings.append(
@@ -184,7 +192,8 @@ def transport(
             "regimes (--max-regimes)"
         )
     data = (delay[usable], sigma[usable] ** 2, 2 * sigma[usable] * sigma_err[usable])
-    band, early_sigma0 = _band_like(model, regimes, pitch_nm, temperature_K, warnings, data, seed)
+    band, early_sigma0 = _band_like(model, regimes, pitch_nm, temperature_K, warnings, data, seed,
+                                    common)
     if band is not None and not band.ends_within_data:
         warnings.append("the band-like regime does not end within the measured delays")
     sigma0, sigma0_err, early_fit = early_sigma0 or (*_sigma0(model), None)
@@ -224,11 +233,29 @@ def transport(
             sigma0_method=SIGMA0_METHOD_BAND if early_sigma0 else SIGMA0_METHOD,
             n_frames_used=int(usable.sum()),
             chi2_red=float(model.chi2_red),
+            common_error=None if common is None else COMMON_ERROR_NOTE,
         ),
         model=model,
         warnings=warnings,
         early_fit=early_fit,
     )
+
+
+COMMON_ERROR_NOTE = (
+    "the subtracted baseline's noise, shared by every frame: drawn once per bootstrap "
+    "replicate (tamkit.gaussfit.common_noise)"
+)
+
+
+def _common_modes_sigma_sq(modes, sigma, usable):
+    """Common modes of the sigma_t^2 errors (nm^2) of the usable frames, or None."""
+    if modes is None:
+        return None
+    modes = np.asarray(modes, float)
+    if modes.ndim != 2 or modes.shape[0] != sigma.size:
+        raise InputError(f"common modes must have one row per frame ({sigma.size}), "
+                         f"got shape {modes.shape}")
+    return 2.0 * sigma[usable, None] * modes[usable]
 
 
 def _bootstrap_rows(model: PiecewiseFit):
@@ -305,7 +332,7 @@ BAND_MAX_ALPHA_ERR = 0.5
 BAND_MIN_MSD_SIGNIFICANCE = 3.0
 
 
-def _band_like(model, regimes, pitch_nm, temperature_K, warnings, data, seed):
+def _band_like(model, regimes, pitch_nm, temperature_K, warnings, data, seed, common=None):
     """The band-like metrics (or None) and, when the smoothly broken power law was fitted, its
     sigma_0 with a bootstrap error and the fit itself (or None)."""
     if regimes[0].name != "band-like":
@@ -321,7 +348,8 @@ def _band_like(model, regimes, pitch_nm, temperature_K, warnings, data, seed):
         window_end = model.breaks_fs[1] if model.n_regimes > 2 else model.t_range_fs[1]
         peak = band_peak(*data, sigma0_sq_nm2=model.sigma0_sq_nm2, msd_break_nm2=msd_tau,
                          alphas=(model.alphas[0], model.alphas[1]), break_fs=tau,
-                         window_end_fs=window_end, n_bootstrap=max(len(boot), 20), seed=seed)
+                         window_end_fs=window_end, n_bootstrap=max(len(boot), 20), seed=seed,
+                         sigma_sq_common_nm2=common)
         if peak is not None:
             tau, d_max, msd_tau = peak.tau_fs, peak.D_max_nm2_fs, peak.msd_tau_nm2
             boot = peak.samples

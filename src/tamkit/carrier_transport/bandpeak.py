@@ -20,6 +20,7 @@ import numpy as np
 from scipy.optimize import least_squares
 
 from tamkit.carrier_transport.batch_lsq import batched_least_squares
+from tamkit.core.statistics import replicate_noise
 from tamkit.models.msd_laws import sbpl_msd_nm2
 
 #: Smoothness range: 0.02 is a corner, 1.5 spreads the turn over ~1.5 decades.
@@ -96,16 +97,20 @@ def band_peak(
     window_end_fs: float,
     n_bootstrap: int = 100,
     seed: int = 0,
+    sigma_sq_common_nm2: np.ndarray | None = None,
 ) -> BandPeak | None:
     """Fit the smoothly broken power law on t <= ``window_end_fs``; None without an interior
     maximum of D(t) (then there is no band-like peak to report).
 
     Starting values come from the piecewise fit: ``sigma0_sq_nm2``, the MSD at its first
     break ``msd_break_nm2``, its first two exponents ``alphas`` and ``break_fs``.
+    ``sigma_sq_common_nm2`` are the errors' common modes (see
+    :func:`tamkit.carrier_transport.regimes.fit_regimes`).
     """
     t = np.asarray(delay_fs, float)
     sel = (t >= 0) & (t <= window_end_fs)
     t, s2, err = t[sel], np.asarray(sigma_sq_nm2)[sel], np.asarray(sigma_sq_err_nm2)[sel]
+    common = None if sigma_sq_common_nm2 is None else np.asarray(sigma_sq_common_nm2)[sel]
     if (t > 0).sum() < 7:
         return None
     t_lo, t_hi = t[t > 0][0], t[-1]
@@ -125,7 +130,7 @@ def band_peak(
     model = best.x[0] + sbpl_msd_nm2(t, *best.x[1:])
     dof = max(t.size - 6, 1)
     scale = np.sqrt(max(1.0, 2 * best.cost / dof))
-    replicas = model + scale * err * rng.standard_normal((n_bootstrap, t.size))
+    replicas = model + scale * replicate_noise(err, n_bootstrap, rng, common=common, seed=seed)
 
     def fun(P, rows):
         sigma_sq, jac = _sigma_sq_batch(P, t)

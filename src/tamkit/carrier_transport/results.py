@@ -125,6 +125,8 @@ class TransportParameters:
     width_model: str | None = None
     #: how the model-free moments were taken (background, truncation, noise, MSD, PSF)
     moments: dict[str, Any] | None = None
+    #: the width error all frames share, drawn by the bootstraps (or None: frames independent)
+    common_error: str | None = None
 
     @classmethod
     def from_dict(cls, block: dict[str, Any]) -> TransportParameters:

@@ -23,3 +23,21 @@ def residual_correlation_inflation(residuals: np.ndarray) -> float:
     rho = float(np.sum(r[:-1] * r[1:]) / np.sum(r * r)) if np.any(r) else 0.0
     rho = min(max(rho, 0.0), 0.9)
     return float(np.sqrt((1.0 + rho) / (1.0 - rho)))
+
+
+def replicate_noise(err: np.ndarray, n: int, rng: np.random.Generator, *,
+                    common: np.ndarray | None = None, seed: int = 0) -> np.ndarray:
+    """Noise for ``n`` bootstrap replicates (n, len(err)) of points with errors ``err``.
+
+    Without ``common`` the points are independent. With common modes (len(err), m), each
+    replicate also draws the shared part ``common @ u`` (u from its own generator, so that the
+    independent draws stay those of ``rng``), and the points' own noise has what is left of
+    their variance.
+    """
+    z = rng.standard_normal((n, err.size))
+    if common is None or not np.any(common):
+        return err * z
+    shared = (common**2).sum(axis=1)
+    own = np.sqrt(np.clip(err**2 - shared, 0.0, None))
+    u = np.random.default_rng([int(seed), 0x0C0]).standard_normal((n, common.shape[1]))
+    return own * z + u @ common.T

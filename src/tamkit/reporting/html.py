@@ -64,6 +64,7 @@ _RULES = [
 #: labels of result keys (the key itself stays in the cell's title, for results.json)
 _KEY_LABELS = {
     "chi2_red": "reduced χ²", "chi2_reduced": "reduced χ²", "sigma0_method": "σ₀ method",
+    "common_error": "common error",
     "sigma0_nm": "σ₀ (nm)", "sigma0_err_nm": "σ₀ error (nm)", "n_bootstrap": "bootstrap samples",
     "bic": "BIC", "alphas": "exponents α", "breaks_fs": "breaks (fs)", "seed": "random seed",
     "D_max_cm2_s": "Dₘₐₓ (cm²/s)", "D_max_err_cm2_s": "Dₘₐₓ error (cm²/s)",

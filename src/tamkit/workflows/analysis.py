@@ -21,6 +21,7 @@ from tamkit.carrier_transport.analysis import TransportResult, transport
 from tamkit.core.constants import ROOM_TEMPERATURE_K
 from tamkit.core.errors import InputError
 from tamkit.gaussfit import fit_frames
+from tamkit.gaussfit.common_noise import baseline_common_modes
 from tamkit.io import load
 from tamkit.moments import Gaussianity, check_gaussianity, frame_moments
 
@@ -91,6 +92,15 @@ def _fit_widths(stack: xr.DataArray, anisotropy: bool) -> tuple[xr.Dataset, bool
     return fits, False
 
 
+def _baseline_modes(stack: xr.DataArray, fits: xr.Dataset) -> np.ndarray | None:
+    """The widths' common error from the subtracted baseline, when tamkit subtracted one."""
+    n_baseline = int(stack.attrs.get("baseline_frames_subtracted", 0) or 0)
+    if n_baseline < 1:
+        return None
+    return baseline_common_modes(fits, np.asarray(stack["x"].values, float),
+                                 np.asarray(stack["y"].values, float), n_baseline)
+
+
 def analyze(
     source: str | os.PathLike | xr.DataArray,
     *,
@@ -159,7 +169,8 @@ def analyze(
         pitch_nm = float(stack.attrs["pitch_nm"])
     fits, switched = _fit_widths(stack, anisotropy)
     result = transport(fits, pitch_nm=pitch_nm, temperature_K=temperature_K,
-                       max_regimes=max_regimes, n_bootstrap=n_bootstrap, seed=seed)
+                       max_regimes=max_regimes, n_bootstrap=n_bootstrap, seed=seed,
+                       width_common_modes_nm=_baseline_modes(stack, fits))
     result.parameters.width_model = "elliptical" if switched else "isotropic"
     if switched:
         result.warnings.append(
