@@ -85,6 +85,53 @@ def _fit(t, s2, err, p0, lo, hi):
                          x_scale="jac", max_nfev=400)
 
 
+#: starts of the fit: breaks (times the piecewise fit's first break) x smoothness values
+START_BREAK_FACTORS = (0.5, 0.7, 1.0, 1.4, 2.0)
+START_SMOOTHNESS = (0.05, 0.3, 1.0)
+#: competing minima kept for the bootstrap: within this chi^2 of the best, peaks apart by
+#: more than this factor in time
+BASIN_MAX_DCHI2 = 4.0
+BASIN_MIN_TAU_RATIO = 1.1
+MAX_BASINS = 4
+
+
+def _local_minima(t, s2, err, lo, hi, sigma0_sq_nm2, msd_break_nm2, alphas, break_fs):
+    """Distinct local minima (rows, best first) and their costs, from a grid of starts refined
+    together by the batched solver; the best few are polished by the trust-region solver."""
+    starts = []
+    for factor in START_BREAK_FACTORS:
+        tb = float(np.clip(break_fs * factor, np.exp(lo[4]), np.exp(hi[4])))
+        msd = max(msd_break_nm2, 1e-3) * factor ** max(alphas[0], 0.0)
+        for smooth in START_SMOOTHNESS:
+            starts.append([sigma0_sq_nm2, np.log(msd), alphas[0], alphas[1], np.log(tb),
+                           np.log(smooth)])
+    starts = np.clip(np.asarray(starts), lo + 1e-9, hi - 1e-9)
+
+    def fun(P, rows):
+        sigma_sq, jac = _sigma_sq_batch(P, t)
+        return (sigma_sq - s2) / err, jac / err[:, None]
+
+    params, cost = batched_least_squares(fun, starts, lo, hi)
+    cost = np.where(np.isfinite(cost), cost, np.inf)
+    polished = [_fit(t, s2, err, params[i], lo, hi) for i in np.argsort(cost)[:3]]
+    params = np.vstack([params] + [r.x for r in polished])
+    cost = np.concatenate([cost, [r.cost for r in polished]])
+    order = np.argsort(cost)
+    t_lo, t_hi = t[t > 0][0], t[-1]
+    kept, kept_cost, kept_tau = [], [], []
+    for i in order:
+        if not np.isfinite(cost[i]) or 2 * (cost[i] - cost[order[0]]) > BASIN_MAX_DCHI2:
+            break
+        tau = _peak(params[i], t_lo, t_hi)[0]
+        if all(max(tau / u, u / tau) > BASIN_MIN_TAU_RATIO for u in kept_tau):
+            kept.append(params[i])
+            kept_cost.append(cost[i])
+            kept_tau.append(tau)
+        if len(kept) == MAX_BASINS:
+            break
+    return np.asarray(kept), np.asarray(kept_cost)
+
+
 def band_peak(
     delay_fs: np.ndarray,
     sigma_sq_nm2: np.ndarray,
@@ -116,28 +163,33 @@ def band_peak(
     t_lo, t_hi = t[t > 0][0], t[-1]
     lo = np.array([0.0, -30.0, 0.0, -1.0, np.log(t_lo), LOG_S_BOUNDS[0]])
     hi = np.array([np.inf, 30.0, 3.0, 2.0, np.log(t_hi), LOG_S_BOUNDS[1]])
-    best = None
-    for log_s in (np.log(0.05), np.log(0.3), np.log(1.0)):
-        p0 = np.array([sigma0_sq_nm2, np.log(max(msd_break_nm2, 1e-3)), alphas[0], alphas[1],
-                       np.log(break_fs), log_s])
-        res = _fit(t, s2, err, p0, lo, hi)
-        if best is None or res.cost < best.cost:
-            best = res
-    tau, d_max, msd_tau, interior = _peak(best.x, t_lo, t_hi)
+    minima, minima_cost = _local_minima(t, s2, err, lo, hi, sigma0_sq_nm2, msd_break_nm2,
+                                        alphas, break_fs)
+    best_x, best_cost = minima[0], minima_cost[0]
+    tau, d_max, msd_tau, interior = _peak(best_x, t_lo, t_hi)
     if not interior:
         return None
     rng = np.random.default_rng(seed)
-    model = best.x[0] + sbpl_msd_nm2(t, *best.x[1:])
+    model = best_x[0] + sbpl_msd_nm2(t, *best_x[1:])
     dof = max(t.size - 6, 1)
-    scale = np.sqrt(max(1.0, 2 * best.cost / dof))
+    scale = np.sqrt(max(1.0, 2 * best_cost / dof))
     replicas = model + scale * replicate_noise(err, n_bootstrap, rng, common=common, seed=seed)
 
-    def fun(P, rows):
-        sigma_sq, jac = _sigma_sq_batch(P, t)
-        return (sigma_sq - replicas[rows]) / err, jac / err[:, None]
+    # every replicate is refitted from each competing minimum and keeps its best: where D(t)
+    # is nearly flat, minima with the peak 100 fs apart differ by < 1 in chi^2 (simulated CQD
+    # film), and a new realisation may choose either
+    basins = np.clip(minima, lo + 1e-9, hi - 1e-9)
+    start = np.repeat(basins, n_bootstrap, axis=0)
+    replica = np.tile(np.arange(n_bootstrap), len(basins))
 
-    start = np.tile(np.clip(best.x, lo + 1e-9, hi - 1e-9), (n_bootstrap, 1))
-    params, _ = batched_least_squares(fun, start, lo, hi)
+    def fun_basins(P, rows):
+        sigma_sq, jac = _sigma_sq_batch(P, t)
+        return (sigma_sq - replicas[replica[rows]]) / err, jac / err[:, None]
+
+    params, cost = batched_least_squares(fun_basins, start, lo, hi)
+    cost = np.where(np.isfinite(cost), cost, np.inf).reshape(len(basins), n_bootstrap)
+    choice = np.argmin(cost, axis=0)
+    params = params.reshape(len(basins), n_bootstrap, -1)[choice, np.arange(n_bootstrap)]
     rows, same_basin = [], []
     for x in params:
         bt, bd, bm, inside = _peak(x, t_lo, t_hi)
@@ -150,5 +202,5 @@ def band_peak(
     # tau (the window edge) is no sample of the peak's position
     kept = rows[same_basin] if same_basin.sum() >= max(10, n_bootstrap // 2) else rows
     return BandPeak(float(tau), float(d_max), float(msd_tau), kept,
-                    float(best.x[0]), best.x.copy(), float(t_hi),
+                    float(best_x[0]), best_x.copy(), float(t_hi),
                     n_edge_replicates=int((~same_basin).sum()))
