@@ -46,3 +46,14 @@ def test_sbpl_limits():
     sharp = piecewise_power_law_msd_nm2(t, (300.0,), (a1, a2), 5000.0)
     np.testing.assert_allclose(law(t, np.log(1e-3)), sharp, rtol=1e-3)
     np.testing.assert_array_equal(law(np.array([-1.0, 0.0])), [0.0, 0.0])
+
+
+def test_a_negative_first_exponent_is_zero_before_time_zero_without_overflow():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        msd = piecewise_power_law_msd_nm2(np.array([-5.0, 0.0, 10.0, 100.0]), (50.0,),
+                                          (-1.0, 0.5), 100.0)
+    assert np.array_equal(msd[:2], [0.0, 0.0])
+    assert msd[2] == pytest.approx(500.0)

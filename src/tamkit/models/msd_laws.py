@@ -52,7 +52,8 @@ def piecewise_power_law_msd_nm2(
     log_msd = np.log(msd_at_anchor_nm2) + alphas[0] * (log_t - ref)
     for k in range(1, alphas.size):
         log_msd = log_msd + (alphas[k] - alphas[k - 1]) * np.clip(log_t - edges[k - 1], 0, None)
-    return np.where(t > 0, np.exp(log_msd), 0.0)
+    # exp only where t > 0: at the clipped t <= 0 a negative exponent would overflow
+    return np.exp(np.where(t > 0, log_msd, -np.inf))
 
 
 def sbpl_msd_nm2(t, log_m, a1, a2, log_tb, log_s):
