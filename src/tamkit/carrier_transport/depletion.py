@@ -186,7 +186,8 @@ def _fit_bimolecular(t: np.ndarray, s: np.ndarray, err: np.ndarray) -> dict:
     return {
         "kappa_per_fs": kappa,
         "kappa_err_per_fs": kappa * log_k_err,
-        "tau_fs": float(1 / best.x[2]) if best.x[2] > 0 else float("inf"),
+        # a Python float division: a rate that underflowed to ~1e-310 gives inf, no warning
+        "tau_fs": 1.0 / float(best.x[2]) if best.x[2] > 0 else float("inf"),
         "chi2_red": float(chi2_red),
         "n_frames": int(t.size),
     }
