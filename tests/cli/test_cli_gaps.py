@@ -223,3 +223,20 @@ def test_force_never_replaces_a_folder_holding_the_inputs(command, tmp_path, run
         line = _one_line_exit_2(*run_cli(args + ["--out", out, "--force"])[::2])
         assert "--force would replace" in line
     assert sorted(p.name for p in data.iterdir()) == ["high.nc", "low.nc"]
+
+
+def test_spectro_force_never_replaces_the_folder_of_its_map(tmp_path, run_cli):
+    data = tmp_path / "data"
+    data.mkdir()
+    delay_ps = np.linspace(-1, 50, 40)
+    wl = np.linspace(500, 600, 30)
+    tamap = np.exp(-np.clip(delay_ps, 0, None)[:, None] / 5.0) * (delay_ps[:, None] > 0) * (
+        np.exp(-0.5 * ((wl[None, :] - 550) / 20) ** 2))
+    rows = np.vstack([np.r_[0.0, wl], np.column_stack([delay_ps, tamap])])
+    np.savetxt(data / "map.txt", rows, delimiter="\t")
+    (data / "keep.txt").write_text("keep")
+    for out in (data, tmp_path):
+        line = _one_line_exit_2(*run_cli(["spectro", data / "map.txt", "--out", out,
+                                          "--force"])[::2])
+        assert "--force would replace" in line
+    assert sorted(p.name for p in data.iterdir()) == ["keep.txt", "map.txt"]

@@ -69,3 +69,20 @@ def test_format_value():
     assert format_value(102.345, 3.456, "cm^2/s") == "102 ± 3.5 cm^2/s"
     assert format_value(float("nan")) == "n/a"
     assert format_value(None) == "n/a"
+
+
+def test_outputs_get_the_permissions_of_plain_files_and_folders(tmp_path):
+    import os
+
+    from tamkit.core.outputs import replace_file
+
+    mask = os.umask(0o022)
+    try:
+        with atomic_output_dir(tmp_path / "out") as tmp:
+            (tmp / "a.txt").write_text("x")
+        with replace_file(tmp_path / "summary.csv") as tmp:
+            tmp.write_text("y")
+    finally:
+        os.umask(mask)
+    assert (tmp_path / "out").stat().st_mode & 0o777 == 0o755
+    assert (tmp_path / "summary.csv").stat().st_mode & 0o777 == 0o644

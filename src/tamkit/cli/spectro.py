@@ -24,6 +24,7 @@ import numpy as np
 import typer
 from rich.console import Console
 
+from tamkit.cli.options import output_folder
 from tamkit.core.errors import InputError
 
 
@@ -151,11 +152,10 @@ def command(
     excluded = [parse_band(text, "--exclude") for text in (exclude or [])]
     if out is None:
         out = map_file.with_name(map_file.stem + "_spectro")
-    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not force:
-        raise InputError(f"output folder {out} already exists; use --force to replace it")
     console = Console(stderr=True)
     # one BLAS thread: the linear algebra is small, and threads spin on a shared machine
-    with console.status(f"analysing {map_file.name}"), single_blas_thread():
+    with output_folder(out, force, inputs=[map_file]), \
+            console.status(f"analysing {map_file.name}"), single_blas_thread():
         tamap = load_tamap(map_file, delay_unit=delay_unit, delay_offset=delay_offset)
         analysis = analyze_tamap(
             tamap, components, bleach_nm=bands["bleach"], temperature_K=temperature,

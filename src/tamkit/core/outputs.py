@@ -102,6 +102,28 @@ def output_parents(out_dir: str | os.PathLike) -> Iterator[list[Path]]:
         raise
 
 
+def _current_umask() -> int:
+    """The process umask, read without changing it where the system says it (Linux)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0)  # elsewhere: set and restore at once
+    os.umask(mask)
+    return mask
+
+
+def _as_if_made_plainly(path: Path, mode: int) -> None:
+    """Give a temporary file or folder the permissions a plain ``open``/``mkdir`` would have.
+
+    ``tempfile`` makes them private (0600 and 0700), which the finished output would keep:
+    colleagues on a shared server could then not read a results folder.
+    """
+    os.chmod(path, mode & ~_current_umask())
+
+
 @contextlib.contextmanager
 def atomic_output_dir(out_dir: str | os.PathLike, force: bool = False) -> Iterator[Path]:
     """Yield a fresh temporary folder that becomes ``out_dir`` only if the block succeeds.
@@ -119,6 +141,7 @@ def atomic_output_dir(out_dir: str | os.PathLike, force: bool = False) -> Iterat
     except OSError as exc:
         raise InputError(f"cannot write in {parent}: {exc.strerror or exc}") from None
     try:
+        _as_if_made_plainly(tmp, 0o777)
         yield tmp
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -166,6 +189,7 @@ def replace_file(path: str | os.PathLike) -> Iterator[Path]:
     os.close(fd)
     tmp = Path(name)
     try:
+        _as_if_made_plainly(tmp, 0o666)
         yield tmp
         os.replace(tmp, path)
     finally:
