@@ -214,3 +214,21 @@ def test_starting_peak_is_the_first_maximum_of_the_smoothed_frame():
             smooth = ndimage.uniform_filter(frames[f], size=3, mode="constant")
             i, j = np.unravel_index(np.argmax(np.round(smooth * 9).astype(int)), (ny, nx))
             assert (p0[f, 1], p0[f, 2]) == (ux[j], uy[i])
+
+
+def test_frames_are_excluded_once_the_spot_fills_the_frame():
+    # a 16 x 16 field of 55.6 nm pixels reaches 444 nm from the centre: widths above
+    # 444 / 1.5 = 296 nm are not measured; the fitted width of a filled frame shrinks (290 nm
+    # at 133 ps against 376 true), so the frames after the first filled one stay excluded
+    from tamkit.testing.artificial import BandLikeTruth
+
+    delay = np.r_[np.linspace(-500, -100, 5), np.geomspace(20, 1e6, 60)]
+    stack, _ = spreading_gaussian_stack(delay_fs=delay, shape=(16, 16))
+    fits = fit_frames(stack)
+    true = np.sqrt(141.0**2 + BandLikeTruth().msd_nm2(np.clip(delay, 1e-9, None)))
+    status = fits["status"].values.astype(str)
+    reason = fits["reason"].values.astype(str)
+    assert np.all(status[(delay > 0) & (true < 250)] == "ok")
+    late = true > 300
+    assert not np.any(status[late] == "ok")
+    assert any(r.startswith("the spot fills the frame") for r in reason[late])

@@ -106,3 +106,13 @@ def test_a_numerical_failure_of_the_global_fit_leaves_the_per_frame_result(monke
 
     with pytest.raises(InputError, match="failed numerically"):
         analyze(stack, n_bootstrap=20, method="global")
+
+
+def test_a_dense_stack_on_a_small_field_keeps_sigma0_and_says_the_spot_fills_the_frame():
+    # 1,495 frames on 16 x 16 pixels: the late, filled frames had driven sigma_0 to 1e-10 nm
+    delay = np.r_[np.linspace(-500, -100, 5), np.geomspace(20, 1e6, 1495)]
+    stack, truth = spreading_gaussian_stack(delay_fs=delay, shape=(16, 16))
+    result = analyze(stack, method="per-frame", n_bootstrap=50).result
+    assert abs(result.sigma0_nm - truth.sigma0_nm) < 4 * result.sigma0_err_nm
+    assert result.band_like is not None
+    assert any(w.startswith("the spot fills the frame from") for w in result.warnings)

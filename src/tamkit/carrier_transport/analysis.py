@@ -36,6 +36,8 @@ from tamkit.core.constants import (
     nm2_per_fs_to_cm2_per_s,
 )
 from tamkit.core.errors import InputError
+from tamkit.core.outputs import format_delay
+from tamkit.gaussfit._results import FILLS_FRAME
 
 if TYPE_CHECKING:
     from tamkit.globalfit.results import GlobalFitBlock
@@ -169,6 +171,7 @@ def transport(
             f"(need {MIN_USABLE_FRAMES}); is there signal above the noise?"
         )
     warnings: list[str] = []
+    _warn_filled_frames(fits, delay, status, warnings)
     common = _common_modes_sigma_sq(width_common_modes_nm, sigma, usable)
     model = fit_regimes(
         delay[usable],
@@ -239,6 +242,19 @@ def transport(
         warnings=warnings,
         early_fit=early_fit,
     )
+
+
+def _warn_filled_frames(fits, delay, status, warnings):
+    if "reason" not in fits:
+        return
+    reason = np.asarray(fits["reason"].values).astype(str)
+    filled = (status == "excluded") & np.char.startswith(reason, FILLS_FRAME)
+    if filled.any():
+        warnings.append(
+            f"{FILLS_FRAME} from {format_delay(float(delay[filled].min()))} on: "
+            f"{int(filled.sum())} frames left out (their widths would be biased low); a larger "
+            "field of view keeps them"
+        )
 
 
 COMMON_ERROR_NOTE = (

@@ -14,6 +14,14 @@ import numpy as np
 MISFIT_Z = 3.0
 #: Smallest width (pixels) that is a resolved spot, not a single-pixel spike.
 MIN_SIGMA_PX = 0.3
+#: The field must reach this many widths from the spot's centre, on its farther side along
+#: each axis, for the width to be measured: on a 16 x 16 frame of 55.6 nm pixels a growing spot
+#: keeps its true width up to a reach of ~1.4 sigma, then the fit trades its wings for the
+#: offset and the width shrinks (the MSD then fell as t^-1 from 54 ps and, with 1,500 frames,
+#: drove sigma_0 to 0).
+MIN_REACH_SIGMAS = 1.5
+#: the reason given to such frames (also searched for by the transport warnings)
+FILLS_FRAME = "the spot fills the frame"
 #: 'ok' frames whose centre is this many standard errors off the local track of the spot
 #: (median of the nearest good frames) are noise features, not the excitation spot.
 TRACK_Z = 5.0
@@ -178,6 +186,8 @@ def classify(
     outside = (np.abs(x0 - geom.x_mid_nm) > geom.nx / 2.0 * pix) | (
         np.abs(y0 - geom.y_mid_nm) > geom.ny / 2.0 * pix
     )
+    reach = np.fmin(geom.nx / 2.0 * pix + np.abs(x0 - geom.x_mid_nm),
+                    geom.ny / 2.0 * pix + np.abs(y0 - geom.y_mid_nm))
     with np.errstate(invalid="ignore"):
         rules = [
             (
@@ -243,7 +253,31 @@ def classify(
             status[i], reason[i] = st, why(i)
         open_ &= ~hit
     _flag_off_track(res, status, reason)
+    _flag_filled_frames(wide, reach, status, reason)
     return snr, status, reason
+
+
+def _flag_filled_frames(wide: np.ndarray, reach: np.ndarray, status: np.ndarray,
+                        reason: np.ndarray) -> None:
+    """Exclude 'ok' frames once the spot fills the frame (frames in delay order).
+
+    A filled frame's fitted width is biased low, so it cannot judge itself: the test uses the
+    largest width reached so far (a running maximum of the 5-frame median of the 'ok'
+    widths, robust to one noisy frame), because the cloud does not shrink back into the field.
+    """
+    ok = np.flatnonzero(status == "ok")
+    if ok.size == 0:
+        return
+    w = wide[ok]
+    half = 2
+    smooth = np.array([np.median(w[max(0, i - half): i + half + 1]) for i in range(w.size)])
+    reached = np.maximum.accumulate(smooth)
+    for j, i in enumerate(ok):
+        if reached[j] * MIN_REACH_SIGMAS > reach[i]:
+            status[i] = "excluded"
+            reason[i] = (f"{FILLS_FRAME}: the field reaches {reach[i] / reached[j]:.2f} widths "
+                         f"from its centre (at least {MIN_REACH_SIGMAS:g} needed for an "
+                         "unbiased width)")
 
 
 def _row_median(values: np.ndarray) -> np.ndarray:
