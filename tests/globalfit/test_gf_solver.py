@@ -13,3 +13,11 @@ def test_a_singular_system_takes_the_least_squares_step():
     # a regular system is solved exactly
     h = np.array([[4.0, 1.0], [1.0, 3.0]])
     np.testing.assert_allclose(h @ _step_solve(h, np.array([1.0, 2.0])), [1.0, 2.0])
+
+
+def test_default_starts_have_the_model_s_number_of_parameters():
+    from tamkit.globalfit.msd_models import candidate_models
+
+    for model in candidate_models((20.0, 1e6)):
+        theta = model.start(141.0**2, lambda t: 1000.0, 300.0)
+        assert theta.size == model.n_params, (model.family, model.k)

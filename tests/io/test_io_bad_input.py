@@ -91,6 +91,15 @@ CASES = [
     ("chopper of 3", lambda t: (_npz_raw(t, ["on", "off", "dark"]), {}), "'on' and 'off'"),
     ("only baseline", lambda t: (_npy(t, _frames()), {"delays": DELAYS - 2000.0,
                                                        "pixel_nm": 50.0}), "no frame at delay"),
+    ("pixel in metres", lambda t: (_npy(t, _frames()), {"delays": DELAYS, "pixel_nm": 5e-8}),
+     "is the unit nm"),
+    ("delays beyond a second", lambda t: (_npy(t, _frames()), {"delays": DELAYS * 1e300,
+                                                                "pixel_nm": 50.0}),
+     "beyond one second"),
+    ("values of 1e-300", lambda t: (_npy(t, _frames() * 1e-300 + 1e-301),
+                                    {"delays": DELAYS, "pixel_nm": 50.0}), "rescale the data"),
+    ("values of 1e300", lambda t: (_npy(t, _frames() * 1e300 + 1e300),
+                                   {"delays": DELAYS, "pixel_nm": 50.0}), "rescale the data"),
 ]
 
 

@@ -113,7 +113,7 @@ def test_bad_inputs(tmp_path, small_map):
     # both axes look like wavelengths: the orientation cannot be guessed
     ambiguous = np.block([[np.zeros((1, 1)), np.array([[500.0, 600.0, 700.0]])],
                           [np.array([[400.0], [450.0], [480.0], [490.0], [495.0]]),
-                           np.zeros((5, 3))]])
+                           np.ones((5, 3))]])
     np.savetxt(tmp_path / "amb.csv", ambiguous, delimiter=",")
     with pytest.raises(InputError, match="orientation"):
         load_tamap(tmp_path / "amb.csv")
@@ -146,3 +146,16 @@ def test_missing_real_data_skips_with_reason(tmp_path):
     # where ../shared/data is absent (a user's clone), the real-data tests skip, saying why
     with pytest.raises(pytest.skip.Exception, match="not available"):
         need(tmp_path / "absent.ascii")
+
+
+@pytest.mark.parametrize("values, delays, message", [
+    (0.0, 1.0, "zero at every delay"),
+    (1e-300, 1.0, "rescale the data"),
+    (1e300, 1.0, "rescale the data"),
+    (1.0, 1e300, "beyond one second"),
+])
+def test_maps_without_usable_values_or_delays_are_refused(values, delays, message):
+    rng = np.random.default_rng(0)
+    with pytest.raises(InputError, match=message):
+        make_tamap(values * (1.0 + rng.random((6, 4))), np.arange(-1.0, 5.0) * delays,
+                   [500.0, 550.0, 600.0, 650.0])

@@ -98,7 +98,18 @@ def _checked_pixel_nm(pixel_nm: Any) -> float:
         raise InputError(f"pixel size must be a number in nm, got {pixel_nm!r}") from None
     if not np.isfinite(value) or value <= 0:
         raise InputError(f"pixel size must be a positive number of nm, got {pixel_nm!r}")
+    if not PIXEL_NM_RANGE[0] <= value <= PIXEL_NM_RANGE[1]:
+        raise InputError(f"pixel size {value:g} nm is outside {PIXEL_NM_RANGE[0]:g}-"
+                         f"{PIXEL_NM_RANGE[1]:g} nm; is the unit nm?")
     return value
+
+
+#: plausible pixel sizes at the sample (nm): 1 pm to 1 cm
+PIXEL_NM_RANGE = (1e-3, 1e7)
+#: largest |delay| (fs): one second
+MAX_ABS_DELAY_FS = 1e15
+#: magnitudes of frame values the fits handle (any unit: dT/T, counts, mOD)
+VALUE_RANGE = (1e-100, 1e100)
 
 
 def validate_stack(stack: xr.DataArray) -> xr.DataArray:
@@ -112,13 +123,24 @@ def validate_stack(stack: xr.DataArray) -> xr.DataArray:
     delay = validate_layout(stack)
     if not np.issubdtype(stack.dtype, np.number) or np.issubdtype(stack.dtype, np.complexfloating):
         raise InputError(f"frame values must be real numbers, got {stack.dtype}")
-    finite_per_frame = np.asarray(np.isfinite(stack).sum(dim=("y", "x")).values)
+    finite = np.isfinite(stack)
+    finite_per_frame = finite.sum(dim=("y", "x"))
+    largest = abs(stack).where(finite).max(dim=("y", "x"))
+    if stack.chunks is not None:
+        import dask
+
+        finite_per_frame, largest = dask.compute(finite_per_frame, largest)
+    finite_per_frame = np.asarray(finite_per_frame.values)
     dead = np.flatnonzero((finite_per_frame == 0) & (delay >= 0))
     if dead.size:
         raise InputError(
             f"frame at delay {delay[dead[0]]:g} fs has no finite pixel (all NaN); "
             "remove it or fix the file"
         )
+    peak = float(np.nanmax(np.asarray(largest.values, float))) if finite_per_frame.any() else 0.0
+    if peak > VALUE_RANGE[1] or 0 < peak < VALUE_RANGE[0]:
+        raise InputError(f"frame values reach at most {peak:.3g} in magnitude, outside "
+                         f"{VALUE_RANGE[0]:g}-{VALUE_RANGE[1]:g}: rescale the data")
     return stack
 
 
@@ -135,6 +157,9 @@ def validate_layout(stack: xr.DataArray) -> np.ndarray:
     delay = np.asarray(stack["delay"].values, dtype=float)
     if not np.all(np.isfinite(delay)):
         raise InputError("delays contain NaN or infinite values")
+    if np.any(np.abs(delay) > MAX_ABS_DELAY_FS):
+        raise InputError(f"delays reach {np.max(np.abs(delay)):.3g} fs, beyond one second: "
+                         "are they in fs?")
     steps = np.diff(delay)
     if np.any(steps == 0):
         dup = delay[1:][steps == 0][0]

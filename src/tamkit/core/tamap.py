@@ -80,6 +80,13 @@ def make_tamap(
     return validate_tamap(tamap)
 
 
+#: limits of a plausible map: |delay| up to one second, wavelengths up to 1 mm, and the
+#: magnitudes of values the fits handle (any unit: dT/T, mOD)
+MAX_ABS_DELAY_FS = 1e15
+MAX_WAVELENGTH_NM = 1e6
+VALUE_RANGE = (1e-100, 1e100)
+
+
 def validate_tamap(tamap: xr.DataArray) -> xr.DataArray:
     """Check that ``tamap`` is a usable TA map; raise :class:`InputError` saying why not.
 
@@ -104,6 +111,12 @@ def validate_tamap(tamap: xr.DataArray) -> xr.DataArray:
             raise InputError(f"{dim}s are not in increasing order")
     if np.any(tamap["wavelength"].values <= 0):
         raise InputError("wavelengths must be positive (nm)")
+    if np.max(tamap["wavelength"].values) > MAX_WAVELENGTH_NM:
+        raise InputError(f"wavelengths reach {np.max(tamap['wavelength'].values):.3g} nm, beyond "
+                         "1 mm: are they in nm?")
+    if np.max(np.abs(tamap["delay"].values)) > MAX_ABS_DELAY_FS:
+        raise InputError(f"delays reach {np.max(np.abs(tamap['delay'].values)):.3g} fs, beyond "
+                         "one second: is the delay unit right (--delay-unit)?")
     values = np.asarray(tamap.values)
     if not np.issubdtype(values.dtype, np.number):
         raise InputError(f"TA map values must be numeric, got {values.dtype}")
@@ -112,8 +125,15 @@ def validate_tamap(tamap: xr.DataArray) -> xr.DataArray:
         raise InputError("no delay >= 0 fs: the map holds only pre-time-zero baseline")
     # dead spectra, columns and pixels (NaN) are masked by the analysis
     # (tamkit.spectro.corrections.mask_invalid); a map with no finite value at all is refused
-    if not np.any(np.isfinite(values[delay >= 0])):
+    after = values[delay >= 0]
+    if not np.any(np.isfinite(after)):
         raise InputError("the TA map has no finite value at delays >= 0")
+    peak = float(np.max(np.abs(after[np.isfinite(after)])))
+    if peak == 0:
+        raise InputError("the TA map is zero at every delay >= 0: there is no signal to fit")
+    if not VALUE_RANGE[0] <= peak <= VALUE_RANGE[1]:
+        raise InputError(f"TA map values reach at most {peak:.3g} in magnitude, outside "
+                         f"{VALUE_RANGE[0]:g}-{VALUE_RANGE[1]:g}: rescale the data")
     return tamap
 
 

@@ -169,8 +169,9 @@ class MsdModel:
             if self.k == 1:
                 theta = [sigma0_sq_nm2, np.log(max(msd_at(self.anchor_fs), 1e-3)), a[0]]
             else:
+                # k - 1 breaks: t_b and k - 2 more, log-spaced up to the last delay
                 br = list(breaks_fs) if breaks_fs is not None else [t_b_fs] + list(
-                    np.exp(np.linspace(np.log(t_b_fs), lt1, self.k + 1)[1:-1]))
+                    np.exp(np.linspace(np.log(t_b_fs), lt1, self.k)[1:-1]))
                 theta = [sigma0_sq_nm2, np.log(max(msd_at(br[0]), 1e-3)), *a,
                          np.log(br[0]), *np.diff(np.log(br))]
         return np.clip(np.asarray(theta, float), lo + 1e-6, np.where(np.isfinite(hi),

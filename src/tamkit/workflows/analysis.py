@@ -20,6 +20,7 @@ import xarray as xr
 from tamkit.carrier_transport.analysis import TransportResult, transport
 from tamkit.core.constants import ROOM_TEMPERATURE_K
 from tamkit.core.errors import InputError
+from tamkit.core.stack import validate_stack
 from tamkit.gaussfit import fit_frames
 from tamkit.gaussfit.common_noise import baseline_common_modes
 from tamkit.io import load
@@ -158,7 +159,7 @@ def analyze(
         raise InputError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
     path = None
     if isinstance(source, xr.DataArray):
-        stack = source
+        stack = validate_stack(source)
     else:
         path = Path(source)
         if stack is None:
