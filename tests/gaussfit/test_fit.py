@@ -232,3 +232,17 @@ def test_frames_are_excluded_once_the_spot_fills_the_frame():
     late = true > 300
     assert not np.any(status[late] == "ok")
     assert any(r.startswith("the spot fills the frame") for r in reason[late])
+
+
+@pytest.mark.parametrize("level", [1e-2, 1.0, 1e4])
+def test_a_constant_level_far_above_the_signal_changes_no_width(level):
+    # the spot's amplitude is 1e-3: with the level in the data no frame had converged
+    stack, _ = spreading_gaussian_stack(seed=0)
+    plain = fit_frames(stack)
+    lifted = fit_frames(stack + level)
+    assert np.array_equal(plain["status"].values, lifted["status"].values)
+    ok = plain["status"].values == "ok"
+    assert ok.sum() > 80
+    assert np.allclose(lifted["sigma_nm"].values[ok], plain["sigma_nm"].values[ok], atol=1e-5)
+    assert np.allclose(lifted["offset"].values[ok] - level, plain["offset"].values[ok],
+                       atol=1e-9 * max(level, 1.0))

@@ -139,9 +139,13 @@ def fit_stack(
     cap = max(5, int(SPIKE_MAX_SHARE * n_pix))
     pos = 0
     for idx, frames in _prepare.iter_chunks(stack, sig_idx):
+        level = _constant_level(frames, static_bad, scale)
+        if level.any():
+            frames = frames - level[:, None, None]
         out = engine(model, frames, static_bad, scale, ux, uy, sign, threshold, cap)
         sl = slice(pos, pos + idx.size)
         params[sl], cov[sl], chi2[sl], n_iter[sl], converged[sl], n_bad, spikes = out
+        params[sl, -1] += level / scale
         n_valid[sl] = n_pix - n_bad
         n_spikes = (spikes >= 0).sum(axis=1)
         with_nan = np.flatnonzero(n_bad - n_spikes > n_static)  # NaN beyond the static mask
@@ -180,6 +184,29 @@ def fit_stack(
             "pixel_nm": pix,
         },
     )
+
+
+#: a frame whose background level exceeds this many noise units is fitted about that level
+LEVEL_NOISE_UNITS = 10.0
+
+
+def _constant_level(frames: np.ndarray, bad: np.ndarray, scale: float) -> np.ndarray:
+    """Per-frame background level to take out before the fit (0 where it is small).
+
+    The compiled fit evaluates chi^2 from sums of the data and its square; on top of a level
+    far above the noise (raw transmission, a detector offset) the chi^2 decrease of a step drowns
+    in rounding, and no fit converged for levels above ten times the spot's amplitude. The
+    model is linear in its offset, so fitting about the median of the frame's border and
+    adding it back to the fitted offset changes nothing else.
+    """
+    border = np.zeros(bad.shape, dtype=bool)
+    border[0, :] = border[-1, :] = border[:, 0] = border[:, -1] = True
+    border &= ~bad
+    ring = frames[:, border]
+    with np.errstate(all="ignore"):
+        level = np.nanmedian(ring, axis=1) if ring.size else np.zeros(frames.shape[0])
+    level = np.where(np.isfinite(level), level, 0.0)
+    return np.where(np.abs(level) > LEVEL_NOISE_UNITS * scale, level, 0.0)
 
 
 def _fallback_scale(frames: np.ndarray) -> float:
