@@ -246,3 +246,21 @@ def test_a_constant_level_far_above_the_signal_changes_no_width(level):
     assert np.allclose(lifted["sigma_nm"].values[ok], plain["sigma_nm"].values[ok], atol=1e-5)
     assert np.allclose(lifted["offset"].values[ok] - level, plain["offset"].values[ok],
                        atol=1e-9 * max(level, 1.0))
+
+
+def test_a_spot_centred_on_the_frame_corner_is_still_fitted():
+    # a quarter of the spot is in the frame; noise puts the fitted centre just outside it in
+    # most frames, which must not fail them (only the frames with the centre inside had been
+    # kept, and sigma_0 came out 80 nm instead of 141)
+    from tamkit.testing.artificial import BandLikeTruth
+
+    stack, _ = spreading_gaussian_stack(seed=0, shape=(96, 96))
+    corner = make_stack(stack.values[:, 48:, 48:], stack["delay"].values, stack.attrs["pixel_nm"])
+    fits = fit_frames(corner)
+    delay = fits["delay"].values
+    early = (delay > 0) & (delay <= 1000)
+    ok = fits["status"].values[early] == "ok"
+    assert ok.mean() > 0.9
+    true = np.sqrt(141.0**2 + BandLikeTruth().msd_nm2(delay[early]))
+    pulls = (fits["sigma_nm"].values[early] - true) / fits["sigma_err_nm"].values[early]
+    assert abs(np.mean(pulls[ok])) < 0.5
