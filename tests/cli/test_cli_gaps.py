@@ -240,3 +240,18 @@ def test_spectro_force_never_replaces_the_folder_of_its_map(tmp_path, run_cli):
                                           "--force"])[::2])
         assert "--force would replace" in line
     assert sorted(p.name for p in data.iterdir()) == ["keep.txt", "map.txt"]
+
+
+@pytest.mark.parametrize("option, value, message", [
+    ("--temperature", "1e-300", "--temperature 1e-300 K is outside"),
+    ("--pitch", "1e-300", "--pitch 1e-300 nm is outside"),
+    ("--pixel-size", "1e300", "--pixel-size 1e+300 nm is outside"),
+])
+def test_implausible_analysis_options_are_exit_2(option, value, message, tmp_path, run_cli):
+    # mobility 1e306 and n_dots 7e301 had been reported from such values
+    stack = tmp_path / "s.nc"
+    save_stack(_stack(0), stack)
+    out = tmp_path / "out"
+    line = _one_line_exit_2(*run_cli(["analyze", stack, option, value, "--out", out])[::2])
+    assert message in line
+    assert not out.exists()

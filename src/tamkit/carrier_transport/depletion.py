@@ -187,7 +187,8 @@ def _fit_bimolecular(t: np.ndarray, s: np.ndarray, err: np.ndarray) -> dict:
         "kappa_per_fs": kappa,
         "kappa_err_per_fs": kappa * log_k_err,
         # a Python float division: a rate that underflowed to ~1e-310 gives inf, no warning
-        "tau_fs": 1.0 / float(best.x[2]) if best.x[2] > 0 else float("inf"),
+        # no decay within the window (a rate below 1e-6 per window): an infinite lifetime
+        "tau_fs": (1.0 / float(best.x[2]) if best.x[2] * t[-1] > 1e-6 else float("inf")),
         "chi2_red": float(chi2_red),
         "n_frames": int(t.size),
     }

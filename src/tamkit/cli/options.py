@@ -33,11 +33,22 @@ def analysis_options(
     pixel_size: float | None, pitch: float | None, temperature: float | None
 ) -> dict[str, float | None]:
     """Check the shared analysis options and return them under the API's names."""
-    for flag, value in (("pixel-size", pixel_size), ("pitch", pitch),
-                        ("temperature", temperature)):
+    from tamkit.core.stack import PIXEL_NM_RANGE  # here: it imports xarray, slow for --help
+
+    for flag, value, (lo, hi), unit in (("pixel-size", pixel_size, PIXEL_NM_RANGE, "nm"),
+                                        ("pitch", pitch, PITCH_NM_RANGE, "nm"),
+                                        ("temperature", temperature, TEMPERATURE_K_RANGE, "K")):
         if value is not None and not value > 0:
             raise InputError(f"--{flag} must be a positive number, got {value}")
+        if value is not None and not lo <= value <= hi:
+            raise InputError(f"--{flag} {value:g} {unit} is outside the plausible "
+                             f"{lo:g}-{hi:g} {unit}")
     return {"pixel_nm": pixel_size, "pitch_nm": pitch, "temperature_K": temperature}
+
+
+#: plausible ranges of the dot pitch and lattice temperature (the pixel's: tamkit.core.stack)
+PITCH_NM_RANGE = (1e-2, 1e6)
+TEMPERATURE_K_RANGE = (1e-3, 1e4)
 
 
 SIDECAR = "sidecar"
