@@ -264,3 +264,18 @@ def test_a_spot_centred_on_the_frame_corner_is_still_fitted():
     true = np.sqrt(141.0**2 + BandLikeTruth().msd_nm2(delay[early]))
     pulls = (fits["sigma_nm"].values[early] - true) / fits["sigma_err_nm"].values[early]
     assert abs(np.mean(pulls[ok])) < 0.5
+
+
+def test_frames_whose_response_flips_sign_are_failed_and_said_so():
+    # the fit is held to the stack's sign: on flipped frames it fitted noise features, and 9
+    # of them passed as 'ok'
+    stack, _ = spreading_gaussian_stack(seed=0)
+    values = stack.values.copy()
+    values[50:] *= -1
+    fits = fit_frames(make_stack(values, stack["delay"].values, stack.attrs["pixel_nm"]))
+    status = fits["status"].values.astype(str)
+    reason = fits["reason"].values.astype(str)
+    assert not np.any(status[50:] == "ok")
+    assert sum(r.startswith("signal has the opposite sign") for r in reason[50:]) >= 15
+    plain = fit_frames(stack)
+    assert np.array_equal(status[:50], plain["status"].values.astype(str)[:50])

@@ -37,7 +37,7 @@ from tamkit.core.constants import (
 )
 from tamkit.core.errors import InputError
 from tamkit.core.outputs import format_delay
-from tamkit.gaussfit._results import FILLS_FRAME
+from tamkit.gaussfit._results import FILLS_FRAME, OPPOSITE_SIGN
 
 if TYPE_CHECKING:
     from tamkit.globalfit.results import GlobalFitBlock
@@ -171,7 +171,7 @@ def transport(
             f"(need {MIN_USABLE_FRAMES}); is there signal above the noise?"
         )
     warnings: list[str] = []
-    _warn_filled_frames(fits, delay, status, warnings)
+    _warn_left_out_frames(fits, delay, status, warnings)
     common = _common_modes_sigma_sq(width_common_modes_nm, sigma, usable)
     model = fit_regimes(
         delay[usable],
@@ -244,7 +244,7 @@ def transport(
     )
 
 
-def _warn_filled_frames(fits, delay, status, warnings):
+def _warn_left_out_frames(fits, delay, status, warnings):
     if "reason" not in fits:
         return
     reason = np.asarray(fits["reason"].values).astype(str)
@@ -254,6 +254,14 @@ def _warn_filled_frames(fits, delay, status, warnings):
             f"{FILLS_FRAME} from {format_delay(float(delay[filled].min()))} on: "
             f"{int(filled.sum())} frames left out (their widths would be biased low); a larger "
             "field of view keeps them"
+        )
+    flipped = (delay >= 0) & np.char.startswith(reason, OPPOSITE_SIGN)
+    if flipped.any():
+        warnings.append(
+            f"{int(flipped.sum())} frames from {format_delay(float(delay[flipped].min()))} hold "
+            "a significant signal of the opposite sign to the stack's and are left out (a "
+            "sign change of the response, e.g. bleach to photoinduced absorption, needs its "
+            "own analysis)"
         )
 
 

@@ -20,8 +20,11 @@ MIN_SIGMA_PX = 0.3
 #: offset and the width shrinks (the MSD then fell as t^-1 from 54 ps and, with 1,500 frames,
 #: drove sigma_0 to 0).
 MIN_REACH_SIGMAS = 1.5
-#: the reason given to such frames (also searched for by the transport warnings)
+#: reasons searched for by the transport warnings
 FILLS_FRAME = "the spot fills the frame"
+OPPOSITE_SIGN = "signal has the opposite sign"
+#: a frame whose summed signal is this many noise units of the opposite sign has flipped
+FLIPPED_FLUX_Z = 5.0
 #: 'ok' frames whose centre is this many standard errors off the local track of the spot
 #: (median of the nearest good frames) are noise features, not the excitation spot.
 TRACK_Z = 5.0
@@ -162,6 +165,7 @@ def classify(
     sign: int,
     min_snr: float,
     geom: Geometry,
+    flux_z: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """snr, status and reason of each fitted frame (the first failing check gives the reason).
 
@@ -183,6 +187,8 @@ def classify(
     checked = [k for k in res if k not in ("theta_rad", "theta_err_rad", "chi2_red")]
     finite = np.all([np.isfinite(res[k]) for k in checked], axis=0)
     x0, y0 = res["x0_nm"], res["y0_nm"]
+    if flux_z is None:
+        flux_z = np.zeros(n)
     # a centre just beyond the edge is still measured from the spot's visible part: a spot
     # centred on the frame's corner had its centre fitted 5-15 nm outside in most frames, and
     # only the frames where noise put it inside were kept (sigma_0 80 nm instead of 141)
@@ -194,6 +200,14 @@ def classify(
                     geom.ny / 2.0 * pix + np.abs(y0 - geom.y_mid_nm))
     with np.errstate(invalid="ignore"):
         rules = [
+            (
+                "failed",
+                flux_z < -FLIPPED_FLUX_Z,
+                lambda i: (
+                    f"{OPPOSITE_SIGN} to the stack's {kind}: the frame's summed signal is "
+                    f"{-flux_z[i]:.1f} noise units of the other sign"
+                ),
+            ),
             (
                 "failed",
                 n_valid < 3 * n_par,
@@ -238,7 +252,7 @@ def classify(
                 "failed",
                 (np.sign(res["amplitude"]) != sign) & (snr >= min_snr),
                 lambda i: (
-                    f"signal has the opposite sign to the stack's {kind} at "
+                    f"{OPPOSITE_SIGN} to the stack's {kind} at "
                     f"{snr[i]:.1f} standard errors"
                 ),
             ),
