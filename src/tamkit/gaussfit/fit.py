@@ -193,6 +193,13 @@ def fit_stack(
 LEVEL_NOISE_UNITS = 10.0
 
 
+def _border(bad: np.ndarray) -> np.ndarray:
+    """The frame's outermost ring of pixels, without the masked ones."""
+    border = np.zeros(bad.shape, dtype=bool)
+    border[0, :] = border[-1, :] = border[:, 0] = border[:, -1] = True
+    return border & ~bad
+
+
 def _constant_level(frames: np.ndarray, bad: np.ndarray, scale: float) -> np.ndarray:
     """Per-frame background level to take out before the fit (0 where it is small).
 
@@ -202,9 +209,7 @@ def _constant_level(frames: np.ndarray, bad: np.ndarray, scale: float) -> np.nda
     model is linear in its offset, so fitting about the median of the frame's border and
     adding it back to the fitted offset changes nothing else.
     """
-    border = np.zeros(bad.shape, dtype=bool)
-    border[0, :] = border[-1, :] = border[:, 0] = border[:, -1] = True
-    border &= ~bad
+    border = _border(bad)
     ring = frames[:, border]
     with np.errstate(all="ignore"):
         level = np.nanmedian(ring, axis=1) if ring.size else np.zeros(frames.shape[0])
@@ -219,9 +224,7 @@ def _flux_significance(frames: np.ndarray, bad: np.ndarray, sign: int,
     Model-free: the fit is held to the stack's sign, so on a frame whose response has flipped
     it fits a noise feature instead (9 of 46 such frames passed as 'ok'); the sum sees the flip.
     """
-    border = np.zeros(bad.shape, dtype=bool)
-    border[0, :] = border[-1, :] = border[:, 0] = border[:, -1] = True
-    border &= ~bad
+    border = _border(bad)
     inside = ~bad
     with np.errstate(all="ignore"):
         ring = np.nanmedian(frames[:, border], axis=1) if border.any() else 0.0
