@@ -255,3 +255,17 @@ def test_implausible_analysis_options_are_exit_2(option, value, message, tmp_pat
     line = _one_line_exit_2(*run_cli(["analyze", stack, option, value, "--out", out])[::2])
     assert message in line
     assert not out.exists()
+
+
+@pytest.mark.filterwarnings("error::UserWarning")
+def test_spectro_on_a_map_of_pure_noise_draws_its_figures_without_warnings(tmp_path, run_cli):
+    rng = np.random.default_rng(0)
+    wl = np.linspace(500, 700, 40)
+    delay_ps = np.r_[np.linspace(-2, -0.1, 8), np.geomspace(0.05, 1000, 40)]
+    rows = np.vstack([np.r_[0.0, wl],
+                      np.column_stack([delay_ps, rng.normal(0, 1e-3, (delay_ps.size, wl.size))])])
+    np.savetxt(tmp_path / "noise.txt", rows, delimiter="\t")
+    code, _, err = run_cli(["spectro", tmp_path / "noise.txt", "--out", tmp_path / "out"])
+    assert code == 0, err
+    assert "Warning" not in err and "Traceback" not in err
+    assert (tmp_path / "out" / "figures" / "das.png").exists()

@@ -4,8 +4,9 @@ Writes DIR/<stem>/ per stack (as tamkit analyze does), each as soon as that stac
 killed batch keeps every completed stack), and DIR/summary.csv + DIR/summary.json, one row per
 stack. --resume continues a batch in DIR: stacks already analysed there from the same file
 (sha256) with the same options are skipped, the others analysed, and the summary rebuilt from
-both. A failed stack never stops the others: exit 0 when all succeeded, 0 with a warning when
-some failed, 2 when all failed.
+both. A stack whose analysis fails never stops the others: exit 0 when all succeeded, 0 with a
+warning when some failed, 2 when all failed. Paths that do not exist (and a bad --delays) are
+refused before any work, with exit 2: a typo should not cost a campaign's first hour.
 """
 
 from __future__ import annotations

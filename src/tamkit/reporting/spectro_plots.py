@@ -117,7 +117,12 @@ def plot_das(fit: GlobalFit, quantity: str = "dT/T") -> Figure:
     ax.set_xlabel("wavelength (nm)")
     ax.set_ylabel(f"DAS amplitude ({unit})")
     ax.set_title("decay-associated spectra (determined lifetimes)", fontsize=10)
-    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.18), frameon=False)
+    if good:  # no determined lifetime: an empty legend would only warn
+        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.18), frameon=False)
+    else:
+        ax.text(0.5, 0.5, "no lifetime is determined", transform=ax.transAxes, ha="center",
+                va="center", color="0.4")
+        ax.set_xlim(float(np.min(wl)), float(np.max(wl)))
     if ncols == 2:
         ax2 = axes[0, 1]
         for j, k in enumerate(bad):
