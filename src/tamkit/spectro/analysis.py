@@ -144,10 +144,13 @@ def analyze_tamap(
         n_bg = subtracted.attrs["background_wavelengths"]
         if background and n_bg < tamap.sizes["wavelength"]:
             notes.append(f"background subtracted at {n_bg} of {tamap.sizes['wavelength']} "
-                         "wavelengths (the others have fewer than 3 spectra before time zero)")
+                         "wavelengths (the others have fewer than 3 spectra before the estimated "
+                         "time zero less 3 IRF widths)")
     except InputError:
         if background:
-            notes.append("fewer than 3 spectra before time zero: no background subtracted")
+            notes.append("fewer than 3 spectra before the estimated time zero less 3 IRF widths "
+                         f"(the chirp's t0 from {float(np.min(before + 3.0 * sigma0)):.4g} fs): "
+                         "no background subtracted")
     work = subtracted if background and subtracted is not None else raw
     fit_kwargs = {"irf_fwhm_fs": irf_fwhm_fs, "chirp_order": chirp_order,
                   "artifact_order": artifact_order}
