@@ -139,12 +139,14 @@ def fit_stack(
     cap = max(5, int(SPIKE_MAX_SHARE * n_pix))
     flux_z = np.empty(n_sig)
     pos = 0
+    border = _border(static_bad)
     for idx, frames in _prepare.iter_chunks(stack, sig_idx):
-        level = _constant_level(frames, static_bad, scale)
+        ring = _border_median(frames, border)
+        level = _constant_level(ring, scale)
         if level.any():
             frames = frames - level[:, None, None]
         sl = slice(pos, pos + idx.size)
-        flux_z[sl] = _flux_significance(frames, static_bad, sign, scale)
+        flux_z[sl] = _flux_significance(frames, static_bad, border, ring - level, sign, scale)
         out = engine(model, frames, static_bad, scale, ux, uy, sign, threshold, cap)
         params[sl], cov[sl], chi2[sl], n_iter[sl], converged[sl], n_bad, spikes = out
         params[sl, -1] += level / scale
@@ -200,7 +202,16 @@ def _border(bad: np.ndarray) -> np.ndarray:
     return border & ~bad
 
 
-def _constant_level(frames: np.ndarray, bad: np.ndarray, scale: float) -> np.ndarray:
+def _border_median(frames: np.ndarray, border: np.ndarray) -> np.ndarray:
+    """Median of each frame's border ring (0 where it has no finite pixel)."""
+    if not border.any():
+        return np.zeros(frames.shape[0])
+    with np.errstate(all="ignore"):
+        level = np.nanmedian(frames[:, border], axis=1)
+    return np.where(np.isfinite(level), level, 0.0)
+
+
+def _constant_level(ring_median: np.ndarray, scale: float) -> np.ndarray:
     """Per-frame background level to take out before the fit (0 where it is small).
 
     The compiled fit evaluates chi^2 from sums of the data and its square; on top of a level
@@ -209,28 +220,21 @@ def _constant_level(frames: np.ndarray, bad: np.ndarray, scale: float) -> np.nda
     model is linear in its offset, so fitting about the median of the frame's border and
     adding it back to the fitted offset changes nothing else.
     """
-    border = _border(bad)
-    ring = frames[:, border]
-    with np.errstate(all="ignore"):
-        level = np.nanmedian(ring, axis=1) if ring.size else np.zeros(frames.shape[0])
-    level = np.where(np.isfinite(level), level, 0.0)
-    return np.where(np.abs(level) > LEVEL_NOISE_UNITS * scale, level, 0.0)
+    return np.where(np.abs(ring_median) > LEVEL_NOISE_UNITS * scale, ring_median, 0.0)
 
 
-def _flux_significance(frames: np.ndarray, bad: np.ndarray, sign: int,
-                       scale: float) -> np.ndarray:
-    """The frame's summed signal above its border level, in noise units, times the stack's sign.
+def _flux_significance(frames: np.ndarray, bad: np.ndarray, border: np.ndarray,
+                       ring_median: np.ndarray, sign: int, scale: float) -> np.ndarray:
+    """The frame's summed signal above its border median, in noise units, times the stack's sign.
 
     Model-free: the fit is held to the stack's sign, so on a frame whose response has flipped
     it fits a noise feature instead (9 of 46 such frames passed as 'ok'); the sum sees the flip.
     """
-    border = _border(bad)
-    inside = ~bad
+    # a view when nothing is masked: no copy of the chunk on the fit's path
+    values = frames[:, ~bad] if bad.any() else frames.reshape(frames.shape[0], -1)
     with np.errstate(all="ignore"):
-        ring = np.nanmedian(frames[:, border], axis=1) if border.any() else 0.0
-        values = frames[:, inside] - np.atleast_1d(ring)[:, None]
         count = np.isfinite(values).sum(axis=1)
-        total = np.nansum(values, axis=1)
+        total = np.nansum(values, axis=1) - count * ring_median
         # the border median (variance ~ pi/2 sigma^2 / n_border) is taken from every pixel
         n_border = max(int(border.sum()), 1)
         sd = scale * np.sqrt(count + count**2 * (np.pi / 2) / n_border)
