@@ -123,25 +123,42 @@ def validate_stack(stack: xr.DataArray) -> xr.DataArray:
     delay = validate_layout(stack)
     if not np.issubdtype(stack.dtype, np.number) or np.issubdtype(stack.dtype, np.complexfloating):
         raise InputError(f"frame values must be real numbers, got {stack.dtype}")
-    finite = np.isfinite(stack)
-    finite_per_frame = finite.sum(dim=("y", "x"))
-    largest = abs(stack).where(finite).max(dim=("y", "x"))
-    if stack.chunks is not None:
-        import dask
-
-        finite_per_frame, largest = dask.compute(finite_per_frame, largest)
-    finite_per_frame = np.asarray(finite_per_frame.values)
+    finite_per_frame, largest = _finite_counts_and_peaks(stack)
     dead = np.flatnonzero((finite_per_frame == 0) & (delay >= 0))
     if dead.size:
         raise InputError(
             f"frame at delay {delay[dead[0]]:g} fs has no finite pixel (all NaN); "
             "remove it or fix the file"
         )
-    peak = float(np.nanmax(np.asarray(largest.values, float))) if finite_per_frame.any() else 0.0
+    peak = float(np.max(largest)) if finite_per_frame.any() else 0.0
     if peak > VALUE_RANGE[1] or 0 < peak < VALUE_RANGE[0]:
         raise InputError(f"frame values reach at most {peak:.3g} in magnitude, outside "
                          f"{VALUE_RANGE[0]:g}-{VALUE_RANGE[1]:g}: rescale the data")
     return stack
+
+
+#: frames per block of the value checks: a few MB at a time, never a copy of the whole stack
+CHECK_BLOCK_FRAMES = 64
+
+
+def _finite_counts_and_peaks(stack: xr.DataArray) -> tuple[np.ndarray, np.ndarray]:
+    """Per frame: the number of finite pixels and the largest finite |value| (0 if none)."""
+    if stack.chunks is not None:
+        import dask
+
+        finite = np.isfinite(stack)
+        counts, peaks = dask.compute(finite.sum(dim=("y", "x")),
+                                     abs(stack).where(finite).max(dim=("y", "x")))
+        return np.asarray(counts.values), np.nan_to_num(np.asarray(peaks.values, float))
+    values = stack.values
+    counts = np.empty(values.shape[0], dtype=np.int64)
+    peaks = np.empty(values.shape[0])
+    for start in range(0, values.shape[0], CHECK_BLOCK_FRAMES):
+        block = values[start:start + CHECK_BLOCK_FRAMES]
+        finite = np.isfinite(block)
+        counts[start:start + block.shape[0]] = finite.sum(axis=(1, 2))
+        peaks[start:start + block.shape[0]] = np.where(finite, np.abs(block), 0).max(axis=(1, 2))
+    return counts, peaks
 
 
 def validate_layout(stack: xr.DataArray) -> np.ndarray:
