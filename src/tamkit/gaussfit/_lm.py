@@ -404,22 +404,45 @@ def _predicted_decrease(jtj, jtd):
 
 
 @njit(cache=True, fastmath=True)
-def _ell_eval(p, data, valid, ux, uy, jtj, jtr):
+def _ell_eval(p, data, valid, ux, uy, jtj, jtr, totals):
+    """chi^2 at ``p``; fills J^T J and J^T r (r = data - model) over valid pixels.
+
+    As in :func:`_iso_eval`, the Gaussian is left out beyond :data:`_CUT_SIGMAS` widths: only the
+    box around the ellipse at that level is visited pixel by pixel; the pixels outside it see
+    the offset alone, and their sums follow from the frame's ``totals`` (count, sum, sum of
+    squares of the valid pixels) less the box's. A 256 x 256 frame costs a box, not 65,536
+    exponentials per iteration.
+    """
     ny, nx = data.shape
     amp, x0, y0, a, b, c, off = p[0], p[1], p[2], p[3], p[4], p[5], p[6]
     _fill(jtj, 0.0)
     _fill(jtr, 0.0)
     chi2 = 0.0
     jv = np.empty(7)
-    for i in range(ny):
+    # the ellipse a dx^2 + 2 b dx dy + c dy^2 <= CUT^2 lies within |dx| <= CUT sqrt(c / det)
+    det = a * c - b * b
+    reach_x = _CUT_SIGMAS * np.sqrt(c / det) if det > 0 else 1e300
+    reach_y = _CUT_SIGMAS * np.sqrt(a / det) if det > 0 else 1e300
+    j_lo = max(0, int(np.ceil(max(x0 - reach_x - ux[0], -1.0))))
+    j_hi = min(nx - 1, int(np.floor(min(x0 + reach_x - ux[0], float(nx)))))
+    i_lo = max(0, int(np.ceil(max(y0 - reach_y - uy[0], -1.0))))
+    i_hi = min(ny - 1, int(np.floor(min(y0 + reach_y - uy[0], float(ny)))))
+    n_in = 0.0
+    s1_in = 0.0
+    s2_in = 0.0
+    for i in range(i_lo, i_hi + 1):
         dy = uy[i] - y0
-        for j in range(nx):
+        for j in range(j_lo, j_hi + 1):
             if not valid[i, j]:
                 continue
+            v = data[i, j]
+            n_in += 1.0
+            s1_in += v
+            s2_in += v * v
             dx = ux[j] - x0
             g = np.exp(-0.5 * (a * dx * dx + 2.0 * b * dx * dy + c * dy * dy))
             ag = amp * g
-            r = data[i, j] - (ag + off)
+            r = v - (ag + off)
             chi2 += r * r
             jv[0] = g
             jv[1] = ag * (a * dx + b * dy)
@@ -432,10 +455,32 @@ def _ell_eval(p, data, valid, ux, uy, jtj, jtr):
                 jtr[k] += jv[k] * r
                 for m in range(k, 7):
                     jtj[k, m] += jv[k] * jv[m]
+    # outside the box the model is the offset: r = v - off, J = (0, ..., 0, 1)
+    n_out = totals[0] - n_in
+    s1_out = totals[1] - s1_in
+    s2_out = totals[2] - s2_in
+    chi2 += s2_out - 2.0 * off * s1_out + off * off * n_out
+    jtr[6] += s1_out - off * n_out
+    jtj[6, 6] += n_out
     for k in range(7):
         for m in range(k):
             jtj[k, m] = jtj[m, k]
-    return chi2
+    return max(chi2, 0.0)
+
+
+@njit(cache=True)
+def _valid_totals(data, valid):
+    """Count, sum and sum of squares of the valid pixels of a frame."""
+    ny, nx = data.shape
+    totals = np.zeros(3)
+    for i in range(ny):
+        for j in range(nx):
+            if valid[i, j]:
+                v = data[i, j]
+                totals[0] += 1.0
+                totals[1] += v
+                totals[2] += v * v
+    return totals
 
 
 @njit(cache=True)
@@ -455,7 +500,8 @@ def _ell_fit_one(data, valid, ux, uy, p0, p_out, cov_out):
     jtj_t = np.empty((7, 7))
     jtr_t = np.empty(7)
     p = p0.copy()
-    chi2 = _ell_eval(p, data, valid, ux, uy, jtj, jtr)
+    totals = _valid_totals(data, valid)
+    chi2 = _ell_eval(p, data, valid, ux, uy, jtj, jtr, totals)
     lam = _LAM0
     step = np.empty(7)
     damped = np.empty((7, 7))
@@ -488,7 +534,7 @@ def _ell_fit_one(data, valid, ux, uy, p0, p_out, cov_out):
             if lam > _LAM_MAX:
                 break
             continue
-        chi2_t = _ell_eval(trial, data, valid, ux, uy, jtj_t, jtr_t)
+        chi2_t = _ell_eval(trial, data, valid, ux, uy, jtj_t, jtr_t, totals)
         chi2, lam, converged, stop = _accept_or_damp(chi2, chi2_t, lam, trial, p, jtj_t, jtj,
                                                      jtr_t, jtr)
         if stop:
