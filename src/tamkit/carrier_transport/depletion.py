@@ -30,7 +30,7 @@ import numpy as np
 import xarray as xr
 from scipy.ndimage import gaussian_filter, median_filter
 from scipy.optimize import least_squares
-from scipy.stats import norm
+from scipy.special import ndtr
 
 from tamkit.core.errors import InputError
 from tamkit.core.stack import make_stack, pixel_axis_nm
@@ -117,8 +117,8 @@ def _pixel_sum_integral(
         good = np.isfinite(signal) & ~spikes
         inside = np.where(good, signal, model).sum() * pix**2
         # the Gaussian's mass beyond the frame's outer pixel edges
-        fx = np.diff(norm.cdf([x.min() - pix / 2, x.max() + pix / 2], x0, sig))[0]
-        fy = np.diff(norm.cdf([y.min() - pix / 2, y.max() + pix / 2], y0, sig))[0]
+        fx = np.diff(ndtr((np.array([x.min() - pix / 2, x.max() + pix / 2]) - x0) / sig))[0]
+        fy = np.diff(ndtr((np.array([y.min() - pix / 2, y.max() + pix / 2]) - y0) / sig))[0]
         outside = a * 2 * np.pi * sig**2 * (1.0 - fx * fy)
         integral[k] = sign * (inside + outside)
         err[k] = pix**2 * noise * np.sqrt(good.sum())
