@@ -152,3 +152,53 @@ def test_windows_and_exclusions(tmp_path, run_cli):
                           (["--wl-range", "100:200"], "no wavelength")):
         code, _, err = run_cli(["spectro", path, *args, "--out", tmp_path / "bad"])
         assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+
+
+def test_zero_column_unsorted_delays_and_pure_noise_are_reported(tmp_path, run_cli):
+    tamap = _map([500.0, 20000.0])
+    values = tamap.values.copy()
+    values[:, 11] = 0.0  # a dead channel written as zeros
+    path = tmp_path / "shuffled.csv"
+    order = np.random.default_rng(3).permutation(tamap.sizes["delay"])
+    _write_csv(tamap.copy(data=values).isel(delay=order), path)
+    out = tmp_path / "o"
+    code, _, err = run_cli(["spectro", path, "--components", "2", "--out", out])
+    assert code == 0, err
+    data = json.loads((out / "spectro.json").read_text())
+    notes = " | ".join(data["notes"])
+    assert "exactly 0 at every delay" in notes and "555 nm" in notes
+    assert "not in increasing order" in notes
+    assert "no signal above the noise" not in notes
+    assert data["svd"]["structure_over_noise_edge"] > 10
+    values = sorted(e["value"] for e in data["lifetimes_ps"] if e["value"] is not None)
+    np.testing.assert_allclose(values, [0.5, 20.0], rtol=0.05)
+    # the same grid holding white noise only: flagged, with the ratio in the JSON
+    noise = tamap.copy(data=np.random.default_rng(4).normal(0, 1e-3, tamap.shape))
+    path = tmp_path / "noise.csv"
+    _write_csv(noise, path)
+    out = tmp_path / "n"
+    code, _, err = run_cli(["spectro", path, "--components", "1", "--out", out])
+    assert code == 0, err
+    data = json.loads((out / "spectro.json").read_text())
+    assert any("no signal above the noise" in n for n in data["notes"])
+    assert 0.9 < data["svd"]["structure_over_noise_edge"] < 1.1
+
+
+def test_structure_ratio_of_white_noise_stays_below_the_threshold():
+    # the threshold's margin: over 100 white-noise maps with a steady background the ratio
+    # stays in ~0.94-1.03 (Marchenko-Pastur edge), well below NO_SIGNAL_EDGE_RATIO = 1.1,
+    # while a decaying band of peak 1x the per-pixel noise already exceeds it
+    from tamkit.core.tamap import make_tamap
+    from tamkit.spectro.kinetics import NO_SIGNAL_EDGE_RATIO, structure_above_noise
+
+    delay = np.concatenate([np.linspace(-2000, -200, 8), np.geomspace(50, 1e6, 80)])
+    wl = np.linspace(450, 750, 150)
+    ratios = []
+    for seed in range(100):
+        v = np.random.default_rng(seed).normal(0, 1.0, (delay.size, wl.size))
+        ratios.append(structure_above_noise(make_tamap(v + 50 * np.sin(wl / 40), delay, wl)))
+    assert max(ratios) < NO_SIGNAL_EDGE_RATIO - 0.04
+    assert 0.95 < np.median(ratios) < 1.01
+    band = np.exp(-((wl - 600) / 30) ** 2)[None] * np.exp(-np.clip(delay, 0, None) / 5e4)[:, None]
+    v = np.random.default_rng(0).normal(0, 1.0, (delay.size, wl.size)) + band * (delay > 0)[:, None]
+    assert structure_above_noise(make_tamap(v, delay, wl)) > NO_SIGNAL_EDGE_RATIO

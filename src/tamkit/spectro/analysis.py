@@ -26,7 +26,13 @@ from tamkit.spectro.corrections import (
 )
 from tamkit.spectro.globalfit import GlobalFit, _fill_masked, global_fit
 from tamkit.spectro.injection import injection_test
-from tamkit.spectro.kinetics import compare_components, noise_std, svd_analysis
+from tamkit.spectro.kinetics import (
+    NO_SIGNAL_EDGE_RATIO,
+    compare_components,
+    noise_std,
+    structure_above_noise,
+    svd_analysis,
+)
 
 SCHEMA = "tamkit.spectro/1"
 #: A singular vector is "smooth" (signal, not noise) if its lag-1 autocorrelation exceeds this.
@@ -127,6 +133,8 @@ def analyze_tamap(
     if (donor_nm is None) != (acceptor_nm is None):
         raise InputError("the injection test needs both a donor and an acceptor band")
     notes: list[str] = []
+    if tamap.attrs.get("loading_note"):
+        notes.append(str(tamap.attrs["loading_note"]))
     if wavelength_nm is not None or delay_fs is not None or exclude_nm:
         tamap = select_window(tamap, wavelength_nm, delay_fs, exclude_nm)
         if exclude_nm:
@@ -134,6 +142,11 @@ def analyze_tamap(
                 f"{min(b):g}-{max(b):g} nm" for b in exclude_nm))
     tamap, masked = mask_invalid(tamap)
     notes += masked
+    structure = structure_above_noise(tamap)
+    if structure < NO_SIGNAL_EDGE_RATIO:
+        notes.append(f"no signal above the noise: the map's largest singular value (mean "
+                     f"spectrum removed) is {structure:.2f} of the pure-noise edge (white noise "
+                     "gives 0.94-1.03); the lifetimes below describe noise")
     sigma0 = irf_fwhm_fs / 2.3548
     chirp0 = estimate_chirp(tamap, order=chirp_order)
     before = chirp0(tamap["wavelength"].values) - 3.0 * sigma0
@@ -183,6 +196,7 @@ def analyze_tamap(
     # interpolates, which would smooth the noise and lower the estimate
     svd = svd_analysis(corrected, noise=noise_std(work, float(np.min(before))))
     svd["n_smooth"] = smooth_components(svd)
+    svd["structure_over_noise_edge"] = structure
     bleach, track = None, None
     if bleach_nm is not None:
         bleach, track = bleach_analysis(corrected, bleach_nm, temperature_K, convention,
@@ -315,7 +329,8 @@ def spectro_dict(analysis: SpectroAnalysis, input_info: dict[str, Any] | None = 
             "comparison": analysis.comparison,
         },
         "svd": {"singular_values": svd["singular_values"].tolist(), "noise_std": svd["noise_std"],
-                "noise_edge": svd["noise_edge"]},
+                "noise_edge": svd["noise_edge"],
+                "structure_over_noise_edge": svd.get("structure_over_noise_edge")},
         "bleach": bleach,
         "injection": _injection_json(analysis.injection),
         "notes": analysis.notes,

@@ -226,23 +226,30 @@ def mask_invalid(tamap: xr.DataArray, max_nan_fraction: float = 0.5
     """Drop dead wavelengths and delays; leave isolated NaN pixels to the fit's mask.
 
     A wavelength (detector column) or delay (spectrum) with more than ``max_nan_fraction`` of
-    its values NaN or infinite is dropped; the remaining non-finite pixels become NaN, which
-    :func:`tamkit.spectro.globalfit.global_fit` gives zero weight. Returns the map and notes
-    saying what was masked (empty if nothing).
+    its values NaN or infinite is dropped, and so is a wavelength that is exactly 0 at every
+    delay while others are not (a dead channel written as zeros); the remaining non-finite
+    pixels become NaN, which :func:`tamkit.spectro.globalfit.global_fit` gives zero weight.
+    Returns the map and notes saying what was masked (empty if nothing).
     """
     values = np.asarray(tamap.values, dtype=float)
     bad = ~np.isfinite(values)
-    if not bad.any():
+    zero = np.all(values == 0, axis=0)
+    if zero.all():
+        zero[:] = False  # an all-zero map is refused by validate_tamap, not masked here
+    if not bad.any() and not zero.any():
         return tamap, []
     notes = []
-    dead_wl = bad.mean(axis=0) > max_nan_fraction
+    dead_nan = bad.mean(axis=0) > max_nan_fraction
+    dead_wl = dead_nan | zero
     dead_t = bad[:, ~dead_wl].mean(axis=1) > max_nan_fraction if (~dead_wl).any() else dead_wl
     if dead_wl.all() or dead_t.all():
         raise InputError("the TA map has no finite values to analyse")
-    if dead_wl.any():
-        wl = tamap["wavelength"].values[dead_wl]
-        notes.append(f"{dead_wl.sum()} dead wavelength column(s) masked (NaN/inf: "
-                     f"{', '.join(f'{w:g}' for w in wl[:5])}{' ...' if wl.size > 5 else ''} nm)")
+    for dead, what in ((dead_nan, "NaN/inf"), (zero & ~dead_nan, "exactly 0 at every delay")):
+        if dead.any():
+            wl = tamap["wavelength"].values[dead]
+            notes.append(f"{dead.sum()} dead wavelength column(s) masked ({what}: "
+                         f"{', '.join(f'{w:g}' for w in wl[:5])}{' ...' if wl.size > 5 else ''}"
+                         " nm)")
     if dead_t.any():
         notes.append(f"{dead_t.sum()} delay(s) with mostly NaN/inf spectra masked")
     out = tamap.isel(wavelength=np.flatnonzero(~dead_wl), delay=np.flatnonzero(~dead_t))

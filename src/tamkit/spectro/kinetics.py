@@ -113,6 +113,33 @@ def svd_analysis(
     }
 
 
+#: largest singular value, over the pure-noise edge, below which a map has no structure
+NO_SIGNAL_EDGE_RATIO = 1.1
+
+
+def structure_above_noise(tamap: xr.DataArray) -> float:
+    """The largest singular value of the whole map, its mean spectrum removed, over the edge of
+    pure noise (sigma (sqrt(m - 1) + sqrt(n)), sigma from second differences along wavelength).
+
+    Removing the mean spectrum of all delays takes out a steady background but no pump-induced
+    change: a rise at time zero or a decay stays as structure. White noise alone gives ~1
+    (Marchenko-Pastur edge); below :data:`NO_SIGNAL_EDGE_RATIO` the map holds nothing a fit
+    could resolve. Spectrally correlated noise raises the ratio (never a false "no signal").
+    """
+    values = np.asarray(tamap.values, float)
+    keep = np.isfinite(values).all(axis=0)
+    if keep.sum() < 3:
+        return float("nan")
+    values = values[:, keep]
+    sigma = noise_std(tamap.isel(wavelength=np.flatnonzero(keep)))
+    if not sigma > 0:
+        return float("inf")
+    centred = values - values.mean(axis=0)
+    m, n = centred.shape
+    top = float(np.linalg.svd(centred, compute_uv=False)[0])
+    return top / (sigma * (np.sqrt(m - 1) + np.sqrt(n)))
+
+
 def _split_starts(fit: GlobalFit | None, factor: float = 2.5) -> list[np.ndarray]:
     """Starts with one more component: each lifetime of ``fit`` split into tau/f and tau*f,
     and a new component added a decade beyond either end."""

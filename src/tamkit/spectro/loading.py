@@ -82,10 +82,17 @@ def load_tamap(
             "matrix (any suffix, e.g. KiMoPack .SIA), Glotaran ASCII, .npz/.npy or NetCDF"
         )
     delay_fs = (np.asarray(delay, dtype=float) - delay_offset) * factor
-    order = np.argsort(delay_fs, kind="stable")
+    attrs = {"source": path.name}
     if np.any(np.diff(delay_fs) < 0):
+        order = np.argsort(delay_fs, kind="stable")
+        moved = int(np.sum(order != np.arange(order.size)))
         values, delay_fs = values[order], delay_fs[order]
-    return make_tamap(values, delay_fs, wl, attrs={"source": path.name})
+        # a scan recorded out of order (or interleaved forward and back) is analysed in delay
+        # order; say so, since a file with a wrong delay column would also end up here
+        attrs["loading_note"] = (f"the delays in {path.name} are not in increasing order: "
+                                 f"the spectra were sorted by delay ({moved} of "
+                                 f"{order.size} moved)")
+    return make_tamap(values, delay_fs, wl, attrs=attrs)
 
 
 def _sniff(path: Path) -> str:
