@@ -112,7 +112,9 @@ def test_failed_command_removes_the_parents_it_created(tmp_path, run_cli):
 @pytest.mark.parametrize(("by", "values", "message"), [
     ("fluence", "-0.1,0.1", "<N_abs> must be a positive number, got -0.1"),
     ("fluence", "0,0.1", "<N_abs> must be a positive number, got 0"),
-    ("fluence", "0.05,inf", "<N_abs> must be a positive number, got inf"),
+    ("fluence", "0.05,inf", "entry 2 is 'inf': give a number, or leave the entry empty"),
+    ("fluence", "nan,0.1", "entry 1 is 'nan': give a number, or leave the entry empty"),
+    ("composition", "40,NaN", "entry 2 is 'NaN'"),
     ("composition", "40,140", "must be in [0, 100) vol%, got 140"),
     ("composition", "100,40", "must be in [0, 100) vol%, got 100"),
     ("composition", "-5,40", "must be in [0, 100) vol%, got -5"),

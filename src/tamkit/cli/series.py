@@ -38,13 +38,25 @@ class SeriesKind(StrEnum):
 
 
 def _floats(text: str | None, n: int, name: str) -> list[float | None] | None:
+    """Comma-separated numbers, one per stack; an empty entry (or ``none``) leaves that stack
+    to its file's metadata. NaN and infinity are refused: a value that a script computed and
+    lost must not silently become the file's."""
     if text is None:
         return None
-    try:
-        values = [float(v) if v.strip().lower() not in ("", "none", "nan") else None
-                  for v in text.split(",")]
-    except ValueError:
-        raise InputError(f"{name} must be comma-separated numbers, got {text!r}") from None
+    values: list[float | None] = []
+    for i, entry in enumerate(text.split(",")):
+        entry = entry.strip()
+        if entry.lower() in ("", "none"):
+            values.append(None)
+            continue
+        try:
+            value = float(entry)
+        except ValueError:
+            raise InputError(f"{name} must be comma-separated numbers, got {text!r}") from None
+        if not np.isfinite(value):
+            raise InputError(f"{name} entry {i + 1} is {entry!r}: give a number, or leave the "
+                             "entry empty to take the file's metadata")
+        values.append(value)
     if len(values) != n:
         raise InputError(f"{name} gives {len(values)} values for {n} stacks")
     return values
@@ -81,7 +93,8 @@ def command(
         SeriesKind.fluence),
     values: Annotated[str | None, typer.Option(
         "--values", help="<N_abs> > 0 (fluence) or perovskite vol% in [0, 100) (composition) "
-        "per stack, comma-separated; default from each file's metadata.")] = None,
+        "per stack, comma-separated; default (or an empty entry) from each file's "
+        "metadata.")] = None,
     sigma_inh: Annotated[str | None, typer.Option(
         "--sigma-inh", help="sigma_inh (meV) per stack, comma-separated (composition).")] = None,
     pump_sigma: Annotated[float | None, typer.Option(
