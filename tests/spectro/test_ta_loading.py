@@ -159,3 +159,24 @@ def test_maps_without_usable_values_or_delays_are_refused(values, delays, messag
     with pytest.raises(InputError, match=message):
         make_tamap(values * (1.0 + rng.random((6, 4))), np.arange(-1.0, 5.0) * delays,
                    [500.0, 550.0, 600.0, 650.0])
+
+
+@pytest.mark.parametrize(("first_row", "reason"), [
+    ("600,598.74,598.74,597", "598.74 repeated"),
+    ("600,590,610,580", "not monotonic"),
+    ("-550,-450,-350,-250", "outside 100-30,000 nm"),
+])
+def test_unreadable_axes_say_why_and_orientation_overrides(tmp_path, first_row, reason, run_cli):
+    delays = [-2, 0, 1, 2, 5, 10, 1000]
+    rows = ["0," + first_row] + [f"{d}," + ",".join(f"{0.1 * (i + 1):g}" for i in range(4))
+                                 for d in delays]
+    path = tmp_path / "map.txt"
+    path.write_text("\n".join(rows) + "\n")
+    with pytest.raises(InputError, match=f"first row: [^;]*{reason}.*--orientation"):
+        load_tamap(path)
+    # with the layout given, the wavelength axis' own check speaks
+    code, _, err = run_cli(["spectro", path, "--orientation", "delay_rows",
+                            "--out", tmp_path / "o"])
+    assert code == 2 and "cannot tell" not in err
+    assert ("duplicate wavelength" in err or "not in increasing order" in err
+            or "must be positive" in err), err

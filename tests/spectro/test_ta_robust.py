@@ -202,3 +202,11 @@ def test_structure_ratio_of_white_noise_stays_below_the_threshold():
     band = np.exp(-((wl - 600) / 30) ** 2)[None] * np.exp(-np.clip(delay, 0, None) / 5e4)[:, None]
     v = np.random.default_rng(0).normal(0, 1.0, (delay.size, wl.size)) + band * (delay > 0)[:, None]
     assert structure_above_noise(make_tamap(v, delay, wl)) > NO_SIGNAL_EDGE_RATIO
+
+
+def test_too_many_components_refused_with_the_reason(tmp_path, run_cli):
+    path = tmp_path / "two.csv"
+    _write_csv(_map([500.0, 20000.0]), path)
+    code, _, err = run_cli(["spectro", path, "--components", "200", "--out", tmp_path / "o"])
+    assert code == 2 and "at most 10" in err and "finite values" not in err
+    assert not (tmp_path / "o").exists()

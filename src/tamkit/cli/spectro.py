@@ -94,6 +94,11 @@ def command(
     delay_offset: Annotated[
         float, typer.Option("--delay-offset", help="Subtracted from the delays (delay units).")
     ] = 0.0,
+    orientation: Annotated[
+        str, typer.Option("--orientation", help="Text/NumPy matrix layout: auto, delay_rows "
+                          "(delays down the first column, wavelengths along the first row) or "
+                          "wavelength_rows.")
+    ] = "auto",
     chirp_order: Annotated[
         int, typer.Option("--chirp-order", help="Degree of the chirp polynomial.")
     ] = 3,
@@ -156,7 +161,8 @@ def command(
     # one BLAS thread: the linear algebra is small, and threads spin on a shared machine
     with output_folder(out, force, inputs=[map_file]), \
             console.status(f"analysing {map_file.name}"), single_blas_thread():
-        tamap = load_tamap(map_file, delay_unit=delay_unit, delay_offset=delay_offset)
+        tamap = load_tamap(map_file, delay_unit=delay_unit, delay_offset=delay_offset,
+                           orientation=orientation)
         analysis = analyze_tamap(
             tamap, components, bleach_nm=bands["bleach"], temperature_K=temperature,
             convention=convention, donor_nm=bands["donor"], acceptor_nm=bands["acceptor"],

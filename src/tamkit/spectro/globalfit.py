@@ -46,6 +46,8 @@ MAX_RELATIVE_ERROR = 0.5
 BEYOND_WINDOW_FACTOR = 3.0
 #: Two lifetimes closer than this ratio are a degenerate pair.
 DEGENERATE_RATIO = 1.3
+#: most exponential components a global fit takes
+MAX_COMPONENTS = 10
 
 
 @dataclass
@@ -296,6 +298,14 @@ def global_fit(
     tamap = validate_tamap(tamap)
     if n_components < 1:
         raise InputError("the global fit needs at least one exponential component")
+    if n_components > MAX_COMPONENTS:
+        raise InputError(f"{n_components} components asked for; a global fit takes at most "
+                         f"{MAX_COMPONENTS} (lifetimes closer than a factor ~2 cannot be told "
+                         "apart in any TA map; the statistics usually support 2-5)")
+    n_delays = tamap.sizes["delay"]
+    if n_components + 2 > n_delays:
+        raise InputError(f"{n_components} components need at least {n_components + 2} delays; "
+                         f"the map has {n_delays}")
     if artifact_order is not None and artifact_order not in (0, 1, 2):
         raise InputError("artifact_order must be 0, 1, 2 or None")
     delay = tamap["delay"].values.astype(float)

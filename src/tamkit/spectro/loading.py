@@ -227,25 +227,37 @@ def _read_glotaran(path: Path, lines: list[str], i: int, time_explicit: bool):
     return rows[:, 1:], rows[:, 0], axis
 
 
-def _looks_like_wavelengths(axis: np.ndarray) -> bool:
+def _wavelength_problem(axis: np.ndarray) -> str | None:
+    """Why ``axis`` does not look like probe wavelengths (nm), or None if it does: at least two
+    values, all in 100-30,000 nm, strictly monotonic, spanning less than a factor 20."""
     axis = axis[np.isfinite(axis)]
-    if axis.size < 2 or np.any(axis <= 100) or np.any(axis > 30000):
-        return False
+    if axis.size < 2:
+        return "fewer than two values"
+    if np.any(axis <= 100) or np.any(axis > 30000):
+        return f"values from {axis.min():g} to {axis.max():g}, outside 100-30,000 nm"
     d = np.diff(axis)
-    return bool((np.all(d > 0) or np.all(d < 0)) and axis.max() / axis.min() < 20)
+    if not (np.all(d > 0) or np.all(d < 0)):
+        repeated = axis[1:][d == 0]
+        return (f"{repeated[0]:g} repeated" if repeated.size else "not monotonic")
+    if axis.max() / axis.min() >= 20:
+        return f"spans {axis.min():g} to {axis.max():g}, more than a factor 20"
+    return None
 
 
 def _split_matrix(matrix: np.ndarray, orientation: str, path: Path):
     col, row = matrix[1:, 0], matrix[0, 1:]
     values = matrix[1:, 1:]
     if orientation == "auto":
-        row_wl, col_wl = _looks_like_wavelengths(row), _looks_like_wavelengths(col)
-        if row_wl == col_wl:
+        row_issue, col_issue = _wavelength_problem(row), _wavelength_problem(col)
+        if (row_issue is None) == (col_issue is None):
+            why = ("both the first row and the first column look like wavelengths"
+                   if row_issue is None else
+                   f"neither looks like wavelengths (first row: {row_issue}; first column: "
+                   f"{col_issue})")
             raise InputError(
-                f"{path.name}: cannot tell which axis holds the wavelengths; pass orientation "
-                "(delay_rows: delays in the first column; wavelength_rows: wavelengths there)"
-            )
-        orientation = "delay_rows" if row_wl else "wavelength_rows"
+                f"{path.name}: cannot tell which axis holds the wavelengths: {why}; pass "
+                "--orientation delay_rows (delays down the first column) or wavelength_rows")
+        orientation = "delay_rows" if row_issue is None else "wavelength_rows"
     if orientation == "delay_rows":
         delay, wl = col, row
     else:
