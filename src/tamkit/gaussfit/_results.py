@@ -289,14 +289,31 @@ def _flag_filled_frames(wide: np.ndarray, reach: np.ndarray, status: np.ndarray,
         return
     w = wide[ok]
     half = 2
-    smooth = np.array([np.median(w[max(0, i - half): i + half + 1]) for i in range(w.size)])
+    # running median over 2 * half + 1 frames, truncated at the ends (padding is left out)
+    padded = np.concatenate([np.full(half, np.nan), w, np.full(half, np.nan)])
+    smooth = finite_row_median(np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1))
     reached = np.maximum.accumulate(smooth)
-    for j, i in enumerate(ok):
-        if reached[j] * MIN_REACH_SIGMAS > reach[i]:
-            status[i] = "excluded"
-            reason[i] = (f"{FILLS_FRAME}: the field reaches {reach[i] / reached[j]:.2f} widths "
-                         f"from its centre (at least {MIN_REACH_SIGMAS:g} needed for an "
-                         "unbiased width)")
+    for j in np.flatnonzero(reached * MIN_REACH_SIGMAS > reach[ok]):
+        i = ok[j]
+        status[i] = "excluded"
+        reason[i] = (f"{FILLS_FRAME}: the field reaches {reach[i] / reached[j]:.2f} widths "
+                     f"from its centre (at least {MIN_REACH_SIGMAS:g} needed for an "
+                     "unbiased width)")
+
+
+def finite_row_median(values: np.ndarray) -> np.ndarray:
+    """Median of the finite values of each row (NaN where a row has none), for all rows at once:
+    ``np.nanmedian(values, axis=1)`` loops over the rows in Python."""
+    finite = np.isfinite(values)
+    if finite.all():
+        return np.median(values, axis=1)
+    ordered = np.sort(np.where(finite, values, np.inf), axis=1)
+    count = finite.sum(axis=1)
+    rows = np.arange(values.shape[0])
+    lo = ordered[rows, np.maximum((count - 1) // 2, 0)]
+    hi = ordered[rows, np.maximum(count // 2, 0)]
+    with np.errstate(invalid="ignore"):
+        return np.where(count > 0, 0.5 * (lo + hi), np.nan)
 
 
 def _row_median(values: np.ndarray) -> np.ndarray:

@@ -11,7 +11,7 @@ import xarray as xr
 
 from tamkit.core.errors import InputError
 from tamkit.gaussfit import _batch, _prepare
-from tamkit.gaussfit._results import Geometry, classify, physical_results
+from tamkit.gaussfit._results import Geometry, classify, finite_row_median, physical_results
 
 #: Residuals beyond this many noise standard deviations, above what the number of pixels
 #: explains (sqrt(2 ln N) is the typical largest |z| of N normal draws), are spikes.
@@ -206,8 +206,7 @@ def _border_median(frames: np.ndarray, border: np.ndarray) -> np.ndarray:
     """Median of each frame's border ring (0 where it has no finite pixel)."""
     if not border.any():
         return np.zeros(frames.shape[0])
-    with np.errstate(all="ignore"):
-        level = np.nanmedian(frames[:, border], axis=1)
+    level = finite_row_median(frames[:, border])
     return np.where(np.isfinite(level), level, 0.0)
 
 
@@ -233,8 +232,11 @@ def _flux_significance(frames: np.ndarray, bad: np.ndarray, border: np.ndarray,
     # a view when nothing is masked: no copy of the chunk on the fit's path
     values = frames[:, ~bad] if bad.any() else frames.reshape(frames.shape[0], -1)
     with np.errstate(all="ignore"):
-        count = np.isfinite(values).sum(axis=1)
-        total = np.nansum(values, axis=1) - count * ring_median
+        finite = np.isfinite(values)
+        count = finite.sum(axis=1)
+        summed = (values.sum(axis=1) if np.all(count == values.shape[1])
+                  else np.where(finite, values, 0.0).sum(axis=1))
+        total = summed - count * ring_median
         # the border median (variance ~ pi/2 sigma^2 / n_border) is taken from every pixel
         n_border = max(int(border.sum()), 1)
         sd = scale * np.sqrt(count + count**2 * (np.pi / 2) / n_border)
