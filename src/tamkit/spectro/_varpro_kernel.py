@@ -31,17 +31,11 @@ _FAST = {"reassoc", "contract", "arcp", "nsz"}
 
 
 @numba.njit(cache=True, fastmath=_FAST)
-def varpro_normal(delay, t0, rates, n_exp, sigma, art_order, y, mask, design, slope,
-                  fit_sigma, fit_chirp, want_jac, amp_out, resid_out):  # pragma: no cover
-    """Cost 0.5 |r|^2 and, with ``want_jac``, (J^T J, J^T r); fills ``amp_out`` (n_w, M) and,
-    if it has n_w rows, ``resid_out`` (n_w, n_t). ``mask`` of shape (0, 0) means no mask.
-    ``delay`` must increase strictly.
-
-    Past the rise (erfc argument below -6, where the convolved exponential is the plain one
-    shifted by k^2 s^2 / 2) each component is continued along the delays by multiplying with
-    exp(-k (t_i - t_{i-1})), computed once per call for all wavelengths. A non-positive pivot
-    of the (ridged) Gram matrix gives a NaN cost: a rejected step.
-    """
+def _block(delay, t0, rates, n_exp, sigma, art_order, y, mask, design, slope, fit_sigma,
+           fit_chirp, want_jac, amp_out, resid_out, step, w_lo, w_hi, jtj,
+           jtr):  # pragma: no cover
+    """|r|^2 of the wavelengths ``w_lo`` to ``w_hi`` - 1; adds their share of J^T J (lower
+    triangle) and J^T r into ``jtj`` and ``jtr`` (zeros on entry). NaN on a failed pivot."""
     n_w, n_t = y.shape
     m_r = rates.shape[0]
     n_art = art_order + 1 if art_order >= 0 else 0
@@ -57,11 +51,6 @@ def varpro_normal(delay, t0, rates, n_exp, sigma, art_order, y, mask, design, sl
     inv_s = 1.0 / s
     x_scale = 1.0 / (_SQRT2 * s)
     g_norm = 1.0 / (_SQRT2PI * s)
-    step = np.empty((m_r, n_t))
-    for j in range(m_r):
-        step[j, 0] = 1.0
-        for t in range(1, n_t):
-            step[j, t] = math.exp(-rates[j] * (delay[t] - delay[t - 1]))
     f = np.empty((m, n_t))
     dt = np.empty((m, n_t))
     dk = np.empty((max(m_r, 1), n_t))
@@ -78,16 +67,14 @@ def varpro_normal(delay, t0, rates, n_exp, sigma, art_order, y, mask, design, sl
     rhs = np.empty(m)
     coef = np.empty(m)
     jw = np.empty((qs, n_t))
-    jtj = np.zeros((p_total, p_total))
-    jtr = np.zeros(p_total)
     qq = np.empty((qs, qs))
     qr = np.empty(qs)
     cost = 0.0
-    for w in range(n_w):
+    for w in range(w_lo, w_hi):
         t0w = t0[w]
         # the same time zero as the previous wavelength and no mask (the SVD-compressed start
         # search, a chirp of order 0): the same basis, Gram matrix and factor; reuse them
-        if not (w > 0 and not has_mask and t0w == t0[w - 1]):
+        if not (w > w_lo and not has_mask and t0w == t0[w - 1]):
             if has_mask:
                 for t in range(n_t):
                     mk[t] = mask[w, t]
@@ -155,7 +142,7 @@ def varpro_normal(delay, t0, rates, n_exp, sigma, art_order, y, mask, design, sl
             for i in range(m):
                 gram[i, i] += ridge
             if not cholesky_factor(gram, m, lmat):
-                return np.nan, jtj, jtr
+                return np.nan
         for i in range(m):
             acc = 0.0
             for t in range(n_t):
@@ -240,6 +227,55 @@ def varpro_normal(delay, t0, rates, n_exp, sigma, art_order, y, mask, design, sl
                 c2 = p2 if p2 < n_own else q - 1
                 sp2 = 1.0 if p2 < n_own else design[w, p2 - n_own]
                 jtj[p1, p2] += s1 * sp2 * qq[c1, c2]
+    return cost
+
+
+#: wavelengths per block of :func:`varpro_normal`: a fixed size, so that the sums (block by
+#: block, in order) do not depend on the number of threads
+BLOCK_WAVELENGTHS = 16
+
+
+@numba.njit(cache=True, parallel=True)
+def varpro_normal(delay, t0, rates, n_exp, sigma, art_order, y, mask, design, slope,
+                  fit_sigma, fit_chirp, want_jac, amp_out, resid_out):  # pragma: no cover
+    """Cost 0.5 |r|^2 and, with ``want_jac``, (J^T J, J^T r); fills ``amp_out`` (n_w, M) and,
+    if it has n_w rows, ``resid_out`` (n_w, n_t). ``mask`` of shape (0, 0) means no mask.
+    ``delay`` must increase strictly.
+
+    Past the rise (erfc argument below -6, where the convolved exponential is the plain one
+    shifted by k^2 s^2 / 2) each component is continued along the delays by multiplying with
+    exp(-k (t_i - t_{i-1})), computed once per call for all wavelengths. A non-positive pivot
+    of the (ridged) Gram matrix gives a NaN cost: a rejected step. Blocks of
+    :data:`BLOCK_WAVELENGTHS` wavelengths run in parallel; their sums are added in order.
+    """
+    n_w, n_t = y.shape
+    m_r = rates.shape[0]
+    n_c = design.shape[1]
+    p_total = n_exp + (1 if fit_sigma else 0) + (n_c if fit_chirp else 0)
+    step = np.empty((m_r, n_t))
+    for j in range(m_r):
+        step[j, 0] = 1.0
+        for t in range(1, n_t):
+            step[j, t] = math.exp(-rates[j] * (delay[t] - delay[t - 1]))
+    n_blocks = (n_w + BLOCK_WAVELENGTHS - 1) // BLOCK_WAVELENGTHS
+    costs = np.zeros(n_blocks)
+    jtjs = np.zeros((n_blocks, p_total, p_total))
+    jtrs = np.zeros((n_blocks, p_total))
+    for blk in numba.prange(n_blocks):
+        w_lo = blk * BLOCK_WAVELENGTHS
+        w_hi = min(n_w, w_lo + BLOCK_WAVELENGTHS)
+        costs[blk] = _block(delay, t0, rates, n_exp, sigma, art_order, y, mask, design, slope,
+                            fit_sigma, fit_chirp, want_jac, amp_out, resid_out, step, w_lo,
+                            w_hi, jtjs[blk], jtrs[blk])
+    cost = 0.0
+    jtj = np.zeros((p_total, p_total))
+    jtr = np.zeros(p_total)
+    for blk in range(n_blocks):
+        cost += costs[blk]
+        for p1 in range(p_total):
+            jtr[p1] += jtrs[blk, p1]
+            for p2 in range(p1 + 1):
+                jtj[p1, p2] += jtjs[blk, p1, p2]
     for p1 in range(p_total):
         for p2 in range(p1):
             jtj[p2, p1] = jtj[p1, p2]
