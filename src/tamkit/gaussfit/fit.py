@@ -11,7 +11,7 @@ import xarray as xr
 
 from tamkit.core.errors import InputError
 from tamkit.gaussfit import _batch, _prepare
-from tamkit.gaussfit._results import Geometry, classify, finite_row_median, physical_results
+from tamkit.gaussfit._results import Geometry, classify, physical_results
 
 #: Residuals beyond this many noise standard deviations, above what the number of pixels
 #: explains (sqrt(2 ln N) is the typical largest |z| of N normal draws), are spikes.
@@ -139,14 +139,15 @@ def fit_stack(
     cap = max(5, int(SPIKE_MAX_SHARE * n_pix))
     flux_z = np.empty(n_sig)
     pos = 0
-    border = _border(static_bad)
+    border = np.flatnonzero(_border(static_bad))
+    pixels = np.flatnonzero(~static_bad)
     for idx, frames in _prepare.iter_chunks(stack, sig_idx):
-        ring = _border_median(frames, border)
+        ring, count, total = _batch.border_and_flux(frames, border, pixels)
         level = _constant_level(ring, scale)
         if level.any():
             frames = frames - level[:, None, None]
         sl = slice(pos, pos + idx.size)
-        flux_z[sl] = _flux_significance(frames, static_bad, border, ring - level, sign, scale)
+        flux_z[sl] = _flux_significance(total, count, ring, border.size, sign, scale)
         out = engine(model, frames, static_bad, scale, ux, uy, sign, threshold, cap)
         params[sl], cov[sl], chi2[sl], n_iter[sl], converged[sl], n_bad, spikes = out
         params[sl, -1] += level / scale
@@ -202,14 +203,6 @@ def _border(bad: np.ndarray) -> np.ndarray:
     return border & ~bad
 
 
-def _border_median(frames: np.ndarray, border: np.ndarray) -> np.ndarray:
-    """Median of each frame's border ring (0 where it has no finite pixel)."""
-    if not border.any():
-        return np.zeros(frames.shape[0])
-    level = finite_row_median(frames[:, border])
-    return np.where(np.isfinite(level), level, 0.0)
-
-
 def _constant_level(ring_median: np.ndarray, scale: float) -> np.ndarray:
     """Per-frame background level to take out before the fit (0 where it is small).
 
@@ -222,25 +215,20 @@ def _constant_level(ring_median: np.ndarray, scale: float) -> np.ndarray:
     return np.where(np.abs(ring_median) > LEVEL_NOISE_UNITS * scale, ring_median, 0.0)
 
 
-def _flux_significance(frames: np.ndarray, bad: np.ndarray, border: np.ndarray,
-                       ring_median: np.ndarray, sign: int, scale: float) -> np.ndarray:
+def _flux_significance(total: np.ndarray, count: np.ndarray, ring_median: np.ndarray,
+                       n_border: int, sign: int, scale: float) -> np.ndarray:
     """The frame's summed signal above its border median, in noise units, times the stack's sign.
 
-    Model-free: the fit is held to the stack's sign, so on a frame whose response has flipped
-    it fits a noise feature instead (9 of 46 such frames passed as 'ok'); the sum sees the flip.
+    ``total`` and ``count`` are the sum and number of the frame's finite unmasked pixels. The
+    sum is model-free: the fit is held to the stack's sign, so on a frame whose response has
+    flipped it fits a noise feature instead (9 of 46 such frames passed as 'ok'); the sum sees
+    the flip.
     """
-    # a view when nothing is masked: no copy of the chunk on the fit's path
-    values = frames[:, ~bad] if bad.any() else frames.reshape(frames.shape[0], -1)
     with np.errstate(all="ignore"):
-        finite = np.isfinite(values)
-        count = finite.sum(axis=1)
-        summed = (values.sum(axis=1) if np.all(count == values.shape[1])
-                  else np.where(finite, values, 0.0).sum(axis=1))
-        total = summed - count * ring_median
+        excess = total - count * ring_median
         # the border median (variance ~ pi/2 sigma^2 / n_border) is taken from every pixel
-        n_border = max(int(border.sum()), 1)
-        sd = scale * np.sqrt(count + count**2 * (np.pi / 2) / n_border)
-        z = sign * total / np.maximum(sd, 1e-300)
+        sd = scale * np.sqrt(count + count**2 * (np.pi / 2) / max(n_border, 1))
+        z = sign * excess / np.maximum(sd, 1e-300)
     return np.where(np.isfinite(z), z, 0.0)
 
 
