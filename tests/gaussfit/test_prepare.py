@@ -6,8 +6,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from gaussfit_stacks import PIX, constant_stack
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from tamkit.core.errors import InputError
 from tamkit.core.stack import make_stack
@@ -84,26 +82,6 @@ def test_user_mask_and_bad_arguments():
 
 
 # --- compiled building blocks against the library code they replace --------------------------
-
-
-@settings(max_examples=25, deadline=None)
-@given(
-    ny=st.integers(1, 9),
-    nx=st.integers(1, 9),
-    levels=st.integers(2, 5),
-    seed=st.integers(0, 2**31 - 1),
-)
-def test_median3x3_equals_scipy_median_filter(ny, nx, levels, seed):
-    """Exact equality, edges and ties included: a median selects one of the values."""
-    from scipy import ndimage
-
-    from tamkit.gaussfit._outliers import median3x3_nearest
-
-    # few distinct levels: many ties, where an incorrect selection network would show
-    img = np.random.default_rng(seed).integers(0, levels, size=(ny, nx)).astype(float)
-    out = np.empty_like(img)
-    median3x3_nearest(img, out)
-    np.testing.assert_array_equal(out, ndimage.median_filter(img, size=3, mode="nearest"))
 
 
 def test_outlier_maps_equal_the_scipy_formulation():
