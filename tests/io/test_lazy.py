@@ -36,3 +36,23 @@ def test_lazy_open_checks_and_overrides(tmp_path):
     assert lazy.attrs["pixel_nm"] == 40.0
     assert np.diff(lazy["x"].values) == pytest.approx(40.0)
     np.testing.assert_array_equal(lazy.isel(delay=[4, 20]).values, stack.values[[4, 20]])
+
+
+def test_value_checks_of_a_chunked_stack_equal_the_in_memory_ones():
+    # chunk by chunk (several chunks along delay, some split along y): the same per-frame
+    # counts and peaks as the in-memory path, and a frame beyond the value range is refused
+    from tamkit.core.stack import _finite_counts_and_peaks, validate_stack
+
+    stack = _stack(4)
+    values = stack.values.copy()
+    values[7, :3, :5] = np.nan
+    values[12, 2, 2] = -9.0
+    stack = stack.copy(data=values)
+    chunked = stack.chunk({"delay": 5, "y": 10})
+    for got, want in zip(_finite_counts_and_peaks(chunked), _finite_counts_and_peaks(stack),
+                         strict=True):
+        np.testing.assert_array_equal(got, want)
+    assert _finite_counts_and_peaks(chunked)[0][7] == 24 * 24 - 15
+    values[20, 0, 0] = 1e120
+    with pytest.raises(InputError, match="rescale the data"):
+        validate_stack(stack.copy(data=values).chunk({"delay": 6}))
