@@ -68,7 +68,11 @@ def load_frames(stack: xr.DataArray, idx: np.ndarray) -> np.ndarray:
     idx = np.asarray(idx)
     if idx.size and np.all(np.diff(idx) == 1):
         idx = slice(int(idx[0]), int(idx[-1]) + 1)  # a view, not a copy
-    return np.asarray(stack.isel(delay=idx).values, dtype=float)
+    part = stack.isel(delay=idx)
+    if part.chunks is not None:
+        # in this thread: the threaded scheduler reads several file chunks at once
+        return np.asarray(part.data.compute(scheduler="synchronous"), dtype=float)
+    return np.asarray(part.values, dtype=float)
 
 
 def hot_pixel_map(stack: xr.DataArray, baseline: np.ndarray) -> np.ndarray:
