@@ -15,6 +15,7 @@ import numpy as np
 import xarray as xr
 
 from tamkit.core.errors import InputError
+from tamkit.core.stack import MAX_ABS_DELAY_FS, VALUE_RANGE
 
 MAP_DIMS = ("delay", "wavelength")
 #: Multiply a delay in these units by the factor to get fs.
@@ -80,11 +81,8 @@ def make_tamap(
     return validate_tamap(tamap)
 
 
-#: limits of a plausible map: |delay| up to one second, wavelengths up to 1 mm, and the
-#: magnitudes of values the fits handle (any unit: dT/T, mOD)
-MAX_ABS_DELAY_FS = 1e15
+#: longest plausible probe wavelength (nm): 1 mm (the delay and value limits are the stacks')
 MAX_WAVELENGTH_NM = 1e6
-VALUE_RANGE = (1e-100, 1e100)
 
 
 def validate_tamap(tamap: xr.DataArray) -> xr.DataArray:
