@@ -37,7 +37,7 @@ from tamkit.core.constants import (
 )
 from tamkit.core.errors import InputError
 from tamkit.core.outputs import format_delay
-from tamkit.gaussfit._results import FILLS_FRAME, OPPOSITE_SIGN
+from tamkit.gaussfit import FILLS_FRAME, OPPOSITE_SIGN
 
 if TYPE_CHECKING:
     from tamkit.globalfit.results import GlobalFitBlock
