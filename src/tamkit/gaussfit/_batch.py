@@ -16,17 +16,40 @@ ISO, ELLIPTICAL = 0, 1
 
 
 @njit(cache=True)
-def _scale_one(frame, static_bad, inv_scale, buf, valid):
-    """buf = frame * inv_scale, 0 where bad; fills ``valid``; returns the bad flat indices."""
+def _scale_one(frame, static_bad, border, level_above, inv_scale, buf, valid, flux):
+    """buf = (frame - level) * inv_scale, 0 where bad; fills ``valid``; returns the bad flat
+    indices.
+
+    ``flux`` gets the median of the finite values at the flat indices ``border`` (0 if none),
+    the level taken out (that median where its magnitude exceeds ``level_above``, else 0), and
+    the count and sum of the frame's valid values (data units): the level and flipped-sign
+    tests' inputs, taken here while the frame is in cache.
+    """
     ny, nx = frame.shape
+    flat = frame.ravel()
+    ring = np.empty(border.size)
+    k = 0
+    for q in range(border.size):
+        v = flat[border[q]]
+        if np.isfinite(v):
+            ring[k] = v
+            k += 1
+    median = np.median(ring[:k]) if k > 0 else 0.0
+    level = median if abs(median) > level_above else 0.0
     n_bad = 0
+    total = 0.0
     for i in range(ny):
         for j in range(nx):
             v = frame[i, j]
             ok = not static_bad[i, j] and np.isfinite(v)
             valid[i, j] = ok
-            buf[i, j] = v * inv_scale if ok else 0.0
+            buf[i, j] = (v - level) * inv_scale if ok else 0.0
+            total += v if ok else 0.0
             n_bad += not ok
+    flux[0] = median
+    flux[1] = level
+    flux[2] = ny * nx - n_bad
+    flux[3] = total
     bad = np.empty(n_bad, dtype=np.int64)
     if n_bad:
         k = 0
@@ -212,11 +235,15 @@ def _fit_one(buf, valid, bad, ux, uy, sign, model, p_iso, p_out, cov_out, rows, 
 
 
 @njit(cache=True, parallel=True)
-def fit_batch(frames, static_bad, scale, ux, uy, sign, model, threshold, cap, workers):
-    """Fit every frame of ``frames`` (n, ny, nx), data units; the compiled engine.
+def fit_batch(frames, static_bad, border, level_above, scale, ux, uy, sign, model, threshold,
+              cap, workers):
+    """Fit every frame of ``frames`` (n, ny, nx), data units, about its border level; the
+    compiled engine.
 
-    Returns params (n, P), cov (n, P, P) (unit weights, fit units), chi2, n_iter, converged,
-    n_bad (masked pixels incl. spikes), spikes (n, cap) flat indices (-1 padded).
+    Returns params (n, P) and cov (n, P, P) (unit weights, fit units, the offset about the
+    level), chi2, n_iter, converged, n_bad (masked pixels incl. spikes), spikes (n, cap) flat
+    indices (-1 padded), flux (n, 4): border median, level taken out, count and sum of the
+    valid values (see :func:`_scale_one`).
     """
     n, ny, nx = frames.shape
     n_par = 5 if model == ISO else 7
@@ -227,6 +254,7 @@ def fit_batch(frames, static_bad, scale, ux, uy, sign, model, threshold, cap, wo
     converged = np.zeros(n, dtype=np.bool_)
     n_bad = np.empty(n, dtype=np.int64)
     spikes = np.full((n, cap), -1, dtype=np.int64)
+    flux = np.empty((n, 4))
     inv_scale = 1.0 / scale
     # one block of frames per thread, so that each allocates its scratch frames once
     n_workers = min(workers, n)
@@ -238,7 +266,8 @@ def fit_batch(frames, static_bad, scale, ux, uy, sign, model, threshold, cap, wo
         p_iso = np.empty(5)
         found = np.empty(cap, dtype=np.int64)
         for f in range(w, n, n_workers):
-            bad = _scale_one(frames[f], static_bad, inv_scale, buf, valid)
+            bad = _scale_one(frames[f], static_bad, border, level_above, inv_scale, buf, valid,
+                             flux[f])
             c2, it, ok = _fit_one(
                 buf, valid, bad, ux, uy, sign, model, p_iso, params[f], cov[f], rows, sm
             )
@@ -258,21 +287,24 @@ def fit_batch(frames, static_bad, scale, ux, uy, sign, model, threshold, cap, wo
             n_iter[f] = it
             converged[f] = ok
             n_bad[f] = bad.size
-    return params, cov, chi2, n_iter, converged, n_bad, spikes
+    return params, cov, chi2, n_iter, converged, n_bad, spikes, flux
 
 
 @njit(cache=True, parallel=True)
-def prepare_batch(frames, static_bad, scale, ux, uy, sign):
-    """For the reference: scaled frames (0 at bad pixels), valid masks and starting values."""
+def prepare_batch(frames, static_bad, border, level_above, scale, ux, uy, sign):
+    """For the reference: scaled frames about their level (0 at bad pixels), valid masks,
+    starting values and the flux as in :func:`fit_batch`."""
     n, ny, nx = frames.shape
     scaled = np.empty((n, ny, nx))
     valid = np.empty((n, ny, nx), dtype=np.bool_)
     p0 = np.empty((n, 5))
+    flux = np.empty((n, 4))
     inv_scale = 1.0 / scale
     for f in prange(n):
-        _scale_one(frames[f], static_bad, inv_scale, scaled[f], valid[f])
+        _scale_one(frames[f], static_bad, border, level_above, inv_scale, scaled[f], valid[f],
+                   flux[f])
         _guess_one(scaled[f], ux, uy, sign, p0[f], np.empty((ny, nx)), np.empty((ny, nx)))
-    return scaled, valid, p0
+    return scaled, valid, p0, flux
 
 
 @njit(cache=True, parallel=True)
@@ -295,35 +327,3 @@ def guess_batch(scaled, ux, uy, sign):
     for f in range(scaled.shape[0]):
         _guess_one(scaled[f], ux, uy, sign, p0[f], rows, sm)
     return p0
-
-
-@njit(cache=True, parallel=True)
-def border_and_flux(frames, border, pixels):
-    """Per frame: the median of the finite values at the flat indices ``border`` (0 if none),
-    and the count and sum of the finite values at ``pixels``; one compiled pass over the chunk
-    (numpy's row-wise median and masked sums had cost the fit's own time again)."""
-    n = frames.shape[0]
-    ring = np.zeros(n)
-    count = np.zeros(n)
-    total = np.zeros(n)
-    for f in prange(n):
-        flat = frames[f].ravel()
-        buf = np.empty(border.size)
-        k = 0
-        for q in range(border.size):
-            v = flat[border[q]]
-            if np.isfinite(v):
-                buf[k] = v
-                k += 1
-        if k > 0:
-            ring[f] = np.median(buf[:k])
-        c = 0.0
-        s = 0.0
-        for q in range(pixels.size):
-            v = flat[pixels[q]]
-            if np.isfinite(v):
-                c += 1.0
-                s += v
-        count[f] = c
-        total[f] = s
-    return ring, count, total

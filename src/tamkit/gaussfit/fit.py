@@ -23,12 +23,14 @@ Engine = Callable[..., tuple[np.ndarray, ...]]
 MODELS = ("isotropic", "elliptical")
 
 
-def compiled_engine(model, frames, static_bad, scale, ux, uy, sign, threshold, cap):
+def compiled_engine(model, frames, static_bad, border, scale, ux, uy, sign, threshold, cap):
     """Batched numba Levenberg-Marquardt (see :func:`tamkit.gaussfit._batch.fit_batch`)."""
     code = _batch.ISO if model == "isotropic" else _batch.ELLIPTICAL
     return _batch.fit_batch(
         frames,
         static_bad,
+        border,
+        LEVEL_NOISE_UNITS * float(scale),
         float(scale),
         ux,
         uy,
@@ -140,16 +142,12 @@ def fit_stack(
     flux_z = np.empty(n_sig)
     pos = 0
     border = np.flatnonzero(_border(static_bad))
-    pixels = np.flatnonzero(~static_bad)
     for idx, frames in _prepare.iter_chunks(stack, sig_idx):
-        ring, count, total = _batch.border_and_flux(frames, border, pixels)
-        level = _constant_level(ring, scale)
-        if level.any():
-            frames = frames - level[:, None, None]
         sl = slice(pos, pos + idx.size)
+        out = engine(model, frames, static_bad, border, scale, ux, uy, sign, threshold, cap)
+        params[sl], cov[sl], chi2[sl], n_iter[sl], converged[sl], n_bad, spikes, flux = out
+        ring, level, count, total = flux.T
         flux_z[sl] = _flux_significance(total, count, ring, border.size, sign, scale)
-        out = engine(model, frames, static_bad, scale, ux, uy, sign, threshold, cap)
-        params[sl], cov[sl], chi2[sl], n_iter[sl], converged[sl], n_bad, spikes = out
         params[sl, -1] += level / scale
         n_valid[sl] = n_pix - n_bad
         n_spikes = (spikes >= 0).sum(axis=1)
@@ -192,7 +190,11 @@ def fit_stack(
     )
 
 
-#: a frame whose background level exceeds this many noise units is fitted about that level
+#: A frame whose border median exceeds this many noise units is fitted about that level. The
+#: compiled fit evaluates chi^2 from sums of the data and its square; on top of a level far
+#: above the noise (raw transmission, a detector offset) the chi^2 decrease of a step drowns in
+#: rounding, and no fit converged for levels above ten times the spot's amplitude. The model is
+#: linear in its offset, so fitting about the level and adding it back changes nothing else.
 LEVEL_NOISE_UNITS = 10.0
 
 
@@ -201,18 +203,6 @@ def _border(bad: np.ndarray) -> np.ndarray:
     border = np.zeros(bad.shape, dtype=bool)
     border[0, :] = border[-1, :] = border[:, 0] = border[:, -1] = True
     return border & ~bad
-
-
-def _constant_level(ring_median: np.ndarray, scale: float) -> np.ndarray:
-    """Per-frame background level to take out before the fit (0 where it is small).
-
-    The compiled fit evaluates chi^2 from sums of the data and its square; on top of a level
-    far above the noise (raw transmission, a detector offset) the chi^2 decrease of a step drowns
-    in rounding, and no fit converged for levels above ten times the spot's amplitude. The
-    model is linear in its offset, so fitting about the median of the frame's border and
-    adding it back to the fitted offset changes nothing else.
-    """
-    return np.where(np.abs(ring_median) > LEVEL_NOISE_UNITS * scale, ring_median, 0.0)
 
 
 def _flux_significance(total: np.ndarray, count: np.ndarray, ring_median: np.ndarray,

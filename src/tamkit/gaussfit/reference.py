@@ -15,7 +15,7 @@ import xarray as xr
 from scipy.optimize import OptimizeWarning, curve_fit
 
 from tamkit.gaussfit import _batch
-from tamkit.gaussfit.fit import fit_stack
+from tamkit.gaussfit.fit import LEVEL_NOISE_UNITS, fit_stack
 
 
 def _iso(xy, amp, x0, y0, s, c):
@@ -70,10 +70,12 @@ def _fit_frames(model, scaled, valid, p0, xx, yy):
     return params, cov, chi2, converged
 
 
-def curve_fit_engine(model, frames, static_bad, scale, ux, uy, sign, threshold, cap):
+def curve_fit_engine(model, frames, static_bad, border, scale, ux, uy, sign, threshold, cap):
     """Same contract as the compiled engine, one ``curve_fit`` per frame."""
     code = _batch.ISO if model == "isotropic" else _batch.ELLIPTICAL
-    scaled, valid, p0 = _batch.prepare_batch(frames, static_bad, float(scale), ux, uy, float(sign))
+    scaled, valid, p0, flux = _batch.prepare_batch(frames, static_bad, border,
+                                                   LEVEL_NOISE_UNITS * float(scale), float(scale),
+                                                   ux, uy, float(sign))
     xx, yy = np.meshgrid(ux, uy)
     params, cov, chi2, converged = _fit_frames(model, scaled, valid, p0, xx, yy)
     spikes, count = _batch.spikes_batch(scaled, valid, ux, uy, params, code, float(threshold), cap)
@@ -91,7 +93,7 @@ def curve_fit_engine(model, frames, static_bad, scale, ux, uy, sign, threshold, 
     spikes[~spiky] = -1
     n_bad = (~valid).reshape(valid.shape[0], -1).sum(axis=1) + np.where(spiky, count, 0)
     n_iter = np.zeros(frames.shape[0], dtype=np.int64)
-    return params, cov, chi2, n_iter, converged, n_bad, spikes
+    return params, cov, chi2, n_iter, converged, n_bad, spikes, flux
 
 
 def fit_frames_reference(
