@@ -62,9 +62,14 @@ def make_stack(
     xarray.DataArray
         dims ``(delay, y, x)``, coords in fs and nm.
     """
-    # a dask array stays lazy (large stacks); anything else becomes a float ndarray
+    # a dask array stays lazy (large stacks), float32 kept (each step reads its blocks of
+    # frames as float64: a float64 copy of every chunk would double the memory of each read);
+    # anything else becomes a float ndarray
     lazy = type(frames).__module__.startswith("dask")
-    frames = frames.astype(float) if lazy else np.asarray(frames, dtype=float)
+    if lazy:
+        frames = frames if frames.dtype in (np.float32, np.float64) else frames.astype(float)
+    else:
+        frames = np.asarray(frames, dtype=float)
     if frames.ndim == 2:
         frames = frames[None]
     if frames.ndim != 3:

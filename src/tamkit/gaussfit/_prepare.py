@@ -13,6 +13,7 @@ import xarray as xr
 from scipy import ndimage
 
 from tamkit.core.errors import InputError
+from tamkit.core.frames import FrameReader
 from tamkit.core.stack import pixel_nm as stack_pixel_nm
 from tamkit.core.stack import validate_layout
 from tamkit.gaussfit._outliers import outlier_maps
@@ -54,28 +55,18 @@ def chunk_frames(ny: int, nx: int) -> int:
 
 
 def iter_chunks(
-    stack: xr.DataArray, indices: np.ndarray
+    stack: xr.DataArray, indices: np.ndarray, reader: FrameReader | None = None
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Yield (frame indices, float64 frames) over ``indices`` in memory-bounded chunks."""
     step = chunk_frames(stack.sizes["y"], stack.sizes["x"])
+    reader = reader or FrameReader(stack)
     for start in range(0, indices.size, step):
         idx = indices[start : start + step]
-        yield idx, load_frames(stack, idx)
+        yield idx, reader.read(idx)
 
 
-def load_frames(stack: xr.DataArray, idx: np.ndarray) -> np.ndarray:
-    """Frames ``idx`` as a float64 array (computes only those frames of a dask stack)."""
-    idx = np.asarray(idx)
-    if idx.size and np.all(np.diff(idx) == 1):
-        idx = slice(int(idx[0]), int(idx[-1]) + 1)  # a view, not a copy
-    part = stack.isel(delay=idx)
-    if part.chunks is not None:
-        # in this thread: the threaded scheduler reads several file chunks at once
-        return np.asarray(part.data.compute(scheduler="synchronous"), dtype=float)
-    return np.asarray(part.values, dtype=float)
-
-
-def hot_pixel_map(stack: xr.DataArray, baseline: np.ndarray) -> np.ndarray:
+def hot_pixel_map(stack: xr.DataArray, baseline: np.ndarray,
+                  reader: FrameReader | None = None) -> np.ndarray:
     """Persistent hot pixels (bool, (y, x)): local outliers in most sampled frames.
 
     A pixel is hot when it stands more than :data:`HOT_Z` robust standard deviations from the
@@ -88,7 +79,7 @@ def hot_pixel_map(stack: xr.DataArray, baseline: np.ndarray) -> np.ndarray:
     sample = np.union1d(sample, baseline[:HOT_SAMPLE_FRAMES])
     counts = np.zeros((stack.sizes["y"], stack.sizes["x"]))
     base_counts = np.zeros_like(counts)
-    for idx, frames in iter_chunks(stack, sample):
+    for idx, frames in iter_chunks(stack, sample, reader):
         outlier = outlier_maps(frames, HOT_Z, MAD_TO_STD)
         counts += outlier.sum(axis=0)
         base_counts += outlier[np.isin(idx, baseline)].sum(axis=0)

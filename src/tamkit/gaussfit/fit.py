@@ -10,6 +10,7 @@ import numpy as np
 import xarray as xr
 
 from tamkit.core.errors import InputError
+from tamkit.core.frames import FrameReader
 from tamkit.gaussfit import _batch, _prepare
 from tamkit.gaussfit._results import Geometry, classify, physical_results
 
@@ -112,11 +113,12 @@ def fit_stack(
     geom = Geometry(nx, ny, pix, float(np.mean(x_nm)), float(np.mean(y_nm)))
     base_idx = np.flatnonzero(delay < 0)
     sig_idx = np.flatnonzero(delay >= 0)
-    static_bad = _prepare.checked_mask(mask, ny, nx) | _prepare.hot_pixel_map(stack, base_idx)
-
-    early = _prepare.load_frames(stack, sig_idx[: _prepare.SIGN_FRAMES])
+    reader = FrameReader(stack)  # one file chunk of a dask-backed stack read at a time
+    static_bad = _prepare.checked_mask(mask, ny, nx) | _prepare.hot_pixel_map(stack, base_idx,
+                                                                               reader)
+    early = reader.read(sig_idx[: _prepare.SIGN_FRAMES])
     sign = _prepare.signal_sign(early, static_bad)
-    base = _prepare.load_frames(stack, base_idx) if base_idx.size else None
+    base = reader.read(base_idx) if base_idx.size else None
     if noise_std is not None:
         noise, source = float(noise_std), "given"
     else:
@@ -142,7 +144,7 @@ def fit_stack(
     flux_z = np.empty(n_sig)
     pos = 0
     border = np.flatnonzero(_border(static_bad))
-    for idx, frames in _prepare.iter_chunks(stack, sig_idx):
+    for idx, frames in _prepare.iter_chunks(stack, sig_idx, reader):
         sl = slice(pos, pos + idx.size)
         out = engine(model, frames, static_bad, border, scale, ux, uy, sign, threshold, cap)
         params[sl], cov[sl], chi2[sl], n_iter[sl], converged[sl], n_bad, spikes, flux = out

@@ -23,6 +23,7 @@ from scipy.special import chdtrc
 from tamkit.carrier_transport.results import BandLike, Regime
 from tamkit.core.constants import ROOM_TEMPERATURE_K
 from tamkit.core.errors import InputError
+from tamkit.core.frames import FrameReader
 from tamkit.core.median3x3 import median3x3_frames
 from tamkit.globalfit import metrics
 from tamkit.globalfit.msd_models import MsdModel, candidate_models
@@ -285,9 +286,13 @@ def global_fit(
 
         fits = fit_frames(stack)
     stack, mask = spot_window(stack, fits, mask)
-    # the frames at t >= 0 and the pre-zero ones, read apart (no float64 copy of the whole stack)
-    values = np.asarray(stack.isel(delay=np.flatnonzero(sel)).values, float)
-    before = np.asarray(stack.isel(delay=np.flatnonzero(~sel)).values, float)
+    # the frames at t >= 0 and the pre-zero ones, read apart, one file chunk of a lazy stack at
+    # a time; float32 frames stay float32 (the projector sums them in float64)
+    reader = FrameReader(stack)
+    dtype = np.float32 if stack.dtype == np.float32 else np.float64
+    values = reader.read(np.flatnonzero(sel), dtype=dtype)
+    before = reader.read(np.flatnonzero(~sel))
+    del reader
     finite = np.all(np.isfinite(values), axis=0) & np.all(np.isfinite(before), axis=0)
     noise0 = _baseline_noise(before, finite)
     del before

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tamkit.globalfit._data_sums import data_bilinear, power_sums
+
 #: 1D factors per axis: 0: g, 1: g u with u = d^2 / s^3, 2: g v with v = d / s^2 (d = x - x0)
 _N_FACTORS = 3
 #: the derivative of G with respect to (s, x0, y0) as sums of separable terms (y factor, x factor)
@@ -79,15 +81,16 @@ class SpotProjector:
         mask = np.asarray(mask, bool)
         self.weight = mask.astype(float)
         self.holes = np.nonzero(~mask)
-        # masked in place: a copy, unless the caller hands its float64 frames over (copy=False;
-        # a second stack-sized array was the global fit's memory peak)
-        data = np.array(frames, dtype=float) if copy else np.asarray(frames, dtype=float)
+        # masked in place: a copy, unless the caller hands its frames over (copy=False; a
+        # second stack-sized array was the global fit's memory peak). float32 frames stay
+        # float32 (the sums are accumulated in float64), anything else becomes float64.
+        dtype = np.float32 if np.asarray(frames).dtype == np.float32 else np.float64
+        data = np.array(frames, dtype=dtype) if copy else np.asarray(frames, dtype=dtype)
         np.nan_to_num(data, copy=False)
         data[:, ~mask] = 0.0
         self.data = data  # masked data (n_frames, ny, nx)
         self.n_pixels = float(self.weight.sum())
-        self.sum_d = data.sum(axis=(1, 2))
-        self.sum_dd = np.einsum("fij,fij->f", data, data)
+        self.sum_d, self.sum_dd = power_sums(data).T
 
     @property
     def n_frames(self) -> int:
@@ -128,10 +131,9 @@ class SpotProjector:
 
     def _sums(self, s_nm, x0_nm, y0_nm, frames) -> dict:
         """The pixel sums of model, derivatives and data that every projection is made of."""
-        idx = np.arange(self.n_frames) if frames is None else np.asarray(frames)
+        idx = np.arange(self.n_frames) if frames is None else np.arange(self.n_frames)[frames]
         fx = self._factors(self.x_nm, np.asarray(x0_nm, float), np.asarray(s_nm, float))
         fy = self._factors(self.y_nm, np.asarray(y0_nm, float), np.asarray(s_nm, float))
-        # bilinear forms with the mask: singles <a(y) b(x)> and pair products <a a' b b'>
         # bilinear forms with the mask: sum_y sum_x m a(y) b(x) = (sum a)(sum b) minus the sum
         # over the masked-out pixels (few), for singles a b and pair products a a' b b'
         hy, hx = self.holes
@@ -140,9 +142,7 @@ class SpotProjector:
         py = np.stack([fy[:, a] * fy[:, b] for a, b in _PAIRS], axis=1)
         pair = self._masked_sums(py, px, hy, hx)                    # (F, 6, 6) = <YY' XX'>
         # bilinear forms with the (masked) data: one pass over every pixel of every frame
-        data = self.data if frames is None else self.data[idx]  # (no copy of every frame)
-        dx = np.matmul(data, fx.transpose(0, 2, 1))                # (F, ny, 3)
-        data_single = np.einsum("fay,fyb->fab", fy, dx)            # (F, 3, 3) = <D Ya Xb>
+        data_single = data_bilinear(self.data, idx, fy, fx)       # (F, 3, 3) = <D Ya Xb>
 
         def gg(ya, xa, yb, xb):  # <(Ya Xa)(Yb Xb)>
             return pair[:, _PAIR_INDEX[(ya, yb)], _PAIR_INDEX[(xa, xb)]]

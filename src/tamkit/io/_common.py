@@ -23,6 +23,9 @@ from tamkit.core.errors import InputError
 from tamkit.core.stack import FRAME_DIMS, RAW_DIMS, _checked_pixel_nm, pixel_axis_nm, validate_stack
 
 CHOPPER_LABELS = ("on", "off")
+#: Files larger than this (bytes) are opened lazily (:mod:`tamkit.io.lazy`) when their layout
+#: allows it: loaded whole, a float32 file takes twice its size as float64 frames.
+LAZY_THRESHOLD_BYTES = 128 * 2**20
 #: Length units found in file metadata, in nm.
 UNIT_NM = {
     "nm": 1.0,

@@ -29,11 +29,15 @@ import xarray as xr
 from tamkit.core.errors import InputError
 from tamkit.core.stack import FRAME_DIMS, make_stack, validate_stack
 from tamkit.io import load, read_delays
-from tamkit.io._common import as_delay_array, check_path, decode_attr, file_errors
+from tamkit.io._common import (
+    LAZY_THRESHOLD_BYTES,
+    as_delay_array,
+    check_path,
+    decode_attr,
+    file_errors,
+)
 from tamkit.io.tiff import quiet_tifffile, tiff_metadata
 
-#: Files larger than this (bytes) are opened lazily when their layout allows it.
-LAZY_THRESHOLD_BYTES = 512 * 2**20
 #: Bytes of frames (in the file's dtype) per dask chunk.
 CHUNK_BYTES = 64 * 2**20
 NETCDF_SUFFIXES = (".nc", ".nc4", ".h5", ".hdf5")

@@ -55,6 +55,7 @@ import xarray as xr
 from scipy import ndimage
 
 from tamkit.core.errors import InputError
+from tamkit.core.frames import FrameReader
 from tamkit.moments._aperture import aperture_pass
 from tamkit.moments._sums import estimator, noise_covariance, sums_vector
 from tamkit.moments.laguerre import laguerre_moments, pooled
@@ -177,8 +178,9 @@ def frame_moments(
     baseline = delay < 0
     n_base = int(baseline.sum())
     bmap = None
+    reader = FrameReader(stack)  # one file chunk of a dask-backed stack read at a time
     if n_base:
-        raw = np.asarray(stack.isel(delay=np.flatnonzero(baseline)).values, dtype=float)
+        raw = reader.read(np.flatnonzero(baseline))
         vb = np.isfinite(raw)
         bmap = np.where(vb, raw, 0.0).sum(0) / np.maximum(vb.sum(0), 1)
         del raw, vb
@@ -186,7 +188,7 @@ def frame_moments(
         idx = np.flatnonzero(delay >= 0)[:SIGN_FRAMES]
         if idx.size == 0:
             raise InputError("no frame at delay >= 0: nothing to take moments of")
-        sign = _sign(_frames(stack, idx, bmap, 1)[0].reshape(idx.size, ny, nx), delay[idx])
+        sign = _sign(_frames(reader, idx, bmap, 1)[0].reshape(idx.size, ny, nx), delay[idx])
     X = np.broadcast_to(xs[None, :], (ny, nx)).ravel()
     Y = np.broadcast_to(ys[:, None], (ny, nx)).ravel()
     edges = (xs.min() - 0.5, xs.max() + 0.5, ys.min() - 0.5, ys.max() + 0.5)
@@ -201,7 +203,7 @@ def frame_moments(
     prof_parts = []
     for lo in range(0, n, block):
         idx = np.arange(lo, min(n, lo + block))
-        w, valid = _frames(stack, idx, bmap, sign)
+        w, valid = _frames(reader, idx, bmap, sign)
         res = _block_sums(w, valid, X, Y, xs, ys, start, idx, pix, aperture_k, annulus_gap,
                           edges, n_iter)
         for key in keys:
@@ -212,7 +214,7 @@ def frame_moments(
         del w, valid
     cx, cy, cxx, cxy, cyy, kk, off, offset_used, noise, n_ann, t, geom = (
         np.concatenate(parts[key]) for key in keys)
-    noise = _fill_noise(noise, n_ann, lambda: _frames(stack, np.flatnonzero(baseline), bmap,
+    noise = _fill_noise(noise, n_ann, lambda: _frames(reader, np.flatnonzero(baseline), bmap,
                                                       sign), baseline)
     scale = kk * np.sqrt(0.5 * (cxx + cyy))  # per-frame length (px) that makes the sums O(1)
     cov = noise_covariance(geom, noise**2, np.where(offset_used, n_ann, 0))
@@ -230,7 +232,7 @@ def frame_moments(
     ok_frames = (status == "ok") & ~baseline
     x0p, y0p = cx + est["dx"] * scale, cy + est["dy"] * scale
     if kurtosis == "laguerre":
-        lag = _laguerre_frames(stack, bmap, sign, X, Y, (x0p, y0p, cxx, cxy, cyy), ok_frames)
+        lag = _laguerre_frames(reader, bmap, sign, X, Y, (x0p, y0p, cxx, cxy, cyy), ok_frames)
         ek_f, ek_f_err = lag["ek"], lag["ek_err"]
         usable_ek = ok_frames & lag["converged"]
         half = max(0, (int(pool_frames) - 1) // 2)
@@ -299,7 +301,7 @@ def frame_moments(
         prof = []
         for w, valid, offb, idx in prof_parts:
             if w is None:
-                w, valid = _frames(stack, idx, bmap, sign)
+                w, valid = _frames(reader, idx, bmap, sign)
             sub = ((w - offb[:, None]) * valid).reshape(idx.size, ny, nx)
             prof.append(_profiles(sub, valid.reshape(idx.size, ny, nx), xs, ys, x0p[idx],
                                   y0p[idx], noise[idx], stack.isel(delay=idx), pix))
@@ -319,17 +321,17 @@ KURTOSIS_LAGUERRE = (
 )
 
 
-def _laguerre_frames(stack, bmap, sign, X, Y, start, use):
+def _laguerre_frames(reader, bmap, sign, X, Y, start, use):
     """Gauss-Laguerre moments of the frames ``use``, read block by block."""
     n = use.size
     out = None
-    ny, nx = int(stack.sizes["y"]), int(stack.sizes["x"])
+    ny, nx = int(reader.stack.sizes["y"]), int(reader.stack.sizes["x"])
     block = max(1, CHUNK_BYTES // (8 * ny * nx))
     for lo in range(0, n, block):
         idx = np.arange(lo, min(n, lo + block))
         if not use[idx].any():
             continue
-        w, valid = _frames(stack, idx, bmap, sign)
+        w, valid = _frames(reader, idx, bmap, sign)
         res = laguerre_moments(w, valid, X, Y, tuple(v[idx] for v in start), order=2,
                                use=use[idx])
         if out is None:
@@ -343,10 +345,10 @@ def _laguerre_frames(stack, bmap, sign, X, Y, start, use):
     return out
 
 
-def _frames(stack, idx, bmap, sign):
-    """Frames ``idx`` as float64 (frames, pixels): pre-zero map subtracted, invalid pixels 0,
-    times ``sign``; and the validity mask."""
-    data = np.array(stack.isel(delay=idx).values, dtype=float)
+def _frames(reader, idx, bmap, sign):
+    """Frames ``idx`` of a :class:`~tamkit.core.frames.FrameReader` as float64 (frames, pixels):
+    pre-zero map subtracted, invalid pixels 0, times ``sign``; and the validity mask."""
+    data = reader.read(idx)
     valid = np.isfinite(data)
     if bmap is not None:
         data -= bmap[None]
