@@ -49,13 +49,19 @@ def differential(raw: xr.DataArray) -> xr.DataArray:
     labels = [str(v) for v in raw["chopper"].values] if "chopper" in raw.coords else []
     if sorted(labels) != ["off", "on"]:
         raise InputError(f"the chopper axis must hold 'on' and 'off' frames, got {labels}")
-    on = raw.sel(chopper="on", drop=True).astype(float)
-    off = raw.sel(chopper="off", drop=True).astype(float)
-    reference = off.where(np.isfinite(off) & (off > 0))
-    dtt = (on - reference) / reference
+    on = raw.sel(chopper="on", drop=True)
+    off = np.asarray(raw.sel(chopper="off", drop=True).values, dtype=float)
+    # in place, two stack-sized float64 arrays in all: a raw acquisition is the largest array
+    # tamkit holds (each temporary of the xarray expression cost ~0.2 s per 200 MB)
+    dtt = np.array(on.values, dtype=float)
+    no_reference = ~(np.isfinite(off) & (off > 0))
+    np.subtract(dtt, off, out=dtt)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        np.divide(dtt, off, out=dtt)
+    dtt[no_reference] = np.nan
     attrs = {**raw.attrs, "quantity": "dT/T"}
-    attrs["masked_off_pixels"] = int((reference.isnull() & off.notnull()).sum())
-    return dtt.rename("dT_T").assign_attrs(attrs)
+    attrs["masked_off_pixels"] = int(np.count_nonzero(no_reference & ~np.isnan(off)))
+    return xr.DataArray(dtt, dims=on.dims, coords=on.coords, name="dT_T", attrs=attrs)
 
 
 def _run_labels(dtt: xr.DataArray, run_dims: list[str]) -> list[dict[str, int]]:
@@ -77,9 +83,28 @@ def run_distances(values: np.ndarray) -> np.ndarray:
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN pixels stay NaN
-        reference = np.nanmedian(values, axis=0)
-        sq = (values - reference[None]) ** 2
-        return np.sqrt(np.nanmean(sq.reshape(values.shape[0], -1), axis=1))
+        reference = _nan_median_first_axis(values)
+        sq = np.subtract(values, reference[None])
+        np.square(sq, out=sq)
+        return np.sqrt(_nan_mean(sq.reshape(values.shape[0], -1), axis=1))
+
+
+def _nan_mean(values: np.ndarray, axis: int) -> np.ndarray:
+    """``np.nanmean``, without its stack-sized copy when there is no NaN (the same sums)."""
+    if np.isnan(values).any():
+        return np.nanmean(values, axis=axis)
+    return np.mean(values, axis=axis)
+
+
+def _nan_median_first_axis(values: np.ndarray) -> np.ndarray:
+    """``np.nanmedian(values, axis=0)``: ``np.median`` where a pixel has no NaN (5x faster:
+    nanmedian over a short first axis goes through masked-array sorting), nanmedian on the
+    pixels that have one."""
+    reference = np.median(values, axis=0)
+    with_nan = np.isnan(reference)
+    if with_nan.any():
+        reference[with_nan] = np.nanmedian(values[:, with_nan], axis=0)
+    return reference
 
 
 def outlier_mask(distance: np.ndarray, threshold: float = OUTLIER_THRESHOLD) -> np.ndarray:
@@ -137,7 +162,8 @@ def average_runs(dtt: xr.DataArray, threshold: float = OUTLIER_THRESHOLD) -> xr.
     labels = _run_labels(dtt, run_dims)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # pixels NaN in every run stay NaN
-        mean = np.nanmean(values[~reject], axis=0)
+        kept = values[~reject] if reject.any() else values  # (no copy when none is rejected)
+        mean = _nan_mean(kept, axis=0)
     attrs = {
         **dtt.attrs,
         "rejected_runs": [labels[k] for k in np.flatnonzero(reject)],
