@@ -59,3 +59,11 @@ def test_blocks_in_order_read_each_file_chunk_once():
     for lo in range(0, 23, 2):  # blocks of 2 frames, 3 per chunk of 6
         reader.read(np.arange(lo, min(23, lo + 2)))
     assert source.reads == 4  # chunks of 6, 6, 6, 5
+
+
+def test_consecutive_frames_of_an_in_memory_stack_may_be_a_view():
+    values = _values(dtype=np.float64)
+    reader = FrameReader(_stack(values))
+    assert np.shares_memory(reader.read([2, 3, 4], copy=False), values)
+    assert not np.shares_memory(reader.read([2, 3, 4]), values)
+    assert not np.shares_memory(reader.read([2, 3, 4], dtype=np.float32, copy=False), values)

@@ -38,12 +38,18 @@ class FrameReader:
         """True when the frames come from a dask-backed stack."""
         return self._data is not None
 
-    def read(self, idx: np.ndarray, dtype=float) -> np.ndarray:
-        """Frames ``idx`` (in any order) as a new array of ``dtype``, shape (len(idx), ny, nx)."""
+    def read(self, idx: np.ndarray, dtype=float, *, copy: bool = True) -> np.ndarray:
+        """Frames ``idx`` (in any order) as an array of ``dtype``, shape (len(idx), ny, nx).
+
+        ``copy=False`` allows a read-only view of an in-memory stack when ``idx`` is a run of
+        consecutive frames already of ``dtype`` (copying into fresh memory costs more than
+        the per-frame fit of those frames).
+        """
         idx = np.asarray(idx, dtype=np.int64).ravel()
         if self._data is None:
-            if idx.size and np.all(np.diff(idx) == 1):  # a view: copied once, below
-                return np.array(self.stack.values[int(idx[0]) : int(idx[-1]) + 1], dtype=dtype)
+            if idx.size and np.all(np.diff(idx) == 1):
+                view = self.stack.values[int(idx[0]) : int(idx[-1]) + 1]
+                return np.array(view, dtype=dtype, copy=True if copy else None)
             return np.asarray(self.stack.values[idx], dtype=dtype)  # fancy indexing copied
         out = np.empty((idx.size, *self._data.shape[1:]), dtype=dtype)
         chunk_of = np.searchsorted(self._edges, idx, side="right") - 1

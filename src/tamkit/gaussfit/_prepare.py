@@ -62,7 +62,7 @@ def iter_chunks(
     reader = reader or FrameReader(stack)
     for start in range(0, indices.size, step):
         idx = indices[start : start + step]
-        yield idx, reader.read(idx)
+        yield idx, reader.read(idx, copy=False)  # the fits only read their frames
 
 
 def hot_pixel_map(stack: xr.DataArray, baseline: np.ndarray,

@@ -116,9 +116,9 @@ def fit_stack(
     reader = FrameReader(stack)  # one file chunk of a dask-backed stack read at a time
     static_bad = _prepare.checked_mask(mask, ny, nx) | _prepare.hot_pixel_map(stack, base_idx,
                                                                                reader)
-    early = reader.read(sig_idx[: _prepare.SIGN_FRAMES])
+    early = reader.read(sig_idx[: _prepare.SIGN_FRAMES], copy=False)
     sign = _prepare.signal_sign(early, static_bad)
-    base = reader.read(base_idx) if base_idx.size else None
+    base = reader.read(base_idx, copy=False) if base_idx.size else None
     if noise_std is not None:
         noise, source = float(noise_std), "given"
     else:
