@@ -72,6 +72,8 @@ def _child(python: str, code: str, current: bool, *args: str) -> dict:
 
 def _cli_time(python: str, current: bool, args: list[str], repeat: int, work: Path,
               tag: str) -> float:
+    """Median wall time of ``repeat`` runs after one warm-up run (``repeat=0``: that one run,
+    cold caches included)."""
     times = []
     for i in range(repeat + 1):  # the first run warms the page and numba caches
         out = work / f"{tag}{i}"
@@ -79,7 +81,7 @@ def _cli_time(python: str, current: bool, args: list[str], repeat: int, work: Pa
         _run(python, ["-m", "tamkit.cli", *args, "--out", str(out)], current)
         times.append(time.perf_counter() - start)
         shutil.rmtree(out, ignore_errors=True)
-    return float(np.median(times[1:]))
+    return float(np.median(times[1:] if repeat else times))
 
 
 # ---- inputs -------------------------------------------------------------------------------
