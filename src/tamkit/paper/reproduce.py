@@ -39,8 +39,7 @@ from tamkit.series.trends import (
     composition_series,
     fluence_series,
 )
-from tamkit.sim.equilibrium import EquilibriumTransport, equilibrium_transport
-from tamkit.sim.film import film_preset
+from tamkit.sim.equilibrium import EquilibriumTransport
 from tamkit.sim.microscope import Microscope
 
 SCHEMA = "tamkit.paper.reproduce/1"
@@ -165,11 +164,9 @@ def reproduce(
     target = (atomic_output_dir(out_dir, force=force) if out_dir is not None
               else contextlib.nullcontext(None))
     with target as tmp:
-        measurements, maps = run_all(specs, tamap_films, settings, seed, progress=tick)
+        measurements, maps, equilibrium = run_all(specs, tamap_films, settings, seed,
+                                                  progress=tick)
         geometry = geometry_curve()
-        equilibrium = equilibrium_transport(film_preset("cqd"),
-                                            n_groups=settings.equilibrium_groups, seed=seed)
-        tick("equilibrium")
         fluence_keys = [f"cqd@{n:g}" for n in FLUENCES_NABS]
         fluence = fluence_series([measurements[k].result for k in fluence_keys],
                                  list(FLUENCES_NABS), n_bootstrap=settings.n_bootstrap // 2,

@@ -249,44 +249,57 @@ def geometry_curve(vol_percent: np.ndarray | None = None) -> dict:
 Progress = Callable[[str], None]
 
 
+def run_equilibrium(n_groups: int, seed: int):
+    """The cqd film's equilibrium (thermal-hopping) transport, :func:`equilibrium_transport`."""
+    from tamkit.sim.equilibrium import equilibrium_transport
+
+    return equilibrium_transport(film_preset("cqd"), n_groups=n_groups, seed=seed)
+
+
 def run_all(
     specs: Sequence[MeasurementSpec],
     tamap_films: Sequence[str],
     settings: Settings,
     seed: int,
     progress: Progress | None = None,
-) -> tuple[dict[str, MeasurementResult], dict[str, dict]]:
-    """Run every measurement and TA map, in parallel processes when ``settings.workers > 1``.
+):
+    """Run every measurement, TA map and the equilibrium-mobility simulation, in parallel
+    processes when ``settings.workers > 1``.
 
-    ``progress(label)`` is called once per finished job. Results are keyed by spec key and by
-    film name; the order of completion does not change them (every job has its own seed).
+    ``progress(label)`` is called once per finished job. Returns the measurements keyed by spec
+    key, the maps by film name and the :class:`~tamkit.sim.equilibrium.EquilibriumTransport`;
+    the order of completion does not change them (every job has its own seed, and the
+    equilibrium simulation's result does not depend on its thread count).
     """
     map_seeds = np.random.SeedSequence([int(seed), 1]).generate_state(len(tamap_films))
     measurements: dict[str, MeasurementResult] = {}
     maps: dict[str, dict] = {}
+    jobs = [(run_measurement, (spec, settings), ("m", spec.key)) for spec in specs]
+    # submitted after the long measurements, before the short maps: it fills the pool's tail
+    jobs.append((run_equilibrium, (settings.equilibrium_groups, int(seed)), ("e", None)))
+    jobs += [(run_tamap, (name, int(s)), ("t", name))
+             for name, s in zip(tamap_films, map_seeds, strict=True)]
+    equilibrium = None
+
+    def collect(kind, key, value):
+        nonlocal equilibrium
+        if kind == "m":
+            measurements[key] = value
+        elif kind == "t":
+            maps[key] = value
+        else:
+            equilibrium = value
+        if progress:
+            progress({"m": key, "t": f"TA map {key}", "e": "equilibrium"}[kind])
+
     if settings.workers <= 1:
-        for spec in specs:
-            measurements[spec.key] = run_measurement(spec, settings)
-            if progress:
-                progress(spec.key)
-        for name, s in zip(tamap_films, map_seeds, strict=True):
-            maps[name] = run_tamap(name, int(s))
-            if progress:
-                progress(f"TA map {name}")
-        return measurements, maps
+        for fn, args, (kind, key) in jobs:
+            collect(kind, key, fn(*args))
+        return measurements, maps, equilibrium
     # spawn, not fork: forking a process whose numba/OpenMP threads are running can kill the child
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=settings.workers, mp_context=context) as pool:
-        futures = {pool.submit(run_measurement, spec, settings): ("m", spec.key)
-                   for spec in specs}
-        futures.update({pool.submit(run_tamap, name, int(s)): ("t", name)
-                        for name, s in zip(tamap_films, map_seeds, strict=True)})
+        futures = {pool.submit(fn, *args): tag for fn, args, tag in jobs}
         for future in as_completed(futures):
-            kind, key = futures[future]
-            if kind == "m":
-                measurements[key] = future.result()
-            else:
-                maps[key] = future.result()
-            if progress:
-                progress(key if kind == "m" else f"TA map {key}")
-    return measurements, maps
+            collect(*futures[future], future.result())
+    return measurements, maps, equilibrium
