@@ -201,3 +201,29 @@ def test_three_runs_no_false_rejection_but_glitch_caught(truth_stack):
         assert average_runs(differential(raw)).attrs["rejected_runs"] == []
         raw[0, 1, 0] = raw[0, 1, 0] * 1.01
         assert average_runs(differential(raw)).attrs["rejected_runs"] == [{"spot": 0, "run": 1}]
+
+
+def test_differential_masks_nan_and_inf_references_and_counts_only_finite_ones():
+    on = np.array([[110.0, 90.0, 5.0, np.nan]])
+    off = np.array([[100.0, np.inf, np.nan, 100.0]])
+    raw = xr.DataArray(np.stack([on, off]), dims=("chopper", "y", "x"),
+                       coords={"chopper": ["on", "off"]})
+    dtt = differential(raw)
+    np.testing.assert_array_equal(dtt.values, [[0.1, np.nan, np.nan, np.nan]])
+    # an infinite reference is masked and counted; a NaN one was missing already
+    assert dtt.attrs["masked_off_pixels"] == 1
+
+
+def test_run_distances_median_equals_nanmedian_with_nan_pixels():
+    from tamkit.preprocessing.differential import _nan_median_first_axis, run_distances
+
+    rng = np.random.default_rng(4)
+    values = rng.standard_normal((7, 5, 6))
+    values[:3, 1, 2] = np.nan  # a pixel NaN in some runs
+    values[:, 4, 5] = np.nan   # and one NaN in all
+    with np.errstate(all="ignore"), pytest.warns(RuntimeWarning):
+        expected = np.nanmedian(values, axis=0)
+    np.testing.assert_array_equal(_nan_median_first_axis(values), expected)
+    sq = (values - expected[None]) ** 2
+    reference = np.sqrt(np.nanmean(sq.reshape(7, -1), axis=1))
+    np.testing.assert_array_equal(run_distances(values), reference)
