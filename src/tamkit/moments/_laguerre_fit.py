@@ -17,7 +17,7 @@ the box's), so the cost does not grow with the frame beyond the spot.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from tamkit.core.cholesky import cholesky_factor, cholesky_solve
 
@@ -289,3 +289,26 @@ def fit_frame(d, valid, X, Y, xs, ys, raster, totals, theta0, order):
             if lam > 1e12:
                 break
     return q, jtj, cost, converged, passes
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def fit_frames_parallel(w, valid, X, Y, xs, ys, raster, totals, theta0, order, which):
+    """:func:`fit_frame` of the frames ``which`` (rows of ``w`` (n, p)), in parallel.
+
+    Returns q (m, P), info (m, P, P), cost (m,), converged (m,) for the m frames of ``which``.
+    """
+    m = which.size
+    npar = N_NONLINEAR + order + 1
+    q = np.empty((m, npar))
+    info = np.empty((m, npar, npar))
+    cost = np.empty(m)
+    converged = np.zeros(m, dtype=np.bool_)
+    for k in prange(m):
+        i = which[k]
+        qi, infoi, ci, ok, _ = fit_frame(w[i], valid[i], X, Y, xs, ys, raster, totals[i],
+                                         theta0[i], order)
+        q[k] = qi
+        info[k] = infoi
+        cost[k] = ci
+        converged[k] = ok
+    return q, info, cost, converged

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tamkit.moments._laguerre_fit import N_NONLINEAR, fit_frame
+from tamkit.moments._laguerre_fit import N_NONLINEAR, fit_frames_parallel
 
 #: outputs of :func:`laguerre_moments` besides ``converged``
 KEYS = ("x0", "y0", "cxx", "cxy", "cyy", "variance", "variance_err", "var_major", "var_minor",
@@ -129,9 +129,9 @@ def laguerre_moments(
     totals = np.zeros((n, 3))
     totals[fit] = np.stack([valid[fit].sum(1), wv.sum(1), np.einsum("np,np->n", wv, wv)], 1)
     del wv
-    for i in np.flatnonzero(fit):
-        p, info, cost, success, _ = fit_frame(w[i], valid[i], X, Y, xs, ys, raster, totals[i],
-                                              theta0[i], order)
+    which = np.flatnonzero(fit)
+    fitted = fit_frames_parallel(w, valid, X, Y, xs, ys, raster, totals, theta0, order, which)
+    for i, p, info, cost, success in zip(which, *fitted, strict=True):
         coef = p[N_NONLINEAR:]
         dof = max(int(totals[i, 0]) - p.size, 1)
         cov = _covariance(info, cost / dof)
