@@ -103,7 +103,9 @@ def _nan_median_first_axis(values: np.ndarray) -> np.ndarray:
     reference = np.median(values, axis=0)
     with_nan = np.isnan(reference)
     if with_nan.any():
-        reference[with_nan] = np.nanmedian(values[:, with_nan], axis=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN pixels stay NaN
+            reference[with_nan] = np.nanmedian(values[:, with_nan], axis=0)
     return reference
 
 
