@@ -37,7 +37,7 @@ def test_frames_equal_the_stack_whatever_the_order_and_the_chunks(idx):
     values = _values()
     eager = FrameReader(_stack(values))
     lazy = FrameReader(_stack(da.from_array(values, chunks=(6, 4, 5))))
-    assert lazy.lazy and not eager.lazy
+    assert lazy.stack.chunks is not None and eager.stack.chunks is None
     for reader in (eager, lazy):
         got = reader.read(idx)
         assert got.dtype == np.float64 and got.shape == (len(idx), 4, 5)

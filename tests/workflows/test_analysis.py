@@ -121,14 +121,13 @@ def test_a_dense_stack_on_a_small_field_keeps_sigma0_and_says_the_spot_fills_the
 def test_a_large_float32_file_is_analysed_lazily_as_in_memory(tmp_path, monkeypatch):
     # above the lazy threshold a file is opened dask-backed, float32 kept as when loaded whole;
     # every step reads one file chunk at a time: the numbers are those of the eager route
-    from tamkit.io import save_stack
-    from tamkit.workflows import analysis
+    from tamkit.io import _common, save_stack
 
     stack, _ = spreading_gaussian_stack(tam_delays_fs(step_fs=50.0, n_log=12), shape=(40, 40),
                                         peak_snr=40, lifetime_fs=LONG_LIVED, seed=5)
     path = save_stack(stack.astype(np.float32), tmp_path / "f32.nc")
     eager = analyze(path, n_bootstrap=20, max_regimes=2)
-    monkeypatch.setattr(analysis, "LAZY_THRESHOLD_BYTES", 0)
+    monkeypatch.setattr(_common, "LAZY_THRESHOLD_BYTES", 0)
     lazy = analyze(path, n_bootstrap=20, max_regimes=2)
     assert lazy.input_info["lazy_loaded"] and not eager.input_info["lazy_loaded"]
     assert lazy.stack.dtype == eager.stack.dtype == np.float32

@@ -33,11 +33,6 @@ class FrameReader:
             self._edges = np.cumsum((0, *self._data.chunks[0]))
         self._cached: tuple[int, np.ndarray] | None = None
 
-    @property
-    def lazy(self) -> bool:
-        """True when the frames come from a dask-backed stack."""
-        return self._data is not None
-
     def read(self, idx: np.ndarray, dtype=float, *, copy: bool = True) -> np.ndarray:
         """Frames ``idx`` (in any order) as an array of ``dtype``, shape (len(idx), ny, nx).
 

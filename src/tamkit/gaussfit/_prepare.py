@@ -32,11 +32,6 @@ SIGN_FRAMES = 5
 CHUNK_BYTES = 64 * 2**20
 
 
-def is_lazy(stack: xr.DataArray) -> bool:
-    """True when the stack's values are a dask array (loaded chunk by chunk)."""
-    return type(stack.variable._data).__module__.startswith("dask")
-
-
 def check_stack(stack: xr.DataArray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """Check dims, coordinates and pixel size without loading the frames.
 

@@ -23,6 +23,7 @@ import xarray as xr
 
 from tamkit.core.errors import InputError
 from tamkit.core.stack import FRAME_DIMS
+from tamkit.io import _common
 from tamkit.io._common import Read, check_path, file_errors, validate_any
 from tamkit.io.delays import read_delays, write_delays
 from tamkit.io.netcdf import load_netcdf, read_hdf, save_netcdf
@@ -123,6 +124,31 @@ def load(
         return preprocess(stack)
 
 
+def load_maybe_lazy(
+    path: str | os.PathLike,
+    *,
+    delays: str | os.PathLike | None = None,
+    pixel_nm: float | None = None,
+    threshold_bytes: int | None = None,
+) -> xr.DataArray:
+    """A dT/T stack: dask-backed (:func:`tamkit.io.lazy.open_lazy`, one file chunk read at a
+    time by every step) if the file is above ``threshold_bytes`` (default
+    ``tamkit.io._common.LAZY_THRESHOLD_BYTES``) and its layout allows, else :func:`load`.
+
+    Dask is imported only for such a file (~0.3 s).
+    """
+    path = check_path(path)
+    if threshold_bytes is None:
+        threshold_bytes = _common.LAZY_THRESHOLD_BYTES
+    if path.stat().st_size > threshold_bytes:
+        from tamkit.io.lazy import open_lazy
+
+        stack = open_lazy(path, delays=delays, pixel_nm=pixel_nm)
+        if stack is not None:
+            return stack
+    return load(path, delays=delays, pixel_nm=pixel_nm)
+
+
 def save_stack(stack: xr.DataArray, path: str | os.PathLike) -> Path:
     """Write ``stack`` (raw or dT/T) in the format its suffix names; return the path.
 
@@ -139,6 +165,7 @@ def save_stack(stack: xr.DataArray, path: str | os.PathLike) -> Path:
 
 __all__ = [
     "load",
+    "load_maybe_lazy",
     "load_netcdf",
     "load_stack",
     "read_delays",

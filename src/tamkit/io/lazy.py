@@ -28,14 +28,8 @@ import xarray as xr
 
 from tamkit.core.errors import InputError
 from tamkit.core.stack import FRAME_DIMS, make_stack, validate_stack
-from tamkit.io import load, read_delays
-from tamkit.io._common import (
-    LAZY_THRESHOLD_BYTES,
-    as_delay_array,
-    check_path,
-    decode_attr,
-    file_errors,
-)
+from tamkit.io import read_delays
+from tamkit.io._common import as_delay_array, check_path, decode_attr, file_errors
 from tamkit.io.tiff import quiet_tifffile, tiff_metadata
 
 #: Bytes of frames (in the file's dtype) per dask chunk.
@@ -47,23 +41,6 @@ TIFF_SUFFIXES = (".tif", ".tiff")
 def frames_per_chunk(ny: int, nx: int, itemsize: int) -> int:
     """Frames per dask chunk so that one chunk stays near :data:`CHUNK_BYTES`."""
     return int(max(1, CHUNK_BYTES // max(1, ny * nx * itemsize)))
-
-
-def load_maybe_lazy(
-    path: str | os.PathLike,
-    *,
-    delays: str | os.PathLike | None = None,
-    pixel_nm: float | None = None,
-    threshold_bytes: int = LAZY_THRESHOLD_BYTES,
-) -> xr.DataArray:
-    """A dT/T stack: dask-backed if the file is above ``threshold_bytes`` and its layout allows,
-    else loaded (and preprocessed when raw) by :func:`tamkit.io.load`."""
-    path = check_path(path)
-    if path.stat().st_size > threshold_bytes:
-        stack = open_lazy(path, delays=delays, pixel_nm=pixel_nm)
-        if stack is not None:
-            return stack
-    return load(path, delays=delays, pixel_nm=pixel_nm)
 
 
 def open_lazy(

@@ -23,8 +23,7 @@ from tamkit.core.errors import InputError
 from tamkit.core.stack import validate_stack
 from tamkit.gaussfit import fit_frames
 from tamkit.gaussfit.common_noise import baseline_common_modes
-from tamkit.io import load
-from tamkit.io._common import LAZY_THRESHOLD_BYTES
+from tamkit.io import load_maybe_lazy
 from tamkit.moments import Gaussianity, check_gaussianity, frame_moments
 
 if TYPE_CHECKING:
@@ -103,18 +102,6 @@ def _baseline_modes(stack: xr.DataArray, fits: xr.Dataset) -> np.ndarray | None:
                                  np.asarray(stack["y"].values, float), n_baseline)
 
 
-def _load(path: Path, delays, pixel_nm) -> xr.DataArray:
-    """The stack of ``path``: dask-backed when the file is large and its layout allows (every
-    step then reads one file chunk at a time), else in memory."""
-    if path.is_file() and path.stat().st_size > LAZY_THRESHOLD_BYTES:
-        from tamkit.io.lazy import open_lazy  # imports dask (~0.3 s): only when needed
-
-        stack = open_lazy(path, delays=delays, pixel_nm=pixel_nm)
-        if stack is not None:
-            return stack
-    return load(path, delays=delays, pixel_nm=pixel_nm)
-
-
 def analyze(
     source: str | os.PathLike | xr.DataArray,
     *,
@@ -179,7 +166,7 @@ def analyze(
     else:
         path = Path(source)
         if stack is None:
-            stack = _load(path, delays, pixel_nm)
+            stack = load_maybe_lazy(path, delays=delays, pixel_nm=pixel_nm)
     if temperature_K is None:
         temperature_K = float(stack.attrs.get("temperature_K", ROOM_TEMPERATURE_K))
     if pitch_nm is None and "pitch_nm" in stack.attrs:

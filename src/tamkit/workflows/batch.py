@@ -30,8 +30,9 @@ from typing import Any
 import numpy as np
 
 from tamkit.core.errors import InputError
+from tamkit.io import load_maybe_lazy
+from tamkit.io._common import LAZY_THRESHOLD_BYTES
 from tamkit.io.delays import delays_of
-from tamkit.io.lazy import LAZY_THRESHOLD_BYTES, load_maybe_lazy
 from tamkit.workflows.analysis import Analysis
 
 SUMMARY_COLUMNS = (
