@@ -16,11 +16,11 @@ ISO, ELLIPTICAL = 0, 1
 
 
 @njit(cache=True)
-def _scale_one(frame, static_bad, border, level_above, inv_scale, buf, valid, flux):
+def _scale_one(frame, static_bad, border, level_above, inv_scale, buf, valid, frame_stats):
     """buf = (frame - level) * inv_scale, 0 where bad; fills ``valid``; returns the bad flat
     indices.
 
-    ``flux`` gets the median of the finite values at the flat indices ``border`` (0 if none),
+    ``frame_stats`` gets the median of the finite values at the flat indices ``border`` (0 if none),
     the level taken out (that median where its magnitude exceeds ``level_above``, else 0), and
     the count and sum of the frame's valid values (data units): the level and flipped-sign
     tests' inputs, taken here while the frame is in cache.
@@ -46,10 +46,10 @@ def _scale_one(frame, static_bad, border, level_above, inv_scale, buf, valid, fl
             buf[i, j] = (v - level) * inv_scale if ok else 0.0
             total += v if ok else 0.0
             n_bad += not ok
-    flux[0] = median
-    flux[1] = level
-    flux[2] = ny * nx - n_bad
-    flux[3] = total
+    frame_stats[0] = median
+    frame_stats[1] = level
+    frame_stats[2] = ny * nx - n_bad
+    frame_stats[3] = total
     bad = np.empty(n_bad, dtype=np.int64)
     if n_bad:
         k = 0
@@ -242,7 +242,7 @@ def fit_batch(frames, static_bad, border, level_above, scale, ux, uy, sign, mode
 
     Returns params (n, P) and cov (n, P, P) (unit weights, fit units, the offset about the
     level), chi2, n_iter, converged, n_bad (masked pixels incl. spikes), spikes (n, cap) flat
-    indices (-1 padded), flux (n, 4): border median, level taken out, count and sum of the
+    indices (-1 padded), frame_stats (n, 4): border median, level taken out, count and sum of the
     valid values (see :func:`_scale_one`).
     """
     n, ny, nx = frames.shape
@@ -254,7 +254,7 @@ def fit_batch(frames, static_bad, border, level_above, scale, ux, uy, sign, mode
     converged = np.zeros(n, dtype=np.bool_)
     n_bad = np.empty(n, dtype=np.int64)
     spikes = np.full((n, cap), -1, dtype=np.int64)
-    flux = np.empty((n, 4))
+    frame_stats = np.empty((n, 4))
     inv_scale = 1.0 / scale
     # one block of frames per thread, so that each allocates its scratch frames once
     n_workers = min(workers, n)
@@ -267,7 +267,7 @@ def fit_batch(frames, static_bad, border, level_above, scale, ux, uy, sign, mode
         found = np.empty(cap, dtype=np.int64)
         for f in range(w, n, n_workers):
             bad = _scale_one(frames[f], static_bad, border, level_above, inv_scale, buf, valid,
-                             flux[f])
+                             frame_stats[f])
             c2, it, ok = _fit_one(
                 buf, valid, bad, ux, uy, sign, model, p_iso, params[f], cov[f], rows, sm
             )
@@ -287,24 +287,24 @@ def fit_batch(frames, static_bad, border, level_above, scale, ux, uy, sign, mode
             n_iter[f] = it
             converged[f] = ok
             n_bad[f] = bad.size
-    return params, cov, chi2, n_iter, converged, n_bad, spikes, flux
+    return params, cov, chi2, n_iter, converged, n_bad, spikes, frame_stats
 
 
 @njit(cache=True, parallel=True)
 def prepare_batch(frames, static_bad, border, level_above, scale, ux, uy, sign):
     """For the reference: scaled frames about their level (0 at bad pixels), valid masks,
-    starting values and the flux as in :func:`fit_batch`."""
+    starting values and the frame stats as in :func:`fit_batch`."""
     n, ny, nx = frames.shape
     scaled = np.empty((n, ny, nx))
     valid = np.empty((n, ny, nx), dtype=np.bool_)
     p0 = np.empty((n, 5))
-    flux = np.empty((n, 4))
+    frame_stats = np.empty((n, 4))
     inv_scale = 1.0 / scale
     for f in prange(n):
         _scale_one(frames[f], static_bad, border, level_above, inv_scale, scaled[f], valid[f],
-                   flux[f])
+                   frame_stats[f])
         _guess_one(scaled[f], ux, uy, sign, p0[f], np.empty((ny, nx)), np.empty((ny, nx)))
-    return scaled, valid, p0, flux
+    return scaled, valid, p0, frame_stats
 
 
 @njit(cache=True, parallel=True)

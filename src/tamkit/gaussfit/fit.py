@@ -147,8 +147,8 @@ def fit_stack(
     for idx, frames in _prepare.iter_chunks(stack, sig_idx, reader):
         sl = slice(pos, pos + idx.size)
         out = engine(model, frames, static_bad, border, scale, ux, uy, sign, threshold, cap)
-        params[sl], cov[sl], chi2[sl], n_iter[sl], converged[sl], n_bad, spikes, flux = out
-        ring, level, count, total = flux.T
+        params[sl], cov[sl], chi2[sl], n_iter[sl], converged[sl], n_bad, spikes, frame_stats = out
+        ring, level, count, total = frame_stats.T
         flux_z[sl] = _flux_significance(total, count, ring, border.size, sign, scale)
         params[sl, -1] += level / scale
         n_valid[sl] = n_pix - n_bad

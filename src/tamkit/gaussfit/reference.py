@@ -73,7 +73,7 @@ def _fit_frames(model, scaled, valid, p0, xx, yy):
 def curve_fit_engine(model, frames, static_bad, border, scale, ux, uy, sign, threshold, cap):
     """Same contract as the compiled engine, one ``curve_fit`` per frame."""
     code = _batch.ISO if model == "isotropic" else _batch.ELLIPTICAL
-    scaled, valid, p0, flux = _batch.prepare_batch(frames, static_bad, border,
+    scaled, valid, p0, frame_stats = _batch.prepare_batch(frames, static_bad, border,
                                                    LEVEL_NOISE_UNITS * float(scale), float(scale),
                                                    ux, uy, float(sign))
     xx, yy = np.meshgrid(ux, uy)
@@ -93,7 +93,7 @@ def curve_fit_engine(model, frames, static_bad, border, scale, ux, uy, sign, thr
     spikes[~spiky] = -1
     n_bad = (~valid).reshape(valid.shape[0], -1).sum(axis=1) + np.where(spiky, count, 0)
     n_iter = np.zeros(frames.shape[0], dtype=np.int64)
-    return params, cov, chi2, n_iter, converged, n_bad, spikes, flux
+    return params, cov, chi2, n_iter, converged, n_bad, spikes, frame_stats
 
 
 def fit_frames_reference(

@@ -11,6 +11,12 @@ import numpy as np
 from numba import njit, prange
 
 
+def storage_dtype(dtype) -> type:
+    """The dtype frames are held in: float32 stays float32 (summed in float64 here), anything
+    else becomes float64."""
+    return np.float32 if np.dtype(dtype) == np.float32 else np.float64
+
+
 @njit(cache=True, parallel=True)
 def data_bilinear(data, idx, fy, fx):
     """``out[k, a, b] = sum_y fy[k, a, y] sum_x data[idx[k], y, x] fx[k, b, x]``.

@@ -26,6 +26,7 @@ from tamkit.core.errors import InputError
 from tamkit.core.frames import FrameReader
 from tamkit.core.median3x3 import median3x3_frames
 from tamkit.globalfit import metrics
+from tamkit.globalfit._data_sums import storage_dtype
 from tamkit.globalfit.msd_models import MsdModel, candidate_models
 from tamkit.globalfit.projection import SpotProjector
 from tamkit.globalfit.results import GlobalFitBlock, ModelScore
@@ -289,8 +290,7 @@ def global_fit(
     # the frames at t >= 0 and the pre-zero ones, read apart, one file chunk of a lazy stack at
     # a time; float32 frames stay float32 (the projector sums them in float64)
     reader = FrameReader(stack)
-    dtype = np.float32 if stack.dtype == np.float32 else np.float64
-    values = reader.read(np.flatnonzero(sel), dtype=dtype)
+    values = reader.read(np.flatnonzero(sel), dtype=storage_dtype(stack.dtype))
     before = reader.read(np.flatnonzero(~sel))
     del reader
     finite = np.all(np.isfinite(values), axis=0) & np.all(np.isfinite(before), axis=0)

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tamkit.globalfit._data_sums import data_bilinear, power_sums
+from tamkit.globalfit._data_sums import data_bilinear, power_sums, storage_dtype
 
 #: 1D factors per axis: 0: g, 1: g u with u = d^2 / s^3, 2: g v with v = d / s^2 (d = x - x0)
 _N_FACTORS = 3
@@ -84,7 +84,7 @@ class SpotProjector:
         # masked in place: a copy, unless the caller hands its frames over (copy=False; a
         # second stack-sized array was the global fit's memory peak). float32 frames stay
         # float32 (the sums are accumulated in float64), anything else becomes float64.
-        dtype = np.float32 if np.asarray(frames).dtype == np.float32 else np.float64
+        dtype = storage_dtype(np.asarray(frames).dtype)
         data = np.array(frames, dtype=dtype) if copy else np.asarray(frames, dtype=dtype)
         np.nan_to_num(data, copy=False)
         data[:, ~mask] = 0.0
