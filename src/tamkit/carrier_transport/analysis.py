@@ -397,6 +397,14 @@ def _band_like(model, regimes, pitch_nm, temperature_K, warnings, data, seed, co
         return None, None
     length = float(np.sqrt(msd_tau))
     d_max_cm2 = float(nm2_per_fs_to_cm2_per_s(d_max))
+    sys = {}
+    if peak is not None:
+        tau_sys, msd_sys, d_sys = peak.shape_sys
+        d_sys_cm2 = float(nm2_per_fs_to_cm2_per_s(d_sys))
+        sys = {"tau_sys_fs": float(tau_sys),
+               "length_sys_nm": float(abs(np.sqrt(msd_tau + msd_sys) - length)),
+               "D_max_sys_cm2_s": d_sys_cm2,
+               "mobility_sys_cm2_Vs": float(einstein_mobility_cm2_Vs(d_sys_cm2, temperature_K))}
     d_err_cm2 = float(nm2_per_fs_to_cm2_per_s(bootstrap_error(boot[:, 2])))
     band = BandLike(
         tau_fs=tau,
@@ -411,6 +419,7 @@ def _band_like(model, regimes, pitch_nm, temperature_K, warnings, data, seed, co
         alpha=regimes[0].alpha,
         alpha_err=alpha_err,
         ends_within_data=model.n_regimes > 1,
+        **sys,
     )
     return band, early_sigma0
 

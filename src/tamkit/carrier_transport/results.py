@@ -59,6 +59,12 @@ class BandLike:
     alpha: float
     alpha_err: float
     ends_within_data: bool = True
+    #: systematic errors from the turn's shape (see :mod:`tamkit.carrier_transport.bandpeak`):
+    #: 0 where the data exclude a sharp corner, None where the smooth fit was not made
+    tau_sys_fs: float | None = None
+    length_sys_nm: float | None = None
+    D_max_sys_cm2_s: float | None = None
+    mobility_sys_cm2_Vs: float | None = None
 
     @classmethod
     def from_dict(cls, block: dict[str, Any] | None) -> BandLike | None:
