@@ -26,7 +26,13 @@ from tamkit.reporting.plots import (
     plot_montage,
     plot_msd,
 )
-from tamkit.reporting.style import format_delay, format_pm, save_figure
+from tamkit.reporting.style import (
+    format_delay,
+    format_pm,
+    save_figure,
+    shape_sys_text,
+    with_shape_sys,
+)
 from tamkit.reporting.viewer import viewer_data, viewer_html
 
 FRAME_COLUMNS = (
@@ -98,11 +104,14 @@ def summary_rows(result: TransportResult) -> list[tuple[str, str]]:
         rows.append(("band-like regime", "none (early regime not at least diffusive)"))
     else:
         rows += [
-            ("band-like persistence tau", format_pm(b.tau_fs, b.tau_err_fs, "fs")),
-            ("band-like length", format_pm(b.length_nm, b.length_err_nm, "nm")),
+            ("band-like persistence tau",
+             with_shape_sys(format_pm(b.tau_fs, b.tau_err_fs, "fs"), b.tau_sys_fs, "fs")),
+            ("band-like length", with_shape_sys(format_pm(b.length_nm, b.length_err_nm, "nm"),
+                                                b.length_sys_nm, "nm")),
             ("number of dots", format_value(b.n_dots) if b.n_dots is not None
              else "n/a (no --pitch)"),
-            ("D_max", format_pm(b.D_max_cm2_s, b.D_max_err_cm2_s, "cm²/s")),
+            ("D_max", with_shape_sys(format_pm(b.D_max_cm2_s, b.D_max_err_cm2_s, "cm²/s"),
+                                     b.D_max_sys_cm2_s, "cm²/s")),
             ("mobility (Einstein)", format_pm(b.mobility_cm2_Vs, b.mobility_err_cm2_Vs,
                                               "cm²/(V s)")),
         ]
@@ -110,6 +119,13 @@ def summary_rows(result: TransportResult) -> list[tuple[str, str]]:
     if g is not None:
         rows.append(("Gaussian spot", ("yes: " if g.gaussian else "no: ") + g.note))
     return rows
+
+
+def _pm_sys(block: dict[str, Any], key: str, err_key: str, sys_key: str, unit: str) -> H.Html:
+    """``value ± err unit``, then the turn-shape systematic where it is nonzero."""
+    text = H.pm(block.get(key), block.get(err_key), unit)
+    extra = shape_sys_text(block.get(sys_key), unit)
+    return H.Html(f"{text} (stat) {H.esc(extra)}") if extra else text
 
 
 def _headline_html(doc: dict[str, Any], label: str = "") -> str:
@@ -125,9 +141,11 @@ def _headline_html(doc: dict[str, Any], label: str = "") -> str:
         rows.append(("band-like regime", "none (the early regime is not at least diffusive)"))
     else:
         rows += [
-            ("D<sub>max</sub>", H.pm(b.get("D_max_cm2_s"), b.get("D_max_err_cm2_s"), "cm²/s")),
-            ("band-like persistence τ", H.pm(b.get("tau_fs"), b.get("tau_err_fs"), "fs")),
-            ("band-like length", H.pm(b.get("length_nm"), b.get("length_err_nm"), "nm")),
+            ("D<sub>max</sub>", _pm_sys(b, "D_max_cm2_s", "D_max_err_cm2_s", "D_max_sys_cm2_s",
+                                        "cm²/s")),
+            ("band-like persistence τ", _pm_sys(b, "tau_fs", "tau_err_fs", "tau_sys_fs", "fs")),
+            ("band-like length", _pm_sys(b, "length_nm", "length_err_nm", "length_sys_nm",
+                                         "nm")),
             ("number of dots", H.pm(b.get("n_dots")) if b.get("n_dots") is not None
              else "n/a (no pitch given)"),
             ("mobility (Einstein)", H.pm(b.get("mobility_cm2_Vs"), b.get("mobility_err_cm2_Vs"),

@@ -55,6 +55,22 @@ def regime_colour(name: str) -> str:
     return OKABE_ITO[_REGIME_REPEAT[(n - 2 + len(base)) % len(_REGIME_REPEAT)]]
 
 
+def shape_sys_text(sys: float | None, unit: str = "") -> str:
+    """``"± 41 fs (turn shape)"`` for a nonzero turn-shape systematic, else ``""``."""
+    if sys is None or not np.isfinite(sys) or sys <= 0:
+        return ""
+    digits = min(max(0, 1 - int(np.floor(np.log10(sys)))), 6)
+    unit = f" {unit}" if unit else ""
+    return f"± {sys:.{digits}f}{unit} (turn shape)"
+
+
+def with_shape_sys(text: str, sys: float | None, unit: str = "") -> str:
+    """``"277 ± 23 fs"`` -> ``"277 ± 23 fs (stat) ± 41 fs (turn shape)"`` where the turn-shape
+    systematic is nonzero."""
+    extra = shape_sys_text(sys, unit)
+    return f"{text} (stat) {extra}" if extra else text
+
+
 def format_pm(value: float, err: float | None, unit: str = "") -> str:
     """``value ± err unit`` rounded to the error's precision (two significant digits).
 
