@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import tamkit.carrier_transport.bandpeak as bp
-from tamkit.carrier_transport.analysis import bootstrap_error
+from tamkit.core.statistics import bootstrap_error
 from tamkit.models.msd_laws import piecewise_power_law_msd_nm2
 from tamkit.testing.artificial import tam_delays_fs
 

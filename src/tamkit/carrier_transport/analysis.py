@@ -37,6 +37,7 @@ from tamkit.core.constants import (
 )
 from tamkit.core.errors import InputError
 from tamkit.core.outputs import format_delay
+from tamkit.core.statistics import bootstrap_error
 from tamkit.gaussfit import FILLS_FRAME, OPPOSITE_SIGN
 
 if TYPE_CHECKING:
@@ -296,26 +297,22 @@ def _sigma0(model: PiecewiseFit) -> tuple[float, float]:
     return sigma0, float("nan")
 
 
-def bootstrap_error(values) -> float:
-    """Bootstrap standard error as half the central 68 % interval (16th to 84th percentile).
-
-    Robust to the few replicates where a nonlinear fit lands in another minimum, which would
-    inflate a plain standard deviation; equal to it for a normal distribution.
-    """
-    values = np.asarray(list(values), float)
-    values = values[np.isfinite(values)]
-    if values.size < 2:
-        return float("nan")
-    lo, hi = np.percentile(values, [15.865, 84.135])
-    return float((hi - lo) / 2)
+def _larger(boot_err: float, profile: np.ndarray, k: int) -> float:
+    """The larger of a bootstrap error and the k-th profile error (where there is one)."""
+    prof = float(profile[k]) if k < len(profile) and np.isfinite(profile[k]) else float("nan")
+    if not np.isfinite(boot_err):
+        return prof
+    return max(boot_err, prof) if np.isfinite(prof) else boot_err
 
 
 def _regimes(model: PiecewiseFit) -> list[Regime]:
     edges = np.concatenate([[model.t_range_fs[0]], model.breaks_fs, [model.t_range_fs[1]]])
-    alpha_errs = [bootstrap_error(row[2][k] for row in _bootstrap_rows(model))
-                  for k in range(model.n_regimes)]
-    break_errs = [bootstrap_error(row[3][k] for row in _bootstrap_rows(model))
-                  for k in range(model.n_regimes - 1)]
+    # the larger of the bootstrap and the profile: replicates refitted from the best fit's
+    # basin miss how far a weakly placed break can move (regime_profile)
+    alpha_errs = [_larger(bootstrap_error(row[2][k] for row in _bootstrap_rows(model)),
+                          model.profile_alpha_err, k) for k in range(model.n_regimes)]
+    break_errs = [_larger(bootstrap_error(row[3][k] for row in _bootstrap_rows(model)),
+                          model.profile_break_err_fs, k) for k in range(model.n_regimes - 1)]
     edge_errs = [float("nan"), *break_errs, float("nan")]
     names: list[str] = []
     for k in range(model.n_regimes):

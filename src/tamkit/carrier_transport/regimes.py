@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import least_squares
 
+from tamkit.carrier_transport.regime_profile import profile_errors
 from tamkit.carrier_transport.regimes_kernel import fit_rows, sigma_sq_rows
-from tamkit.core.statistics import replicate_noise
+from tamkit.core.statistics import bootstrap_error, replicate_noise
 from tamkit.models.msd_laws import piecewise_power_law_msd_nm2
 
 MIN_POINTS_PER_REGIME = 3
@@ -62,6 +63,10 @@ class PiecewiseFit:
     #: their chi^2: competing solutions that another noise realisation could have preferred
     minima: np.ndarray = field(default_factory=lambda: np.empty((0, 0)))
     minima_chi2: np.ndarray = field(default_factory=lambda: np.empty(0))
+    #: profile-likelihood errors of the exponents and of the breaks (fs), made with the
+    #: bootstrap (:mod:`tamkit.carrier_transport.regime_profile`); empty without it
+    profile_alpha_err: np.ndarray = field(default_factory=lambda: np.empty(0))
+    profile_break_err_fs: np.ndarray = field(default_factory=lambda: np.empty(0))
 
     @property
     def n_params(self) -> int:
@@ -316,6 +321,14 @@ def _make_fit(entry, t, s2, err, anchor_fs, pos, n_bootstrap, seed, common=None)
                        minima=res.minima, minima_chi2=2.0 * res.minima_cost)
     if n_bootstrap:
         fit.bootstrap = _bootstrap(fit, res.x, t, s2, err, n_bootstrap, seed, common)
+        rows = [_unpack(p, k) for p in fit.bootstrap]
+        boot_alpha = np.array([bootstrap_error(r[2][m] for r in rows) for m in range(k)])
+        boot_log_break = np.array([bootstrap_error(np.log(r[3][j]) for r in rows)
+                                   for j in range(k - 1)])
+        lo, hi = _bounds(k, np.log(pos), s2)
+        fit.profile_alpha_err, fit.profile_break_err_fs = profile_errors(
+            np.clip(res.x, lo, hi), k, t, s2, err, anchor_fs, lo, hi, float(chi2),
+            fit.chi2_red, boot_alpha, boot_log_break, MIN_LOG_GAP)
     return fit
 
 

@@ -10,6 +10,11 @@ e_0, gaps...]`` with log-breaks ``e_j = e_0 + gaps[1] + ... + gaps[j]``. With u 
 ln MSD = ln M + sum_m alpha_m c_m(u), where c_0 = (u - e_0) - (u - e_0)+,
 c_m = (u - e_(m-1))+ - (u - e_m)+ and c_(k-1) = (u - e_(k-2))+; one regime is anchored at
 ``anchor_fs`` instead (c_0 = u - ln anchor).
+
+A profile over one break holds that break's log time: :func:`fit_rows` then takes the breaks
+packed about a ``pivot`` j, ``[..., e_j - e_(j-1), ..., e_1 - e_0, e_j, e_(j+1) - e_j, ...]``
+(slot of e_0 + m: the gap to the pivot's side of break m; pivot 0 is the packing above), so that
+e_j is one parameter and ``hold`` can keep it fixed.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ def _sigma_sq_rows_serial(P, k, log_t, positive, log_anchor_fs):  # pragma: no c
     sigma_sq = np.empty((n_rows, log_t.size))
     jac = np.empty((n_rows, n_par, log_t.size))
     for b in range(n_rows):
-        _row_model(P[b], k, log_t, positive, log_anchor_fs, sigma_sq[b], jac[b])
+        _row_model(P[b], k, log_t, positive, log_anchor_fs, sigma_sq[b], jac[b], 0)
     return sigma_sq, jac
 
 
@@ -37,7 +42,7 @@ def _sigma_sq_rows_parallel(P, k, log_t, positive, log_anchor_fs):  # pragma: no
     sigma_sq = np.empty((n_rows, log_t.size))
     jac = np.empty((n_rows, n_par, log_t.size))
     for b in numba.prange(n_rows):
-        _row_model(P[b], k, log_t, positive, log_anchor_fs, sigma_sq[b], jac[b])
+        _row_model(P[b], k, log_t, positive, log_anchor_fs, sigma_sq[b], jac[b], 0)
     return sigma_sq, jac
 
 
@@ -61,15 +66,18 @@ def sigma_sq_rows(P: np.ndarray, k: int, delay_fs: np.ndarray,
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _row_model(p, k, log_t, positive, log_anchor_fs, sigma_sq, jac):  # pragma: no cover
-    """sigma_t^2 and Jacobian of one packed row ``p`` into ``sigma_sq`` (n,) and ``jac``,
-    transposed (p, n): the normal equations then run along contiguous delays."""
+def _row_model(p, k, log_t, positive, log_anchor_fs, sigma_sq, jac, pivot):  # pragma: no cover
+    """sigma_t^2 and Jacobian of one packed row ``p`` (breaks packed about ``pivot``) into
+    ``sigma_sq`` (n,) and ``jac``, transposed (p, n): the normal equations then run along
+    contiguous delays."""
     n = log_t.size
     e = np.empty(max(k - 1, 1))
-    acc = 0.0
-    for j in range(k - 1):
-        acc += p[2 + k + j]
-        e[j] = acc
+    if k > 1:
+        e[pivot] = p[2 + k + pivot]
+        for j in range(pivot - 1, -1, -1):
+            e[j] = e[j + 1] - p[2 + k + j]
+        for j in range(pivot + 1, k - 1):
+            e[j] = e[j - 1] + p[2 + k + j]
     coeff = np.empty(k)
     d_e = np.empty(max(k - 1, 1))
     for i in range(n):
@@ -99,14 +107,24 @@ def _row_model(p, k, log_t, positive, log_anchor_fs, sigma_sq, jac):  # pragma: 
         for m in range(k):
             jac[2 + m, i] = msd * coeff[m]
         if k > 1:
-            # d ln MSD / d e_j; parameter 2+k+j moves every e_m with m >= j
+            # d ln MSD / d e_j
             for j in range(k - 1):
                 d_e[j] = -(p[3 + j] - p[2 + j]) if u > e[j] else 0.0
             d_e[0] -= p[2]
+            # the pivot moves every e_m; a gap to its right moves e_m for m >= its break, one
+            # to its left (e_(j+1) - e_j) moves e_m for m <= j, the other way
+            total = 0.0
+            for j in range(k - 1):
+                total += d_e[j]
+            jac[2 + k + pivot, i] = msd * total
             cumulative = 0.0
-            for j in range(k - 2, -1, -1):
+            for j in range(k - 2, pivot, -1):
                 cumulative += d_e[j]
                 jac[2 + k + j, i] = msd * cumulative
+            cumulative = 0.0
+            for j in range(pivot):
+                cumulative += d_e[j]
+                jac[2 + k + j, i] = -msd * cumulative
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -123,9 +141,10 @@ def _solve_spd(a, b):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _residuals_into(p, k, log_t, positive, log_anchor_fs, y, err, r, jac):  # pragma: no cover
+def _residuals_into(p, k, log_t, positive, log_anchor_fs, y, err, r, jac,
+                    pivot):  # pragma: no cover
     """Residuals into ``r`` and their Jacobian, transposed (p, n), into ``jac``; 0.5 chi^2."""
-    _row_model(p, k, log_t, positive, log_anchor_fs, r, jac)
+    _row_model(p, k, log_t, positive, log_anchor_fs, r, jac, pivot)
     cost = 0.0
     for i in range(r.size):
         r[i] = (r[i] - y[i]) / err[i]
@@ -138,7 +157,7 @@ def _residuals_into(p, k, log_t, positive, log_anchor_fs, y, err, r, jac):  # pr
 
 @numba.njit(cache=True, parallel=True, error_model="numpy")
 def _lm_rows(P0, k, log_t, positive, log_anchor_fs, Y, which, err, lower, upper,
-             max_iter, ftol, xtol):  # pragma: no cover - compiled
+             max_iter, ftol, xtol, pivot, hold):  # pragma: no cover - compiled
     n_rows, n_par = P0.shape
     n = log_t.size
     params = np.empty((n_rows, n_par))
@@ -150,7 +169,7 @@ def _lm_rows(P0, k, log_t, positive, log_anchor_fs, Y, which, err, lower, upper,
         jac = np.empty((n_par, n))  # transposed: the normal equations run along delays
         r_new = np.empty(n)
         jac_new = np.empty((n_par, n))
-        cost = _residuals_into(p, k, log_t, positive, log_anchor_fs, y, err, r, jac)
+        cost = _residuals_into(p, k, log_t, positive, log_anchor_fs, y, err, r, jac, pivot)
         damping = 1e-3
         active = np.isfinite(cost)
         jtj = np.empty((n_par, n_par))
@@ -163,7 +182,8 @@ def _lm_rows(P0, k, log_t, positive, log_anchor_fs, Y, which, err, lower, upper,
             grad[:] = jac @ r
             # a parameter on a bound whose gradient pushes it outwards is held for this step
             for a in range(n_par):
-                if (p[a] <= lower[a] and grad[a] > 0) or (p[a] >= upper[a] and grad[a] < 0):
+                if (a == hold or (p[a] <= lower[a] and grad[a] > 0)
+                        or (p[a] >= upper[a] and grad[a] < 0)):
                     for c in range(n_par):
                         jtj[a, c] = 0.0
                         jtj[c, a] = 0.0
@@ -179,7 +199,7 @@ def _lm_rows(P0, k, log_t, positive, log_anchor_fs, Y, which, err, lower, upper,
             step = _solve_spd(system, grad)
             trial = np.minimum(np.maximum(p - step, lower), upper)
             cost_new = _residuals_into(trial, k, log_t, positive, log_anchor_fs, y, err,
-                                       r_new, jac_new)
+                                       r_new, jac_new, pivot)
             better = np.isfinite(cost_new) and cost_new < cost
             small_step = True
             for a in range(n_par):
@@ -207,7 +227,8 @@ def _lm_rows(P0, k, log_t, positive, log_anchor_fs, Y, which, err, lower, upper,
 def fit_rows(p0: np.ndarray, k: int, delay_fs: np.ndarray, anchor_fs: float,
              sigma_sq_nm2: np.ndarray, which: np.ndarray, err_nm2: np.ndarray,
              lower: np.ndarray, upper: np.ndarray, *, max_iter: int = 100,
-             ftol: float = 1e-8, xtol: float = 1e-8) -> tuple[np.ndarray, np.ndarray]:
+             ftol: float = 1e-8, xtol: float = 1e-8, pivot: int = 0,
+             hold: int = -1) -> tuple[np.ndarray, np.ndarray]:
     """Bounded Levenberg-Marquardt fits of the packed piecewise power law, one per row of ``p0``.
 
     The compiled twin of :func:`tamkit.carrier_transport.batch_lsq.batched_least_squares` (same
@@ -231,6 +252,10 @@ def fit_rows(p0: np.ndarray, k: int, delay_fs: np.ndarray, anchor_fs: float,
         Standard errors of sigma_t^2 (nm^2).
     lower, upper : ndarray (p,)
         Bounds.
+    pivot : int
+        Break about which the rows' breaks are packed (module docstring; 0: the usual packing).
+    hold : int
+        Parameter held at each row's starting value (a profile), or -1 for none.
 
     Returns
     -------
@@ -246,4 +271,4 @@ def fit_rows(p0: np.ndarray, k: int, delay_fs: np.ndarray, anchor_fs: float,
                     float(np.log(anchor_fs)), curves,
                     np.asarray(which, np.int64), np.asarray(err_nm2, float),
                     np.asarray(lower, float), np.asarray(upper, float), int(max_iter),
-                    float(ftol), float(xtol))
+                    float(ftol), float(xtol), int(pivot), int(hold))

@@ -203,8 +203,8 @@ def _print(summary: dict) -> None:
     Console().print(table)
     if summary["kind"] == "fluence":
         t = summary["independence_time_fs"]
-        Console().print("MSD grows alike at every fluence after: "
-                        + (format_delay(t) if t else "not within the data"))
+        Console().print("MSD grows alike at every fluence (within the data's resolution) "
+                        "after: " + (format_delay(t) if t else "not within the data"))
         ex = summary["auger_excess"]
         if ex.get("excess_msd_nm2") is not None:
             Console().print(f"Auger-assisted excess MSD (highest - lowest fluence): "

@@ -20,9 +20,9 @@ import math
 import numpy as np
 from scipy.stats import pearsonr, spearmanr
 
-from tamkit.carrier_transport.analysis import bootstrap_error
 from tamkit.carrier_transport.regimes import fit_regimes
 from tamkit.core.constants import einstein_mobility_cm2_Vs, nm2_per_fs_to_cm2_per_s
+from tamkit.core.statistics import bootstrap_error
 from tamkit.series.trends import CompositionSeries, FluenceSeries
 from tamkit.sim.film import RCP_FRACTION, film_preset
 from tamkit.sim.microscope import (

@@ -59,6 +59,15 @@ class SeriesMember:
         }
 
 
+#: What the fluence-independence time is, stated in ``series.json``.
+INDEPENDENCE_MEANING = (
+    "the earliest delay from which the MSDs at every fluence grow alike within the data's "
+    "resolution; fluence-dependent growth below that resolution may go on after it, so it is a "
+    "lower bound on when that growth stops (earlier for noisier data and for an excess that "
+    "approaches its plateau gradually)"
+)
+
+
 @dataclass
 class FluenceSeries:
     """A fluence series of one film and what it shows."""
@@ -84,6 +93,7 @@ class FluenceSeries:
             "independence_time_fs": self.independence_time_fs,
             "independence_time_err_fs": self.independence_time_err_fs,
             "independence_time_sys_fs": self.independence_time_sys_fs,
+            "independence_time_meaning": INDEPENDENCE_MEANING,
             "auger_excess": self.auger_excess,
             "depletion": self.depletion,
         }
