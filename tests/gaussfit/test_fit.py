@@ -279,3 +279,32 @@ def test_frames_whose_response_flips_sign_are_failed_and_said_so():
     assert sum(r.startswith("signal has the opposite sign") for r in reason[50:]) >= 15
     plain = fit_frames(stack)
     assert np.array_equal(status[:50], plain["status"].values.astype(str)[:50])
+
+
+def test_a_weak_frame_whose_width_collapsed_is_excluded_and_said_so():
+    # seed 35's 501 ps frame (|A|/err 4.7) fits a noise peak: 233 +- 37 nm where the spot is
+    # 448 nm; bright frames and the weak frames that keep the spot's width stay 'ok'
+    from tamkit.gaussfit._results import COLLAPSE_MAX_SNR, COLLAPSED
+
+    stack, truth = spreading_gaussian_stack(seed=35)
+    fits = fit_frames(stack)
+    delay = fits["delay"].values
+    status = fits["status"].values.astype(str)
+    reason = fits["reason"].values.astype(str)
+    i = int(np.argmin(np.abs(delay - 501187.0)))
+    assert status[i] == "excluded" and reason[i].startswith(COLLAPSED)
+    collapsed = np.char.startswith(reason, COLLAPSED)
+    assert np.all(fits["snr"].values[collapsed] < COLLAPSE_MAX_SNR)
+    true = np.sqrt(truth.sigma0_nm**2 + truth.msd_nm2)
+    kept = status == "ok"
+    assert np.all(np.abs(fits["sigma_nm"].values[kept] - true[kept])
+                  < 4 * fits["sigma_err_nm"].values[kept])
+
+
+def test_no_frame_of_a_bright_stack_is_called_collapsed():
+    from tamkit.gaussfit._results import COLLAPSED
+
+    for seed in range(5):
+        stack, _ = spreading_gaussian_stack(seed=seed, peak_snr=500.0)
+        reason = fit_frames(stack)["reason"].values.astype(str)
+        assert not np.any(np.char.startswith(reason, COLLAPSED)), seed
