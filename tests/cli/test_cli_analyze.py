@@ -51,6 +51,13 @@ def test_analyze_writes_all_outputs(good_stack, tmp_path, run_cli):
     assert (out / "results.json").read_text() == before
     code, _, _ = run_cli(["analyze", good_stack, "--out", out, "--force"])
     assert code == 0
+    # figures are drawn once, as PNG; --svg adds the editable vector twins, linked from the page
+    assert not list((out / "figures").glob("*.svg"))
+    code, _, _ = run_cli(["analyze", good_stack, "--out", out, "--force", "--svg"])
+    assert code == 0
+    pngs = sorted(p.stem for p in (out / "figures").glob("*.png"))
+    assert sorted(p.stem for p in (out / "figures").glob("*.svg")) == pngs
+    assert all(f'figures/{stem}.svg"' in (out / "report.html").read_text() for stem in pngs)
 
 
 def _npy(tmp_path: Path, frames, delays=None, name="s.npy") -> list[str]:

@@ -210,7 +210,7 @@ def _links_resolve(page, folder: Path) -> None:
 
 def test_series_index_html(browser, tiny_stacks, tmp_path_factory, tmp_path):
     out = tmp_path_factory.mktemp("series") / "out"
-    _run(["series", *tiny_stacks, "--out", out])
+    _run(["series", *tiny_stacks, "--out", out, "--svg"])
     summary = json.loads((out / "series.json").read_text())
     page, text = _open(browser, out / "index.html", tmp_path, "series_index")
     rows = _index_rows(page)

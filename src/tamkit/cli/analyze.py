@@ -16,6 +16,7 @@ from tamkit.cli.options import (
     ForceOption,
     PitchOption,
     PixelSizeOption,
+    SvgOption,
     TemperatureOption,
     analysis_options,
     output_folder,
@@ -39,6 +40,7 @@ def command(
         str, typer.Option("--method", help="per-frame, global (one spatiotemporal fit of all "
                           "pixels and delays) or both (default; the top level keeps per-frame).")
     ] = "both",
+    svg: SvgOption = False,
 ) -> None:
     from tamkit.reporting.analysis_report import report
     from tamkit.workflows.analysis import analyze
@@ -51,7 +53,7 @@ def command(
     with output_folder(out, force, inputs=inputs), console.status(f"analysing {stack.name}"):
         analysis = analyze(stack, delays=delays, method=method, **options)
         report(analysis.result, out, stack=analysis.stack, input_info=analysis.input_info,
-               force=force)
+               force=force, vector=svg)
     print_summary(analysis.result, title=f"tamkit analyze {stack.name}")
     Console().print(f"results in {out}/")
     for warning in analysis.result.warnings:

@@ -27,6 +27,8 @@ TemperatureOption = Annotated[
     float | None, typer.Option("--temperature", help="Temperature (K); default 300.")
 ]
 ForceOption = Annotated[bool, typer.Option("--force", help="Replace an existing output.")]
+SvgOption = Annotated[bool, typer.Option(
+    "--svg", help="Also write each figure as SVG, with its text editable (a second draw).")]
 
 
 def analysis_options(

@@ -23,6 +23,7 @@ from tamkit.cli.options import (
     PitchOption,
     PixelSizeOption,
     StacksDelaysOption,
+    SvgOption,
     TemperatureOption,
     analysis_options,
     output_folder,
@@ -108,6 +109,7 @@ def command(
     out: Annotated[Path, typer.Option(
         "--out", help="Output folder (created, with missing parents).")] = Path("tamkit-series"),
     force: ForceOption = False,
+    svg: SvgOption = False,
 ) -> None:
     options = analysis_options(pixel_size, pitch, temperature)
     if pump_sigma is not None and not (np.isfinite(pump_sigma) and pump_sigma > 0):
@@ -132,11 +134,11 @@ def command(
     per_stack = stacks_delays(stacks, delays)
     inputs = [*stacks, *filter(None, per_stack.values())]
     with output_folder(out, force, inputs=inputs):
-        _run(stacks, by, given, sig, pump_sigma, per_stack, options, out, force)
+        _run(stacks, by, given, sig, pump_sigma, per_stack, options, out, force, svg)
 
 
 def _run(stacks: list[Path], by: SeriesKind, given, sig, pump_sigma, delays: dict,
-         options: dict, out: Path, force: bool) -> None:
+         options: dict, out: Path, force: bool, svg: bool = False) -> None:
     from tamkit.core.outputs import atomic_output_dir, write_json
     from tamkit.core.tables import write_csv
     from tamkit.io import load
@@ -169,7 +171,7 @@ def _run(stacks: list[Path], by: SeriesKind, given, sig, pump_sigma, delays: dic
     with atomic_output_dir(out, force=force) as tmp:
         write_json(tmp / "series.json", summary)
         write_csv(tmp / "series.csv", list(summary["members"][0]), summary["members"])
-        figures = save_figures(series_figures(series), tmp / "figures")
+        figures = save_figures(series_figures(series), tmp / "figures", vector=svg)
         for path, analysis in zip(stacks, analyses, strict=True):
             report(analysis.result, tmp / path.stem, stack=analysis.stack,
                    input_info=analysis.input_info)

@@ -24,7 +24,7 @@ import numpy as np
 import typer
 from rich.console import Console
 
-from tamkit.cli.options import output_folder
+from tamkit.cli.options import SvgOption, output_folder
 from tamkit.core.errors import InputError
 
 
@@ -132,6 +132,7 @@ def command(
         Path | None, typer.Option("--out", help="Output folder (default: MAP_spectro).")
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing output.")] = False,
+    svg: SvgOption = False,
 ) -> None:
     from tamkit.reporting.spectro_report import spectro_report, summary_rows
     from tamkit.spectro._threads import single_blas_thread
@@ -176,7 +177,7 @@ def command(
                 "delay_range_fs": [float(tamap["delay"].min()), float(tamap["delay"].max())],
                 "wavelength_range_nm": [float(tamap["wavelength"].min()),
                                         float(tamap["wavelength"].max())]}
-        data = spectro_report(analysis, out, input_info=info, force=force)
+        data = spectro_report(analysis, out, input_info=info, force=force, vector=svg)
     term = Console()
     for label, text in summary_rows(data):
         term.print(f"{label:>36}: {text}")

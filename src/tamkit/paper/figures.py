@@ -395,5 +395,6 @@ def write_figures(out_dir: Path, *, geometry, maps, fluence, comp, sigma_inh,
     }
     written = []
     for name, make in figures.items():
-        written += save_figure(make(), Path(out_dir), name, dpi=DPI)
+        # the paper's figures are for print: each also as SVG with editable text
+        written += save_figure(make(), Path(out_dir), name, dpi=DPI, vector=True)
     return written

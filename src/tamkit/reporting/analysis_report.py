@@ -78,8 +78,10 @@ FIGURE_CAPTIONS = {
 }
 
 
-def write_figures(result: TransportResult, folder: Path, stack: xr.DataArray | None) -> list[str]:
-    """Save the standard figures as PNG and SVG into ``folder``; return their file names."""
+def write_figures(result: TransportResult, folder: Path, stack: xr.DataArray | None, *,
+                  vector: bool = False) -> list[str]:
+    """Save the standard figures as PNG (and SVG with ``vector``) into ``folder``; return their
+    file names."""
     figures = {"msd": lambda: plot_msd(result), "diffusivity": lambda: plot_diffusivity(result),
                "length": lambda: plot_length(result)}
     if "excess_kurtosis" in result.frames and np.isfinite(
@@ -89,7 +91,7 @@ def write_figures(result: TransportResult, folder: Path, stack: xr.DataArray | N
         figures["montage"] = lambda: plot_montage(stack, result.frames)
     written: list[str] = []
     for name, make in figures.items():
-        written += save_figure(make(), folder, name, dpi=120)
+        written += save_figure(make(), folder, name, dpi=120, vector=vector)
     return written
 
 
@@ -221,8 +223,10 @@ def report(
     stack: xr.DataArray | None = None,
     input_info: dict | None = None,
     force: bool = False,
+    vector: bool = False,
 ) -> Path:
-    """Write results.json, frames.csv, figures/*.png + *.svg and report.html into ``out_dir``.
+    """Write results.json, frames.csv, figures/*.png (+ *.svg with ``vector``) and report.html
+    into ``out_dir``.
 
     The folder appears only when everything is written (atomic rename); an existing non-empty
     folder is replaced only with ``force=True``.
@@ -232,6 +236,6 @@ def report(
         doc = results_dict(result, input_info)
         write_json(tmp / "results.json", doc)
         write_frames_csv(result, tmp / "frames.csv")
-        figures = write_figures(result, tmp / "figures", stack)
+        figures = write_figures(result, tmp / "figures", stack, vector=vector)
         write_html(result, tmp / "report.html", figures, input_info, doc, stack)
     return Path(out_dir)

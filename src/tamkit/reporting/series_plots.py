@@ -198,9 +198,11 @@ def series_figures(series: FluenceSeries | CompositionSeries) -> dict[str, Figur
     }
 
 
-def save_figures(figures: dict[str, Figure], folder: str | Path) -> list[str]:
-    """Write each figure as PNG and its SVG twin into ``folder``, close it; return the names."""
+def save_figures(figures: dict[str, Figure], folder: str | Path, *,
+                 vector: bool = False) -> list[str]:
+    """Write each figure as PNG (and its SVG twin with ``vector``) into ``folder``, close it;
+    return the names."""
     written: list[str] = []
     for name, fig in figures.items():
-        written += save_figure(fig, folder, name, dpi=DPI)
+        written += save_figure(fig, folder, name, dpi=DPI, vector=vector)
     return written

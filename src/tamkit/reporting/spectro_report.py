@@ -33,8 +33,8 @@ FIGURE_CAPTIONS = {
 }
 
 
-def write_figures(analysis: SpectroAnalysis, folder: Path) -> list[str]:
-    """Save the figures as PNG and SVG into ``folder``; return their file names."""
+def write_figures(analysis: SpectroAnalysis, folder: Path, *, vector: bool = False) -> list[str]:
+    """Save the figures as PNG (and SVG with ``vector``) into ``folder``; return their names."""
     quantity = analysis.tamap.attrs.get("quantity", "signal")
     figures = {
         "ta_map": lambda: plots.plot_map(analysis.tamap, analysis.fit),
@@ -48,7 +48,7 @@ def write_figures(analysis: SpectroAnalysis, folder: Path) -> list[str]:
         figures["injection"] = lambda: plots.plot_injection(analysis.injection)
     written: list[str] = []
     for name, make in figures.items():
-        written += save_figure(make(), folder, name, dpi=110)
+        written += save_figure(make(), folder, name, dpi=110, vector=vector)
     return written
 
 
@@ -188,13 +188,14 @@ def spectro_report(
     *,
     input_info: dict | None = None,
     force: bool = False,
+    vector: bool = False,
 ) -> dict[str, Any]:
-    """Write spectro.json, das.csv, figures/*.png + *.svg and spectro.html atomically; return
-    the dict."""
+    """Write spectro.json, das.csv, figures/*.png (+ *.svg with ``vector``) and spectro.html
+    atomically; return the dict."""
     data = spectro_dict(analysis, input_info)
     with atomic_output_dir(out_dir, force=force) as tmp:
         write_json(tmp / "spectro.json", data)
         write_das_csv(analysis, tmp / "das.csv")
-        figures = write_figures(analysis, tmp / "figures")
+        figures = write_figures(analysis, tmp / "figures", vector=vector)
         write_html(data, tmp / "spectro.html", figures, analysis)
     return data

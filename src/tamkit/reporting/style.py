@@ -202,23 +202,29 @@ def log_points(ax, t, y, err, colour, label: str | None = None, *,
     return int(bad.sum())
 
 
-def save_figure(fig, folder: str | Path, name: str, dpi: int = 120) -> list[str]:
-    """Save ``fig`` as ``name.png`` and its vector twin ``name.svg`` in ``folder``; close it.
+def save_figure(fig, folder: str | Path, name: str, dpi: int = 120, *,
+                vector: bool = False) -> list[str]:
+    """Save ``fig`` as ``name.png`` in ``folder`` (with ``vector``, also its twin ``name.svg``);
+    close it.
 
-    The SVG keeps its text as text (``svg.fonttype = "none"``), so that labels can be edited
-    and searched in a drawing program; the PNG is the reference rendering.
-    Returns the two file names.
+    The PNG is the reference rendering. The SVG keeps its text as text
+    (``svg.fonttype = "none"``), so that labels can be edited and searched in a drawing
+    program; it is a second full draw of the figure, so it is made only when asked for.
+    Returns the file names.
     """
-    from matplotlib import rc_context
-
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     stem = name.removesuffix(".png")
     fig.savefig(folder / f"{stem}.png", dpi=dpi)
-    with rc_context({"svg.fonttype": "none"}):
-        fig.savefig(folder / f"{stem}.svg")
+    names = [f"{stem}.png"]
+    if vector:
+        from matplotlib import rc_context
+
+        with rc_context({"svg.fonttype": "none"}):
+            fig.savefig(folder / f"{stem}.svg")
+        names.append(f"{stem}.svg")
     close(fig)
-    return [f"{stem}.png", f"{stem}.svg"]
+    return names
 
 
 def close(fig) -> None:
