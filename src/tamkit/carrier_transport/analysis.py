@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import xarray as xr
 
-from tamkit.carrier_transport.bandpeak import BandPeak, band_peak
+from tamkit.carrier_transport.band_like import band_like_metrics, bootstrap_rows, is_band_like
+from tamkit.carrier_transport.bandpeak import BandPeak
 from tamkit.carrier_transport.msd import (
     diffusivity_cm2_s,
     local_exponent,
@@ -22,7 +23,6 @@ from tamkit.carrier_transport.msd import (
     transport_length_nm,
 )
 from tamkit.carrier_transport.regimes import PiecewiseFit, classify_exponent, fit_regimes
-from tamkit.carrier_transport.regimes import _msd as _model_msd
 from tamkit.carrier_transport.results import (  # noqa: F401  (re-exported: the result types)
     Anisotropy,
     BandLike,
@@ -32,8 +32,6 @@ from tamkit.carrier_transport.results import (  # noqa: F401  (re-exported: the 
 )
 from tamkit.core.constants import (
     ROOM_TEMPERATURE_K,
-    einstein_mobility_cm2_Vs,
-    nm2_per_fs_to_cm2_per_s,
 )
 from tamkit.core.errors import InputError
 from tamkit.core.outputs import format_delay
@@ -196,8 +194,8 @@ def transport(
             "regimes (--max-regimes)"
         )
     data = (delay[usable], sigma[usable] ** 2, 2 * sigma[usable] * sigma_err[usable])
-    band, early_sigma0 = _band_like(model, regimes, pitch_nm, temperature_K, warnings, data, seed,
-                                    common)
+    band, early_sigma0 = band_like_metrics(model, regimes, pitch_nm, temperature_K, warnings,
+                                           data, seed, common)
     if band is not None and not band.ends_within_data:
         warnings.append("the band-like regime does not end within the measured delays")
     sigma0, sigma0_err, early_fit = early_sigma0 or (*_sigma0(model), None)
@@ -283,11 +281,6 @@ def _common_modes_sigma_sq(modes, sigma, usable):
     return 2.0 * sigma[usable, None] * modes[usable]
 
 
-def _bootstrap_rows(model: PiecewiseFit):
-    for p in model.bootstrap:
-        yield model.unpack(p)
-
-
 def _sigma0(model: PiecewiseFit) -> tuple[float, float]:
     model = model.flexible or model
     sigma0 = float(np.sqrt(max(model.sigma0_sq_nm2, 0.0)))
@@ -309,15 +302,15 @@ def _regimes(model: PiecewiseFit) -> list[Regime]:
     edges = np.concatenate([[model.t_range_fs[0]], model.breaks_fs, [model.t_range_fs[1]]])
     # the larger of the bootstrap and the profile: replicates refitted from the best fit's
     # basin miss how far a weakly placed break can move (regime_profile)
-    alpha_errs = [_larger(bootstrap_error(row[2][k] for row in _bootstrap_rows(model)),
+    alpha_errs = [_larger(bootstrap_error(row[2][k] for row in bootstrap_rows(model)),
                           model.profile_alpha_err, k) for k in range(model.n_regimes)]
-    break_errs = [_larger(bootstrap_error(row[3][k] for row in _bootstrap_rows(model)),
+    break_errs = [_larger(bootstrap_error(row[3][k] for row in bootstrap_rows(model)),
                           model.profile_break_err_fs, k) for k in range(model.n_regimes - 1)]
     edge_errs = [float("nan"), *break_errs, float("nan")]
     names: list[str] = []
     for k in range(model.n_regimes):
         name = classify_exponent(model.alphas[k], alpha_errs[k])
-        if k == 0 and _is_band_like(model, alpha_errs[0]):
+        if k == 0 and is_band_like(model, alpha_errs[0]):
             name = "band-like"
         count = sum(n.startswith(name) for n in names)
         names.append(name if count == 0 else f"{name} {count + 1}")
@@ -326,99 +319,6 @@ def _regimes(model: PiecewiseFit) -> list[Regime]:
                alpha_errs[k], edge_errs[k], edge_errs[k + 1])
         for k in range(model.n_regimes)
     ]
-
-
-def _is_band_like(model: PiecewiseFit, alpha_err: float) -> bool:
-    err = alpha_err if np.isfinite(alpha_err) else 0.0
-    if model.alphas[0] + 2.0 * err < 1.0:
-        return False
-    # a band-like regime must rise faster than what follows it
-    return model.n_regimes == 1 or model.alphas[1] < model.alphas[0]
-
-
-def _band_metrics(log_anchor, alphas, breaks, t_range, anchor_fs):
-    """tau (fs), MSD(tau) (nm^2) and D(tau) = MSD(tau) / 2 tau (nm^2/fs) for one parameter set.
-
-    D is taken at tau, where MSD turns sub-linear: for alpha >= 1 that is the maximum of D(t), and
-    it keeps length = sqrt(2 D_max tau) exact as in the paper.
-    """
-    tau = float(breaks[0]) if breaks.size else float(t_range[1])
-    msd_tau = float(_model_msd(np.array([tau]), log_anchor, alphas, breaks, anchor_fs)[0])
-    return tau, msd_tau, msd_tau / (2.0 * tau)
-
-
-#: A band-like regime is reported only when the data determine it: its exponent to better than
-#: this standard error, and its MSD at tau at this many standard errors above zero.
-BAND_MAX_ALPHA_ERR = 0.5
-BAND_MIN_MSD_SIGNIFICANCE = 3.0
-
-
-def _band_like(model, regimes, pitch_nm, temperature_K, warnings, data, seed, common=None):
-    """The band-like metrics (or None) and, when the smoothly broken power law was fitted, its
-    sigma_0 with a bootstrap error and the fit itself (or None)."""
-    if regimes[0].name != "band-like":
-        return None, None
-    tau, msd_tau, d_max = _band_metrics(model.log_msd_anchor, model.alphas, model.breaks_fs,
-                                        model.t_range_fs, model.anchor_fs)
-    boot = [_band_metrics(la, al, br, model.t_range_fs, model.anchor_fs)
-            for _, la, al, br in _bootstrap_rows(model)]
-    boot = np.asarray(boot) if boot else np.full((0, 3), np.nan)
-    alpha_err = regimes[0].alpha_err
-    early_sigma0 = peak = None
-    if model.n_regimes > 1:
-        window_end = model.breaks_fs[1] if model.n_regimes > 2 else model.t_range_fs[1]
-        peak = band_peak(*data, sigma0_sq_nm2=model.sigma0_sq_nm2, msd_break_nm2=msd_tau,
-                         alphas=(model.alphas[0], model.alphas[1]), break_fs=tau,
-                         window_end_fs=window_end, n_bootstrap=max(len(boot), 20), seed=seed,
-                         sigma_sq_common_nm2=common)
-        if peak is not None:
-            tau, d_max, msd_tau = peak.tau_fs, peak.D_max_nm2_fs, peak.msd_tau_nm2
-            boot = peak.samples
-            early_sigma0 = (float(np.sqrt(max(peak.sigma0_sq_nm2, 0.0))),
-                            bootstrap_error(np.sqrt(np.clip(boot[:, 3], 0, None))), peak)
-    # judged by the fit that reports the metrics: the smooth one when it found an interior
-    # maximum of D(t) (that maximum is the band-like regime; the piecewise fit's corner can jump
-    # between delays, which blurs its exponent and its MSD at the break)
-    msd_err = bootstrap_error(boot[:, 1])
-    alpha_unknown = peak is None and np.isfinite(alpha_err) and alpha_err > BAND_MAX_ALPHA_ERR
-    undetermined = alpha_unknown or (
-        np.isfinite(msd_err) and msd_tau < BAND_MIN_MSD_SIGNIFICANCE * msd_err
-    )
-    if undetermined:
-        regimes[0].name = classify_exponent(regimes[0].alpha, alpha_err)
-        warnings.append(
-            f"an early fast regime (alpha = {regimes[0].alpha:.2f} ± {alpha_err:.2f}, "
-            f"MSD at its end {msd_tau:.0f} ± {msd_err:.0f} nm²) is not determined by the data; "
-            "no band-like regime is reported"
-        )
-        return None, None
-    length = float(np.sqrt(msd_tau))
-    d_max_cm2 = float(nm2_per_fs_to_cm2_per_s(d_max))
-    sys = {}
-    if peak is not None:
-        tau_sys, msd_sys, d_sys = peak.shape_sys
-        d_sys_cm2 = float(nm2_per_fs_to_cm2_per_s(d_sys))
-        sys = {"tau_sys_fs": float(tau_sys),
-               "length_sys_nm": float(abs(np.sqrt(msd_tau + msd_sys) - length)),
-               "D_max_sys_cm2_s": d_sys_cm2,
-               "mobility_sys_cm2_Vs": float(einstein_mobility_cm2_Vs(d_sys_cm2, temperature_K))}
-    d_err_cm2 = float(nm2_per_fs_to_cm2_per_s(bootstrap_error(boot[:, 2])))
-    band = BandLike(
-        tau_fs=tau,
-        tau_err_fs=bootstrap_error(boot[:, 0]),
-        length_nm=length,
-        length_err_nm=bootstrap_error(np.sqrt(np.clip(boot[:, 1], 0, None))),
-        n_dots=None if pitch_nm is None else length / float(pitch_nm),
-        D_max_cm2_s=d_max_cm2,
-        D_max_err_cm2_s=d_err_cm2,
-        mobility_cm2_Vs=float(einstein_mobility_cm2_Vs(d_max_cm2, temperature_K)),
-        mobility_err_cm2_Vs=float(einstein_mobility_cm2_Vs(d_err_cm2, temperature_K)),
-        alpha=regimes[0].alpha,
-        alpha_err=alpha_err,
-        ends_within_data=model.n_regimes > 1,
-        **sys,
-    )
-    return band, early_sigma0
 
 
 #: The isotropic equivalent of an elliptical spot, stated in every anisotropy block.
@@ -437,8 +337,8 @@ def _axis_band_like(t, s, s_err, options) -> BandLike | None:
         return None
     regimes = _regimes(model)
     data = (t, s**2, 2 * s * s_err)
-    band, _ = _band_like(model, regimes, options["pitch_nm"], options["temperature_K"], [],
-                         data, options["seed"])
+    band, _ = band_like_metrics(model, regimes, options["pitch_nm"], options["temperature_K"],
+                                [], data, options["seed"])
     return band
 
 
