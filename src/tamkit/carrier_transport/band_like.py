@@ -94,10 +94,11 @@ def band_like_metrics(model, regimes, pitch_nm, temperature_K, warnings, data, s
     d_max_cm2 = float(nm2_per_fs_to_cm2_per_s(d_max))
     sys = {}
     if peak is not None:
-        tau_sys, msd_sys, d_sys = peak.shape_sys
+        tau_sys, _, d_sys = peak.shape_sys
         d_sys_cm2 = float(nm2_per_fs_to_cm2_per_s(d_sys))
+        corner_length = np.sqrt(peak.corner_end[1]) if peak.corner_end else length
         sys = {"tau_sys_fs": float(tau_sys),
-               "length_sys_nm": float(abs(np.sqrt(msd_tau + msd_sys) - length)),
+               "length_sys_nm": float(abs(corner_length - length)),
                "D_max_sys_cm2_s": d_sys_cm2,
                "mobility_sys_cm2_Vs": float(einstein_mobility_cm2_Vs(d_sys_cm2, temperature_K))}
     d_err_cm2 = float(nm2_per_fs_to_cm2_per_s(bootstrap_error(boot[:, 2])))

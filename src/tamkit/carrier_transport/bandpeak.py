@@ -49,11 +49,20 @@ class BandPeak:
     window_end_fs: float = float("nan")
     #: bootstrap replicates left out of ``samples`` because their D(t) maximum sat on an edge
     n_edge_replicates: int = 0
-    #: systematic errors from the turn's shape, |corner - free fit| where the data allow the
-    #: corner, else 0: tau (fs), MSD(tau) (nm^2), D_max (nm^2/fs); NaN if not evaluated
-    shape_sys: tuple[float, float, float] = (float("nan"),) * 3
+    #: the corner fit's end of the fast regime, tau (fs), MSD(tau) (nm^2), D(tau) (nm^2/fs),
+    #: where the data allow the corner (None where they exclude it or it has no turn)
+    corner_end: tuple[float, float, float] | None = None
     #: chi^2 of the corner fit above the free fit
     corner_dchi2: float = float("nan")
+
+    @property
+    def shape_sys(self) -> tuple[float, float, float]:
+        """Systematic errors from the turn's shape, |corner - free fit| of tau (fs), MSD(tau)
+        (nm^2) and D_max (nm^2/fs); 0 where the data exclude the corner."""
+        if self.corner_end is None:
+            return (0.0, 0.0, 0.0)
+        free = (self.tau_fs, self.msd_tau_nm2, self.D_max_nm2_fs)
+        return tuple(abs(c - f) for c, f in zip(self.corner_end, free, strict=True))
 
     def msd_nm2(self, delay_fs: np.ndarray) -> np.ndarray:
         """The fitted smoothly broken power law MSD (nm^2), meaningful up to ``window_end_fs``."""
@@ -190,21 +199,20 @@ def _local_minima(t, s2, err, lo, hi, sigma0_sq_nm2, msd_break_nm2, alphas, brea
     return np.asarray(kept), np.asarray(kept_cost)
 
 
-def _refit_replicas(t, replicas, err, basins, lo, hi, corner):
-    """Each replicate refitted from every basin; its best parameters (rows of 6) and cost."""
+def _refit_replicas(t, replicas, err, basins, lo, hi):
+    """Each replicate refitted from every basin; its best parameters (rows of 6)."""
     n = replicas.shape[0]
     start = np.repeat(np.clip(basins, lo + 1e-9, hi - 1e-9), n, axis=0)
     replica = np.tile(np.arange(n), len(basins))
 
     def fun(P, rows):
-        sigma_sq, jac = _model(P, t, corner)
+        sigma_sq, jac = _sigma_sq_batch(P, t)
         return (sigma_sq - replicas[replica[rows]]) / err, jac / err[:, None]
 
     params, cost = batched_least_squares(fun, start, lo, hi)
     cost = np.where(np.isfinite(cost), cost, np.inf).reshape(len(basins), n)
     choice = np.argmin(cost, axis=0)
-    params = params.reshape(len(basins), n, -1)[choice, np.arange(n)]
-    return _full(params, corner), cost[choice, np.arange(n)]
+    return params.reshape(len(basins), n, -1)[choice, np.arange(n)]
 
 
 def band_peak(
@@ -244,9 +252,10 @@ def band_peak(
     # the free fit's minima, sharpened, start the corner too: its break and exponents are close
     corner, corner_cost = _local_minima(*args, lo[:5], hi[:5], *starts, corner=True,
                                         extra_starts=minima[:, :5])
+    corner_x = _full(corner[:1], True)[0]
     if corner_cost[0] < minima_cost[0]:
         # the corner lies inside the free model's box: then it is the free fit's best minimum
-        minima = np.vstack([_full(corner[:1], True), minima])[:MAX_BASINS]
+        minima = np.vstack([corner_x, minima])[:MAX_BASINS]
         minima_cost = np.concatenate([corner_cost[:1], minima_cost])[:MAX_BASINS]
     best_x, best_cost = minima[0], minima_cost[0]
     tau, d_max, msd_tau, interior = _peak(best_x, t_lo, t_hi)
@@ -255,11 +264,7 @@ def band_peak(
     dof = max(t.size - 6, 1)
     scale_sq = max(1.0, 2 * best_cost / dof)
     corner_dchi2 = float(2 * (corner_cost[0] - best_cost) / scale_sq)
-    shape_sys = (0.0, 0.0, 0.0)
-    corner_end = _corner_end(_full(corner[:1], True)[0], t_lo, t_hi)
-    if corner_dchi2 <= CORNER_MAX_DCHI2 and corner_end is not None:
-        shape_sys = tuple(abs(a - b) for a, b in zip(corner_end, (tau, msd_tau, d_max),
-                                                     strict=True))
+    corner_end = _corner_end(corner_x, t_lo, t_hi) if corner_dchi2 <= CORNER_MAX_DCHI2 else None
     rng = np.random.default_rng(seed)
     model = best_x[0] + sbpl_msd_nm2(t, *best_x[1:])
     replicas = model + np.sqrt(scale_sq) * replicate_noise(err, n_bootstrap, rng,
@@ -268,7 +273,7 @@ def band_peak(
     # every replicate is refitted from each competing minimum and keeps its best: where D(t)
     # is nearly flat, minima with the peak 100 fs apart differ by < 1 in chi^2 (simulated CQD
     # film), and a new realisation may choose either
-    params, _ = _refit_replicas(t, replicas, err, minima, lo, hi, False)
+    params = _refit_replicas(t, replicas, err, minima, lo, hi)
     rows, same_basin = [], []
     for x in params:
         bt, bd, bm, inside = _peak(x, t_lo, t_hi)
@@ -282,5 +287,5 @@ def band_peak(
     kept = rows[same_basin] if same_basin.sum() >= max(10, n_bootstrap // 2) else rows
     return BandPeak(float(tau), float(d_max), float(msd_tau), kept,
                     float(best_x[0]), best_x.copy(), float(t_hi),
-                    n_edge_replicates=int((~same_basin).sum()), shape_sys=shape_sys,
+                    n_edge_replicates=int((~same_basin).sum()), corner_end=corner_end,
                     corner_dchi2=corner_dchi2)
