@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import xarray as xr
 
-from tamkit.carrier_transport.band_like import band_like_metrics, bootstrap_rows, is_band_like
+from tamkit.carrier_transport.band_like import band_like_metrics, is_band_like
 from tamkit.carrier_transport.bandpeak import BandPeak
 from tamkit.carrier_transport.msd import (
     diffusivity_cm2_s,
@@ -290,22 +290,10 @@ def _sigma0(model: PiecewiseFit) -> tuple[float, float]:
     return sigma0, float("nan")
 
 
-def _larger(boot_err: float, profile: np.ndarray, k: int) -> float:
-    """The larger of a bootstrap error and the k-th profile error (where there is one)."""
-    prof = float(profile[k]) if k < len(profile) and np.isfinite(profile[k]) else float("nan")
-    if not np.isfinite(boot_err):
-        return prof
-    return max(boot_err, prof) if np.isfinite(prof) else boot_err
-
-
 def _regimes(model: PiecewiseFit) -> list[Regime]:
     edges = np.concatenate([[model.t_range_fs[0]], model.breaks_fs, [model.t_range_fs[1]]])
-    # the larger of the bootstrap and the profile: replicates refitted from the best fit's
-    # basin miss how far a weakly placed break can move (regime_profile)
-    alpha_errs = [_larger(bootstrap_error(row[2][k] for row in bootstrap_rows(model)),
-                          model.profile_alpha_err, k) for k in range(model.n_regimes)]
-    break_errs = [_larger(bootstrap_error(row[3][k] for row in bootstrap_rows(model)),
-                          model.profile_break_err_fs, k) for k in range(model.n_regimes - 1)]
+    alpha_errs = [float(e) for e in model.alpha_err]
+    break_errs = [float(e) for e in model.break_err_fs]
     edge_errs = [float("nan"), *break_errs, float("nan")]
     names: list[str] = []
     for k in range(model.n_regimes):

@@ -67,6 +67,10 @@ class PiecewiseFit:
     #: bootstrap (:mod:`tamkit.carrier_transport.regime_profile`); empty without it
     profile_alpha_err: np.ndarray = field(default_factory=lambda: np.empty(0))
     profile_break_err_fs: np.ndarray = field(default_factory=lambda: np.empty(0))
+    #: the reported errors: the larger of bootstrap and profile (replicates refitted from the
+    #: best fit's basin miss how far a weakly placed break can move); NaN without a bootstrap
+    alpha_err: np.ndarray = field(default_factory=lambda: np.empty(0))
+    break_err_fs: np.ndarray = field(default_factory=lambda: np.empty(0))
 
     @property
     def n_params(self) -> int:
@@ -319,17 +323,27 @@ def _make_fit(entry, t, s2, err, anchor_fs, pos, n_bootstrap, seed, common=None)
     fit = PiecewiseFit(k, float(s0sq), float(log_anchor), alphas, breaks, anchor_fs, float(chi2),
                        int(t.size), float(score), (float(pos[0]), float(pos[-1])),
                        minima=res.minima, minima_chi2=2.0 * res.minima_cost)
+    fit.alpha_err, fit.break_err_fs = np.full(k, np.nan), np.full(k - 1, np.nan)
     if n_bootstrap:
         fit.bootstrap = _bootstrap(fit, res.x, t, s2, err, n_bootstrap, seed, common)
         rows = [_unpack(p, k) for p in fit.bootstrap]
         boot_alpha = np.array([bootstrap_error(r[2][m] for r in rows) for m in range(k)])
+        boot_break = np.array([bootstrap_error(r[3][j] for r in rows) for j in range(k - 1)])
         boot_log_break = np.array([bootstrap_error(np.log(r[3][j]) for r in rows)
                                    for j in range(k - 1)])
         lo, hi = _bounds(k, np.log(pos), s2)
         fit.profile_alpha_err, fit.profile_break_err_fs = profile_errors(
             np.clip(res.x, lo, hi), k, t, s2, err, anchor_fs, lo, hi, float(chi2),
             fit.chi2_red, boot_alpha, boot_log_break, MIN_LOG_GAP)
+        fit.alpha_err = _larger(boot_alpha, fit.profile_alpha_err)
+        fit.break_err_fs = _larger(boot_break, fit.profile_break_err_fs)
     return fit
+
+
+def _larger(boot_err: np.ndarray, profile_err: np.ndarray) -> np.ndarray:
+    """Element-wise the larger of two errors, either where the other is NaN."""
+    return np.where(np.isnan(boot_err), profile_err,
+                    np.where(np.isnan(profile_err), boot_err, np.maximum(boot_err, profile_err)))
 
 
 #: local minima (the best and the next distinct ones) each bootstrap replicate is refitted from
