@@ -34,8 +34,43 @@ def napari_module():
     return napari
 
 
+def _x_display_answers(timeout_s: float = 20.0) -> bool:
+    """Whether the X server on ``$DISPLAY`` accepts a connection, waiting up to ``timeout_s``.
+
+    Qt's offscreen platform opens the display once, at its first OpenGL context, and keeps a
+    failed connection for the rest of the process: a viewer made before pytest-xvfb's server
+    answers could never draw. So the first viewer waits for the server.
+    """
+    import ctypes
+    import ctypes.util
+    import time
+
+    name = ctypes.util.find_library("X11")
+    if not os.environ.get("DISPLAY") or name is None:
+        return False
+    xlib = ctypes.CDLL(name)
+    xlib.XOpenDisplay.restype = ctypes.c_void_p
+    xlib.XOpenDisplay.argtypes = [ctypes.c_char_p]
+    xlib.XCloseDisplay.argtypes = [ctypes.c_void_p]
+    deadline = time.monotonic() + timeout_s
+    while True:
+        display = xlib.XOpenDisplay(None)
+        if display:
+            xlib.XCloseDisplay(display)
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+
+
+@pytest.fixture(scope="session")
+def x_display():
+    """``$DISPLAY`` and whether it answers (checked once per test process)."""
+    return os.environ.get("DISPLAY"), _x_display_answers()
+
+
 @pytest.fixture
-def viewer(napari_module):
+def viewer(napari_module, x_display):
     """A hidden napari viewer that can draw (an OpenGL context), closed after the test."""
     import numpy as np
 
@@ -44,8 +79,14 @@ def viewer(napari_module):
         viewer.add_image(np.zeros((2, 4, 4)), name="probe")
         viewer.layers.clear()
     except Exception as err:
-        viewer.close()
-        _unavailable(f"napari cannot draw here, no OpenGL context ({err!r}): install Xvfb "
+        try:  # napari's own close can fail on the layer it could not draw
+            viewer.close()
+        except Exception:
+            pass
+        display, answers = x_display
+        _unavailable(f"napari cannot draw here, no OpenGL context ({err!r}; DISPLAY={display}, "
+                     f"X server answering: {answers}, QT_QPA_PLATFORM="
+                     f"{os.environ.get('QT_QPA_PLATFORM')}): install Xvfb "
                      "(apt-get install xvfb) for pytest-xvfb, or run with a display")
     yield viewer
     viewer.close()
