@@ -22,7 +22,12 @@ from tamkit.carrier_transport.msd import (
     msd_from_sigma,
     transport_length_nm,
 )
-from tamkit.carrier_transport.regimes import PiecewiseFit, classify_exponent, fit_regimes
+from tamkit.carrier_transport.regimes import (
+    PiecewiseFit,
+    classify_exponent,
+    fit_regimes,
+    sigma0_model_spread_nm,
+)
 from tamkit.carrier_transport.results import (  # noqa: F401  (re-exported: the result types)
     Anisotropy,
     BandLike,
@@ -199,6 +204,8 @@ def transport(
     if band is not None and not band.ends_within_data:
         warnings.append("the band-like regime does not end within the measured delays")
     sigma0, sigma0_err, early_fit = early_sigma0 or (*_sigma0(model), None)
+    # the intercept's model-selection error: its spread over the regime counts
+    sigma0_err = float(np.hypot(sigma0_err, sigma0_model_spread_nm(model, sigma0)))
     msd, msd_err = msd_from_sigma(sigma, sigma_err, sigma0, sigma0_err)
     msd = np.where(delay >= 0, msd, np.nan)
     length, length_err = transport_length_nm(msd, msd_err)
