@@ -19,6 +19,24 @@ from tamkit.carrier_transport.results import BandLike
 from tamkit.core.constants import einstein_mobility_cm2_Vs, nm2_per_fs_to_cm2_per_s
 from tamkit.core.statistics import bootstrap_error
 
+#: a band-like length covered faster than this (m/s) is no carrier motion: group velocities in
+#: semiconductors stay below ~1e6 m/s, and 1e7 is what delays read in fs but written in ps give
+#: for the paper's 80 nm in 300 fs (2.7e5 m/s becomes 2.7e8)
+MAX_PLAUSIBLE_SPEED_M_S = 1.0e7
+
+
+def implausible_speed_warning(length_nm: float, tau_fs: float) -> str | None:
+    """A warning when the band-like length per persistence time exceeds any carrier's speed
+    (delays in the wrong unit, or a pixel size far too large), else None."""
+    if not (tau_fs > 0 and np.isfinite(length_nm)):
+        return None
+    speed_m_s = length_nm * 1e-9 / (tau_fs * 1e-15)
+    if speed_m_s <= MAX_PLAUSIBLE_SPEED_M_S:
+        return None
+    return (f"the band-like length {length_nm:.3g} nm in {tau_fs:.3g} fs is {speed_m_s:.2g} m/s, "
+            "faster than any carrier (group velocities stay below ~1e6 m/s): are the delays in "
+            "fs and the pixel size in nm?")
+
 
 def bootstrap_rows(model: PiecewiseFit):
     """The bootstrap replicates of a piecewise fit, unpacked (sigma_0^2, ln M, alphas, breaks)."""
@@ -102,6 +120,9 @@ def band_like_metrics(model, regimes, pitch_nm, temperature_K, warnings, data, s
                "D_max_sys_cm2_s": d_sys_cm2,
                "mobility_sys_cm2_Vs": float(einstein_mobility_cm2_Vs(d_sys_cm2, temperature_K))}
     d_err_cm2 = float(nm2_per_fs_to_cm2_per_s(bootstrap_error(boot[:, 2])))
+    speed_warning = implausible_speed_warning(length, tau)
+    if speed_warning:
+        warnings.append(speed_warning)
     band = BandLike(
         tau_fs=tau,
         tau_err_fs=bootstrap_error(boot[:, 0]),

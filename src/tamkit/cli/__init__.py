@@ -7,6 +7,7 @@ Each command lives in :mod:`tamkit.cli.options` and is registered below.
 from __future__ import annotations
 
 import sys
+import warnings
 
 import typer
 
@@ -75,6 +76,9 @@ def main(argv: list[str] | None = None) -> None:
     from tamkit.reporting.html import set_command_line
 
     set_command_line(["tamkit", *(sys.argv[1:] if argv is None else argv)])
+    # numpy's floating-point warnings (an empty mean, a division by zero on a blank frame) are
+    # not for the user: tamkit's own checks state the cause in one line, or as a result's note
+    warnings.simplefilter("ignore", RuntimeWarning)
     try:
         result = app(args=argv, standalone_mode=False)
     except _EXIT as exc:

@@ -126,6 +126,11 @@ def command(
     for i, value in enumerate(given or []):
         if value is not None:
             _check_value(value, by, f"--values (stack {i + 1}, {stacks[i].name})")
+    if given and None not in given:
+        from tamkit.series.trends import check_distinct_values
+
+        check_distinct_values(given, "<N_abs>" if by is SeriesKind.fluence else
+                              "perovskite content")  # before minutes of fitting
     sig = _floats(sigma_inh, len(stacks), "--sigma-inh")
     for i, value in enumerate(sig or []):
         if value is not None and not (np.isfinite(value) and value > 0):

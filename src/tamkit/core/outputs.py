@@ -55,13 +55,28 @@ def check_output_path(
                 if inside.resolve().is_relative_to(real):
                     raise InputError(f"--force would replace {out}, which holds {inside}; "
                                      "give another output folder")
+        _check_writable(out.absolute().parent, out)
         return out
     for parent in out.absolute().parents:
         if parent.exists():
             if not parent.is_dir():
                 raise InputError(f"output path {out}: {parent} is a file, not a folder")
+            _check_writable(parent, out)
             break
     return out
+
+
+def _check_writable(folder: Path, out: Path) -> None:
+    """Refuse ``out`` before any work when nothing can be created in ``folder`` (where its
+    results are assembled): a read-only or immutable folder, a full disk. A real probe, since
+    permission bits do not tell (root ignores them; an immutable flag or a read-only mount
+    stops root too)."""
+    try:
+        probe = tempfile.mkdtemp(prefix=".tamkit-probe-", dir=folder)
+    except OSError as exc:
+        raise InputError(f"output folder {out}: cannot create anything in {folder} "
+                         f"({exc.strerror or type(exc).__name__})") from None
+    os.rmdir(probe)
 
 
 @contextlib.contextmanager

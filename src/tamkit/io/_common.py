@@ -50,13 +50,55 @@ UNIT_NM = {
 }
 
 
-def check_path(path: str | os.PathLike) -> Path:
-    """Return ``path`` as a Path if it names a non-empty regular file, else raise InputError."""
+#: Time units found in file metadata, in fs.
+UNIT_FS = {
+    "fs": 1.0,
+    "femtosecond": 1.0,
+    "femtoseconds": 1.0,
+    "ps": 1.0e3,
+    "picosecond": 1.0e3,
+    "picoseconds": 1.0e3,
+    "ns": 1.0e6,
+    "nanosecond": 1.0e6,
+    "nanoseconds": 1.0e6,
+    "us": 1.0e9,
+    "µs": 1.0e9,
+    "μs": 1.0e9,
+    "microsecond": 1.0e9,
+    "microseconds": 1.0e9,
+    "s": 1.0e15,
+    "second": 1.0e15,
+    "seconds": 1.0e15,
+}
+
+
+def delay_fs_in(values: Any, unit: Any, source: str) -> np.ndarray:
+    """Delays ``values`` in ``unit`` (a file's units attribute) converted to fs.
+
+    No unit (or an empty one) means fs, tamkit's convention; a unit that is not a time is
+    refused: read as fs, delays in ps would give diffusivities 1000x too large.
+    """
+    delay = np.asarray(values, dtype=float)
+    if isinstance(unit, bytes):
+        unit = unit.decode("utf-8", "replace")
+    key = str(unit).strip() if unit is not None else ""
+    if not key:
+        return delay
+    factor = UNIT_FS.get(key, UNIT_FS.get(key.lower()))
+    if factor is None:
+        raise InputError(f"{source}: the delay axis has units {key!r}, not a time; expected "
+                         "one of fs, ps, ns, us, s")
+    return delay * factor
+
+
+def check_path(path: str | os.PathLike, kind: str = "stack file") -> Path:
+    """Return ``path`` as a Path if it names a non-empty regular file, else raise InputError
+    (``kind`` names what the file should be, for the message)."""
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: no such file")
     if path.is_dir():
-        raise InputError(f"{path} is a directory, not a stack file")
+        raise InputError(f"{path} is a directory, not a {kind}")
     try:
         size = path.stat().st_size
     except OSError as exc:

@@ -1,10 +1,11 @@
 """Delays files: one column of pump-probe delays in fs.
 
-Accepted: an optional header line ``delay_fs`` (any case, quoted or not), comments from ``#``
-to the end of a line, blank lines, and a trailing comma or semicolon (CSV exports). Values
-may be separated from line ends by spaces, tabs, commas or semicolons, but each line holds one
-number. Sorting and uniqueness are checked when the delays meet the frames
-(:func:`tamkit.core.stack.validate_stack`).
+Accepted: an optional header line ``delay_fs`` (any case, quoted or not; ``delay_ps``,
+``delay_ns`` or ``delay_s`` give the values in that unit), comments from ``#`` to the end of a
+line, blank lines, and a trailing comma or semicolon (CSV exports). Values may be separated
+from line ends by spaces, tabs, commas or semicolons, but each line holds one number; a file
+whose every value is written with a decimal comma (``1,5``) is read as such. Sorting and
+uniqueness are checked when the delays meet the frames (:func:`tamkit.core.stack.validate_stack`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,20 @@ from tamkit.core.errors import InputError
 from tamkit.io._common import check_path
 
 HEADER = "delay_fs"
+#: header lines naming another unit, and its factor to fs
+HEADER_UNITS_FS = {"delay_fs": 1.0, "delay_ps": 1.0e3, "delay_ns": 1.0e6, "delay_s": 1.0e15}
 _SEPARATORS = re.compile(r"[,;\s]+")
+_DECIMAL_COMMA = re.compile(r"^\s*[-+]?\d+(?:,\d+)?(?:[eE][-+]?\d+)?\s*$")
+
+
+def _decimal_commas(lines: list[str]) -> bool:
+    """Every value line is one number written with a decimal comma (``-1,25``), and none has a
+    point: a European export, not two columns."""
+    data = [ln.split("#", 1)[0] for ln in lines]
+    data = [ln for ln in data if ln.strip() and ln.strip().strip("\"'").lower()
+            not in HEADER_UNITS_FS]
+    return (any("," in ln for ln in data)
+            and all(_DECIMAL_COMMA.match(ln) and "." not in ln for ln in data))
 
 
 def read_delays(path: str | os.PathLike) -> np.ndarray:
@@ -37,7 +51,7 @@ def read_delays(path: str | os.PathLike) -> np.ndarray:
     ndarray
         The delays (fs), in file order.
     """
-    path = check_path(path)
+    path = check_path(path, kind="delays file")
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
@@ -47,7 +61,11 @@ def read_delays(path: str | os.PathLike) -> np.ndarray:
     except OSError as exc:
         raise InputError(f"{path}: cannot read the delays file ({exc.strerror})") from None
     values: list[float] = []
-    for lineno, line in enumerate(text.splitlines(), start=1):
+    lines = text.splitlines()
+    if _decimal_commas(lines):
+        lines = [ln.replace(",", ".") for ln in lines]
+    factor = 1.0
+    for lineno, line in enumerate(lines, start=1):
         fields = [f for f in _SEPARATORS.split(line.split("#", 1)[0]) if f]
         if not fields:
             continue
@@ -56,7 +74,8 @@ def read_delays(path: str | os.PathLike) -> np.ndarray:
                 f"{path}, line {lineno}: {len(fields)} columns; a delays file holds one column (fs)"
             )
         field = fields[0].strip("\"'")
-        if not values and field.lower() == HEADER:
+        if not values and field.lower() in HEADER_UNITS_FS:
+            factor = HEADER_UNITS_FS[field.lower()]
             continue
         try:
             value = float(field)
@@ -69,7 +88,7 @@ def read_delays(path: str | os.PathLike) -> np.ndarray:
         values.append(value)
     if not values:
         raise InputError(f"{path}: no delays in the file")
-    return np.asarray(values, dtype=float)
+    return factor * np.asarray(values, dtype=float)
 
 
 def write_delays(delay_fs: np.ndarray, path: str | os.PathLike) -> Path:

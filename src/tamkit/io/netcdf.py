@@ -29,7 +29,14 @@ import xarray as xr
 
 from tamkit.core.errors import InputError
 from tamkit.core.stack import FRAME_DIMS, RAW_DIMS
-from tamkit.io._common import Read, decode_attr, encode_attr, file_errors, length_nm
+from tamkit.io._common import (
+    Read,
+    decode_attr,
+    delay_fs_in,
+    encode_attr,
+    file_errors,
+    length_nm,
+)
 
 SCHEMA = "tamkit.core.stack/1"
 #: Dataset names a plain HDF5 file may use for its frames, in order of preference.
@@ -90,15 +97,37 @@ def _read_netcdf(path: Path) -> Read:
             "any of spot, run, chopper"
         )
     attrs = {k: decode_attr(v) for k, v in array.attrs.items()}
-    pixel = attrs.get("pixel_nm")
-    if pixel is None and "x" in array.coords:
-        pixel = _pixel_from_coord(array["x"])
+    pixel = _pixel_nm(attrs.get("pixel_nm"), array, path)
     coords = {d: array[d].values for d in extra if d in array.coords}
-    delay = array["delay"].values if "delay" in array.coords else None
+    delay = None
+    if "delay" in array.coords:
+        delay = delay_fs_in(array["delay"].values, array["delay"].attrs.get("units"), str(path))
     return Read(
         array.values, tuple(array.dims), delay_fs=delay, pixel_nm=pixel, attrs=attrs,
         coords=coords, name=str(name),
     )
+
+
+#: a pixel_nm attribute and the x coordinate's spacing may differ by this much (relative)
+PIXEL_AGREEMENT = 0.01
+
+
+def _pixel_nm(attr: Any, array: xr.DataArray, path: Path) -> Any:
+    """The pixel size: the ``pixel_nm`` attr, else the x coordinate's spacing; both present
+    and different is refused (which one is right cannot be known, and either changes sigma_0
+    and D by the ratio)."""
+    from_coord = _pixel_from_coord(array["x"]) if "x" in array.coords else None
+    if attr is None:
+        return from_coord
+    try:
+        attr_nm = float(attr)
+    except (TypeError, ValueError):
+        return attr  # validated with the stack (a clear message there)
+    if from_coord is not None and np.isfinite(attr_nm) and attr_nm > 0 and (
+            abs(attr_nm - from_coord) > PIXEL_AGREEMENT * from_coord):
+        raise InputError(f"{path}: the pixel_nm attribute ({attr_nm:g} nm) disagrees with the "
+                         f"x coordinate's spacing ({from_coord:g} nm); fix one of them")
+    return attr
 
 
 def _pixel_from_coord(coord: xr.DataArray) -> float | None:
@@ -123,7 +152,8 @@ def _read_plain_hdf5(h5: h5py.File) -> Read:
     delay: Any = data.attrs.get("delay_fs")
     for key in DELAY_NAMES:
         if delay is None and isinstance(h5.get(key), h5py.Dataset):
-            delay = h5[key][()]
+            delay = delay_fs_in(h5[key][()], decode_attr(h5[key].attrs.get("units")),
+                                f"dataset {key!r}")
     pixel = data.attrs.get("pixel_nm", h5.attrs.get("pixel_nm"))
     if pixel is None and isinstance(h5.get("pixel_nm"), h5py.Dataset):
         pixel = h5["pixel_nm"][()]

@@ -52,11 +52,21 @@ RESOLUTION_RANGE_NM = (0.01, 1.0e4)
 _NM_PER_RESOLUTION_UNIT = {2: 2.54e7, 3: 1.0e7}  # TIFF ResolutionUnit: 2 inch, 3 centimetre
 
 
+def _check_one_series(tf: tifffile.TiffFile) -> None:
+    """Refuse a TIFF whose pages form several image series (pages of different shapes or
+    types): reading the first series alone would silently drop the others' frames."""
+    if len(tf.series) > 1:
+        shapes = ", ".join("x".join(map(str, s.shape[-2:])) for s in tf.series[:4])
+        raise InputError(f"the TIFF holds {len(tf.series)} image series of different page "
+                         f"shapes or types ({shapes}); a stack has frames of one shape")
+
+
 def read_tiff(path: Path) -> Read:
     """Read a TIFF stack and its metadata (see the module docstring for the rules)."""
     with file_errors(path, "TIFF"), quiet_tifffile(), tifffile.TiffFile(path) as tf:
         if not tf.series:
             raise InputError("the TIFF holds no images")
+        _check_one_series(tf)
         series = tf.series[0]
         values = series.asarray()
         axes = series.axes

@@ -58,10 +58,30 @@ def differential(raw: xr.DataArray) -> xr.DataArray:
     np.subtract(dtt, off, out=dtt)
     with np.errstate(divide="ignore", invalid="ignore"):
         np.divide(dtt, off, out=dtt)
+    _check_some_reference(no_reference, off, on.dims, on.coords)
     dtt[no_reference] = np.nan
     attrs = {**raw.attrs, "quantity": "dT/T"}
     attrs["masked_off_pixels"] = int(np.count_nonzero(no_reference & ~np.isnan(off)))
     return xr.DataArray(dtt, dims=on.dims, coords=on.coords, name="dT_T", attrs=attrs)
+
+
+def _check_some_reference(no_reference: np.ndarray, off: np.ndarray, dims, coords) -> None:
+    """Refuse a delay at which no pixel has a positive pump-off count: dT/T is undefined there,
+    and the cause (dark-subtracted counts, swapped or mislabelled chopper frames) is in the
+    raw data, not in the frame that later turns out all NaN."""
+    axes = tuple(i for i, d in enumerate(dims) if d != "delay")
+    dead = np.all(no_reference, axis=axes)
+    if not dead.any():
+        return
+    i = int(np.flatnonzero(dead)[0])
+    delay = coords["delay"].values[i] if "delay" in coords else i
+    finite = off.take(i, axis=dims.index("delay"))
+    finite = finite[np.isfinite(finite)]
+    what = (f"are all zero or negative (largest {float(finite.max()):.3g})"
+            if finite.size else "are all NaN")
+    raise InputError(f"the pump-off counts at delay {delay:g} fs {what}: dT/T = (on - off) / off "
+                     "needs positive transmitted counts; were they dark-subtracted to zero, or "
+                     "are the chopper labels swapped?")
 
 
 def _run_labels(dtt: xr.DataArray, run_dims: list[str]) -> list[dict[str, int]]:

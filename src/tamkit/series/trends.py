@@ -284,6 +284,7 @@ def fluence_series(
     stacks = list(stacks) if stacks is not None else [None] * len(results)
     if len(stacks) != len(results):
         raise InputError(f"{len(stacks)} stacks for {len(results)} analyses: give one per result")
+    check_distinct_values(nabs, "<N_abs>")
     order = np.argsort(np.asarray(nabs, float), kind="stable")
     members = [SeriesMember(float(nabs[i]), results[i], f"⟨N_abs⟩ = {nabs[i]:g}") for i in order]
     # increments from t* cancel the shared sigma_0 offset: they are tested with the frames' own
@@ -302,6 +303,13 @@ def fluence_series(
     return FluenceSeries(members, t_star, t_err, excess, depletion, t_sys)
 
 
+def check_distinct_values(values: Sequence[float], what: str) -> None:
+    """A series compares measurements: with one value for all, every trend is 0 / 0."""
+    if len(set(float(v) for v in values)) < 2:
+        raise InputError(f"a series needs at least two different values of {what}; all "
+                         f"{len(values)} measurements have {float(values[0]):g}")
+
+
 def composition_series(
     results: Sequence[TransportResult],
     perovskite_vol_percent: Sequence[float],
@@ -314,6 +322,7 @@ def composition_series(
     """
     if sigma_inh_meV is None:
         sigma_inh_meV = [None] * len(results)
+    check_distinct_values(perovskite_vol_percent, "perovskite content")
     order = np.argsort(perovskite_vol_percent)
     members = [SeriesMember(float(perovskite_vol_percent[i]), results[i],
                             f"{perovskite_vol_percent[i]:g} vol%") for i in order]
