@@ -24,7 +24,7 @@ import numpy as np
 import typer
 from rich.console import Console
 
-from tamkit.cli.options import SvgOption, output_folder
+from tamkit.cli.options import SvgOption, analysis_options, output_folder
 from tamkit.core.errors import InputError
 
 
@@ -37,6 +37,8 @@ def parse_band(text: str | None, name: str) -> tuple[float, float] | None:
         lo, hi = (float(p) for p in parts)
     except ValueError:
         raise InputError(f"{name} must be two wavelengths in nm as NM:NM, got {text!r}") from None
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        raise InputError(f"{name} must be two finite wavelengths in nm, got {text!r}")
     if not (lo > 0 and hi > 0) or lo == hi:
         raise InputError(f"{name} must be two different positive wavelengths (nm), got {text!r}")
     return (min(lo, hi), max(lo, hi))
@@ -134,18 +136,22 @@ def command(
     force: Annotated[bool, typer.Option("--force", help="Replace an existing output.")] = False,
     svg: SvgOption = False,
 ) -> None:
+    from tamkit.core.tamap import delay_factor_fs
     from tamkit.reporting.spectro_report import spectro_report, summary_rows
     from tamkit.spectro._threads import single_blas_thread
-    from tamkit.spectro.analysis import analyze_tamap
+    from tamkit.spectro.analysis import analyze_tamap, check_injection_bands
     from tamkit.spectro.bleach import CONVENTIONS
     from tamkit.spectro.loading import load_tamap
 
     if convention not in CONVENTIONS:
         raise InputError(f"--convention must be one of {', '.join(CONVENTIONS)}, got {convention}")
-    if not temperature > 0:
-        raise InputError(f"--temperature must be a positive number of kelvin, got {temperature}")
-    if not irf > 0:
-        raise InputError(f"--irf must be a positive FWHM in fs, got {irf}")
+    # the plausible range that `tamkit analyze` enforces, from the same check
+    analysis_options(None, None, temperature)
+    if not (np.isfinite(irf) and irf > 0):
+        raise InputError(f"--irf must be a positive, finite FWHM in fs, got {irf}")
+    delay_factor_fs(delay_unit)  # an unknown (or empty) unit, before any output is made
+    if not np.isfinite(delay_offset):
+        raise InputError(f"--delay-offset must be a finite number, got {delay_offset}")
     if artifact is not None and artifact not in (0, 1, 2):
         raise InputError(f"--artifact must be 0, 1 or 2, got {artifact}")
     if not 0 <= chirp_order <= 6:
@@ -156,6 +162,8 @@ def command(
     window_nm = parse_band(wl_range, "--wl-range")
     window_fs = parse_delay_range(delay_range)
     excluded = [parse_band(text, "--exclude") for text in (exclude or [])]
+    if bands["donor"] is not None and bands["acceptor"] is not None:
+        check_injection_bands(bands["donor"], bands["acceptor"])
     if out is None:
         out = map_file.with_name(map_file.stem + "_spectro")
     console = Console(stderr=True)

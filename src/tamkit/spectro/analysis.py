@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,7 +25,7 @@ from tamkit.spectro.corrections import (
     select_window,
     subtract_background,
 )
-from tamkit.spectro.globalfit import GlobalFit, _fill_masked, global_fit
+from tamkit.spectro.globalfit import MAX_COMPONENTS, GlobalFit, _fill_masked, global_fit
 from tamkit.spectro.injection import injection_test
 from tamkit.spectro.kinetics import (
     NO_SIGNAL_EDGE_RATIO,
@@ -130,8 +131,13 @@ def analyze_tamap(
     tamap = validate_tamap(tamap)
     if not temperature_K > 0:
         raise InputError(f"temperature must be positive (K), got {temperature_K}")
+    if not (np.isfinite(irf_fwhm_fs) and irf_fwhm_fs > 0):
+        raise InputError(f"the starting IRF FWHM must be a positive, finite number of fs, got "
+                         f"{irf_fwhm_fs}")
     if (donor_nm is None) != (acceptor_nm is None):
         raise InputError("the injection test needs both a donor and an acceptor band")
+    if donor_nm is not None:
+        check_injection_bands(donor_nm, acceptor_nm)
     notes: list[str] = []
     if tamap.attrs.get("loading_note"):
         notes.append(str(tamap.attrs["loading_note"]))
@@ -142,6 +148,91 @@ def analyze_tamap(
                 f"{min(b):g}-{max(b):g} nm" for b in exclude_nm))
     tamap, masked = mask_invalid(tamap)
     notes += masked
+    check_map_holds_kinetics(tamap)
+    check_bands_in_map(tamap, {"--bleach": (bleach_nm, BLEACH_MIN_WAVELENGTHS),
+                               "--donor": (donor_nm, 1), "--acceptor": (acceptor_nm, 1),
+                               "--reference": (reference_nm, 1)})
+    span_fs = float(np.ptp(tamap["delay"].values))
+    if not irf_fwhm_fs < span_fs:
+        raise InputError(f"--irf {irf_fwhm_fs:g} fs is not shorter than the delay span of the "
+                         f"map ({span_fs:.4g} fs)")
+    n_wl = tamap.sizes["wavelength"]
+    if chirp_order > n_wl - 1:
+        # a polynomial of degree n_wl - 1 already passes through every time zero
+        notes.append(f"{n_wl} wavelength(s) analysed: the chirp polynomial is of order "
+                     f"{n_wl - 1} instead of {chirp_order}")
+        chirp_order = n_wl - 1
+    # beyond MAX_COMPONENTS the global fit's own limit (and its reason) speaks
+    if n_components is not None and n_wl < n_components <= MAX_COMPONENTS:
+        raise InputError(f"--components {n_components} exceeds the {n_wl} wavelength(s) "
+                         f"analysed: a map of {n_wl} wavelength(s) determines at most {n_wl} "
+                         "decay-associated spectra")
+    with _linear_algebra_as_input_error():
+        return _fit_and_report(tamap, n_components, notes, bleach_nm=bleach_nm,
+                               temperature_K=temperature_K, convention=convention,
+                               donor_nm=donor_nm, acceptor_nm=acceptor_nm,
+                               reference_nm=reference_nm, chirp_order=chirp_order,
+                               irf_fwhm_fs=irf_fwhm_fs, max_components=min(max_components, n_wl),
+                               artifact_order=artifact_order, background=background,
+                               wavelength_nm=wavelength_nm, delay_fs=delay_fs,
+                               exclude_nm=exclude_nm, systematics=systematics)
+
+
+#: fewest wavelengths in a bleach band (the peak tracking's Gaussian fit)
+BLEACH_MIN_WAVELENGTHS = 5
+
+
+def check_injection_bands(donor_nm: tuple[float, float], acceptor_nm: tuple[float, float]
+                          ) -> None:
+    """Refuse donor and acceptor bands that overlap: the same wavelengths cannot both decay
+    (donor) and rise (acceptor), and the test would compare a band with itself."""
+    (d_lo, d_hi), (a_lo, a_hi) = sorted(donor_nm), sorted(acceptor_nm)
+    if d_lo <= a_hi and a_lo <= d_hi:
+        raise InputError(f"the donor band {d_lo:g}-{d_hi:g} nm and the acceptor band "
+                         f"{a_lo:g}-{a_hi:g} nm overlap; the injection test needs separate bands")
+
+
+def check_bands_in_map(tamap: xr.DataArray, bands: dict[str, tuple[Any, int]]) -> None:
+    """Refuse, before any fitting, a band (name: (band_nm or None, fewest wavelengths)) that
+    holds fewer of the map's wavelengths than it needs."""
+    wl = tamap["wavelength"].values
+    for name, (band, need) in bands.items():
+        if band is None:
+            continue
+        lo, hi = sorted(float(b) for b in band)
+        inside = int(np.sum((wl >= lo) & (wl <= hi)))
+        if inside < need:
+            raise InputError(f"{name} band {lo:g}-{hi:g} nm holds {inside} of the map's "
+                             f"wavelengths ({wl[0]:g}-{wl[-1]:g} nm); it needs at least {need}")
+
+
+def check_map_holds_kinetics(tamap: xr.DataArray) -> None:
+    """Refuse a map whose every wavelength is constant in delay: it holds no kinetics (and the
+    edge and noise estimates of a flat map are 0 / 0)."""
+    values = np.asarray(tamap.values, dtype=float)
+    change = np.nanmax(values, axis=0) - np.nanmin(values, axis=0)
+    if not np.nanmax(change) > 0:
+        raise InputError("the TA map is the same at every delay (constant at each wavelength): "
+                         "it holds no kinetics to fit")
+
+
+@contextmanager
+def _linear_algebra_as_input_error():
+    """A linear-algebra failure (an SVD that does not converge) on a user's map: the map or
+    window is too small or degenerate for the fit, a fact about the input, said in one line."""
+    try:
+        yield
+    except np.linalg.LinAlgError as exc:
+        raise InputError(f"the fit failed on this map ({exc}): the map or the window is too "
+                         "small or degenerate; widen --wl-range/--delay-range or lower "
+                         "--chirp-order or --components") from None
+
+
+def _fit_and_report(tamap, n_components, notes, *, bleach_nm, temperature_K, convention,
+                    donor_nm, acceptor_nm, reference_nm, chirp_order, irf_fwhm_fs,
+                    max_components, artifact_order, background, wavelength_nm, delay_fs,
+                    exclude_nm, systematics) -> SpectroAnalysis:
+    """The steps of :func:`analyze_tamap` after the map is windowed, masked and checked."""
     structure = structure_above_noise(tamap)
     if structure < NO_SIGNAL_EDGE_RATIO:
         notes.append(f"no signal above the noise: the map's largest singular value (mean "

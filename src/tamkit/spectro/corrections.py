@@ -83,6 +83,9 @@ def estimate_chirp(
         kernel = np.ones(smooth) / smooth
         y = np.apply_along_axis(lambda r: np.convolve(r, kernel, mode="same"), 1, y)
     total = np.abs(y).sum(axis=1)
+    if not total.max() > 0:
+        raise InputError("the TA map does not change with delay (constant at every "
+                         "wavelength): it holds no kinetics to fit")
     onset = delay[int(np.argmax(total >= 0.5 * total.max()))]
     early = delay <= onset + window_fs
     a = np.abs(y[early])
@@ -102,7 +105,10 @@ def estimate_chirp(
         lo, hi = a[i - 1, j], a[i, j]
         frac = (0.5 * peak[j] - lo) / (hi - lo) if hi > lo else 0.0
         t0[j] = delay[i - 1] + frac * (delay[i] - delay[i - 1])
-    noise = np.median(np.abs(np.diff(y[early], axis=1))) + 1e-300
+    # noise from differences between neighbouring wavelengths, or along delay for one
+    # wavelength (no neighbours)
+    steps = np.diff(y[early], axis=1) if wl.size > 1 else np.diff(y, axis=0)
+    noise = (np.median(np.abs(steps)) if steps.size else 0.0) + 1e-300
     weight = np.where(no_edge, 0.0, np.clip(peak / noise, 0, None))
     if not weight.any():
         weight = np.ones(wl.size)
@@ -110,7 +116,8 @@ def estimate_chirp(
     design = chirp_design(wl, order, center, half)
     w = np.sqrt(weight / weight.max())
     c0 = np.linalg.lstsq(design * w[:, None], t0 * w, rcond=None)[0]
-    scale = max(float(np.median(np.diff(delay[early]))), 1.0)
+    grid = np.diff(delay[early]) if early.sum() > 1 else np.diff(delay)
+    scale = max(float(np.median(grid)), 1.0)
     sol = least_squares(lambda c: (design @ c - t0) * w, c0, loss="soft_l1", f_scale=scale)
     return ChirpEstimate(wl, t0, weight, sol.x, center, half)
 

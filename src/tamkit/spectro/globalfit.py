@@ -203,8 +203,15 @@ def _multistart(tamap, coeffs0, design, n_components, sigma0, taus0, offset, art
     from tamkit.spectro.corrections import correct_chirp
 
     filled = tamap.copy(data=_fill_masked(tamap.values, tamap["delay"].values))
-    corrected = correct_chirp(filled, design @ coeffs0)
+    t0 = design @ coeffs0
+    corrected = correct_chirp(filled, t0)
     delay = corrected["delay"].values
+    if delay.size < n_components + 2:
+        raise InputError(
+            f"only {delay.size} of the {tamap.sizes['delay']} delays are measured at every "
+            f"wavelength once the chirp (time zero spanning {np.ptp(t0):.0f} fs) is corrected; "
+            f"{n_components} component(s) need at least {n_components + 2}: widen the delay "
+            "window (--delay-range)")
     k = min(n_components + 3 + int(offset) + (artifact_order or 0), *corrected.shape)
     traces = _leading_traces(corrected.values, k, seed)
     span = _initial_lifetimes(delay, n_components, sigma0)
@@ -309,6 +316,9 @@ def global_fit(
     if artifact_order is not None and artifact_order not in (0, 1, 2):
         raise InputError("artifact_order must be 0, 1, 2 or None")
     delay = tamap["delay"].values.astype(float)
+    if not 0 < irf_fwhm_fs < np.ptp(delay):
+        raise InputError(f"the IRF FWHM must be a positive number of fs below the delay span "
+                         f"({np.ptp(delay):.4g} fs), got {irf_fwhm_fs}")
     wl = tamap["wavelength"].values.astype(float)
     y = np.ascontiguousarray(tamap.values.T, dtype=float)
     mask = np.isfinite(y)

@@ -179,6 +179,8 @@ def compare_components(
     smaller accepted n, and has all its lifetimes determined (:func:`is_determined`); fits that
     did not converge are never chosen. With ``stop_early`` the upward pass stops at the first n
     after an accepted one that is not accepted itself (more components than the data support).
+    The upward pass also stops at the first n the map cannot take (too few delays for n
+    components, :class:`InputError`); if that is the smallest n, the error is raised.
 
     Returns
     -------
@@ -192,7 +194,12 @@ def compare_components(
     fits: dict[int, GlobalFit] = {}
     accepted_any = False
     for n in values:
-        fit = global_fit(tamap, n, extra_starts=_split_starts(fits.get(n - 1)), **fit_kwargs)
+        try:
+            fit = global_fit(tamap, n, extra_starts=_split_starts(fits.get(n - 1)), **fit_kwargs)
+        except InputError:
+            if not fits:
+                raise
+            break  # too few delays (or wavelengths) for n components: fewer it is
         fits[n] = fit
         ok = fit.success and is_determined(fit)
         if stop_early and accepted_any and not ok:

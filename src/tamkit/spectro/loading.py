@@ -18,7 +18,6 @@ convention of Glotaran and most TA software) and ``delay_offset`` (same unit) is
 
 from __future__ import annotations
 
-import io
 import os
 import warnings
 from pathlib import Path
@@ -66,10 +65,13 @@ def load_tamap(
         raise InputError(f"{path} is a folder, not a TA map file")
     if orientation not in ("auto", "delay_rows", "wavelength_rows"):
         raise InputError(f"orientation must be auto, delay_rows or wavelength_rows: {orientation}")
+    # an empty unit is a mistake, not a request for the default
+    factor = delay_factor_fs("ps" if delay_unit is None else delay_unit)
+    if not np.isfinite(delay_offset):
+        raise InputError(f"the delay offset must be a finite number, got {delay_offset}")
     kind = _sniff(path)
     if kind == "netcdf":
         return _load_netcdf(path)
-    factor = delay_factor_fs(delay_unit or "ps")
     if kind == "npz":
         values, delay, wl = _read_npz(path)
     elif kind == "npy":
@@ -127,7 +129,16 @@ def _load_netcdf(path: Path) -> xr.DataArray:
     names = [v for v in ds.data_vars if set(ds[v].dims) == {"delay", "wavelength"}]
     if len(names) != 1:
         raise InputError(f"{path.name}: no single data variable with dims (delay, wavelength)")
-    return validate_tamap(ds[names[0]].transpose("delay", "wavelength"))
+    tamap = ds[names[0]].transpose("delay", "wavelength")
+    _require_real(tamap.values, path)
+    return validate_tamap(tamap)
+
+
+def _require_real(values: np.ndarray, path: Path) -> None:
+    """Refuse complex (or non-numeric) values: casting to float would drop the imaginary part."""
+    if np.iscomplexobj(values):
+        raise InputError(f"{path.name}: the TA map values are complex ({values.dtype}); a TA "
+                         "map holds real numbers (Delta A or dT/T)")
 
 
 def save_tamap(tamap: xr.DataArray, path: str | os.PathLike) -> Path:
@@ -166,6 +177,8 @@ def _read_npz(path: Path):
             f"{path.name}: an .npz TA map needs a 2-D data array and 1-D delay and wavelength "
             f"arrays (e.g. data, t, wl); found {sorted(arrays)}"
         )
+    for array in (values, delay, wl):
+        _require_real(array, path)
     if values.shape == (wl.size, delay.size) and wl.size != delay.size:
         values = values.T
     return values.astype(float), delay.astype(float), wl.astype(float)
@@ -178,6 +191,7 @@ def _read_npy(path: Path) -> np.ndarray:
         raise InputError(f"cannot read {path.name} as .npy: {exc}") from None
     if matrix.ndim != 2 or min(matrix.shape) < 2:
         raise InputError(f"{path.name}: a .npy TA map must be a 2-D matrix with axes in row/col 0")
+    _require_real(matrix, path)
     return np.asarray(matrix, dtype=float)
 
 
@@ -191,16 +205,7 @@ def _read_text(path: Path, orientation: str):
         key = line.strip().lower()
         if key in ("time explicit", "wavelength explicit"):
             return _read_glotaran(path, lines, i, key.startswith("time"))
-    n_comma, n_tab = text.count(","), text.count("\t")
-    # tabs are the delimiter where present (a KiMoPack header "Time [ps]" holds a space)
-    delimiter = "," if n_comma > n_tab else ("\t" if n_tab else None)
-    try:
-        matrix = np.genfromtxt(io.StringIO(text), delimiter=delimiter, dtype=float,
-                               comments="#", filling_values=np.nan)
-    except ValueError as exc:
-        first = str(exc).strip().splitlines()
-        detail = " ".join(first[:2])[:160]
-        raise InputError(f"{path.name}: cannot read as a numeric matrix ({detail})") from None
+    matrix = _parse_matrix(lines, path)
     if matrix.ndim != 2 or min(matrix.shape) < 2:
         raise InputError(f"{path.name}: expected a 2-D matrix with the axes in row 0 and column 0")
     if np.all(np.isnan(matrix[0, 1:])):  # a text header line above the numbers
@@ -208,6 +213,113 @@ def _read_text(path: Path, orientation: str):
     if matrix.shape[0] < 3 or matrix.shape[1] < 2 or np.all(np.isnan(matrix[1:, 1:])):
         raise InputError(f"{path.name}: no numeric matrix with the axes in row 0 and column 0")
     return _split_matrix(matrix, orientation, path)
+
+
+#: separators tried in this order; None is any run of whitespace. Tabs first: a KiMoPack
+#: header "Time [ps]" holds spaces; semicolons before commas: they go with decimal commas
+_SEPARATORS = ("\t", ";", ",", None)
+_SEPARATOR_NAMES = {"\t": "tabs", ";": "semicolons", ",": "commas", None: "spaces"}
+#: fraction of a body's cells that must read as numbers for a separator to be taken
+_NUMERIC_FRACTION = 0.9
+
+
+def _cells(line: str, separator: str | None) -> list[str]:
+    return line.split(separator) if separator is not None else line.split()
+
+
+def _to_float(cell: str, decimal_comma: bool) -> float:
+    """A cell's number; NaN for an empty or non-numeric cell (a label, a missing value)."""
+    cell = cell.strip()
+    if decimal_comma:
+        cell = cell.replace(",", ".")
+    try:
+        return float(cell)
+    except ValueError:
+        return np.nan
+
+
+def _numeric_fraction(rows: list[list[str]], decimal_comma: bool) -> float:
+    cells = [c for row in rows for c in row]
+    numeric = sum(np.isfinite(_to_float(c, decimal_comma)) or c.strip().lower() == "nan"
+                  for c in cells)
+    return numeric / max(len(cells), 1)
+
+
+def _split_rule(body: list[str]) -> tuple[str | None, bool] | None:
+    """The separator and whether commas are decimal points, judged from the lines below the
+    first (the header row may hold a text corner): the first separator that splits every
+    line into the same number (>= 2) of cells that read as numbers; None if none does."""
+    for separator in _SEPARATORS:
+        rows = [_cells(line, separator) for line in body]
+        widths = {len(row) for row in rows}
+        if len(widths) != 1 or widths == {1}:
+            continue
+        if _numeric_fraction(rows, False) >= _NUMERIC_FRACTION:
+            return separator, False
+        # "1,5" for 1.5: possible only when the comma does not separate cells
+        if separator != "," and _numeric_fraction(rows, True) >= _NUMERIC_FRACTION:
+            return separator, True
+    return None
+
+
+def _data_lines(lines: list[str]) -> list[tuple[int, str]]:
+    """(line number from 1, text) of the lines that are neither blank nor comments (#)."""
+    out = []
+    for number, line in enumerate(lines, start=1):
+        text = line.split("#", 1)[0]
+        if text.strip():
+            out.append((number, text))
+    return out
+
+
+def _parse_matrix(lines: list[str], path: Path) -> np.ndarray:
+    """The text matrix as floats (NaN for empty or non-numeric cells), its separator and
+    decimal mark recognised by content; ragged lines are refused saying which and why."""
+    numbered = _data_lines(lines)
+    if not numbered:
+        raise InputError(f"{path.name} is empty: no line holds numbers (expected a 2-D matrix "
+                         "with the axes in row 0 and column 0)")
+    texts = [text for _, text in numbered]
+    # a sample is enough to recognise the layout; every line is checked below
+    rule = _split_rule(texts[1:201]) if len(texts) > 2 else None
+    if rule is None:
+        # fall back on the most frequent separator, to say which line breaks the pattern
+        counts = {sep: sum(t.count(sep) for t in texts) for sep in ("\t", ";", ",")}
+        best = max(counts, key=counts.get)
+        rule = (best if counts[best] else None), False
+    separator, decimal_comma = rule
+    rows = [_cells(text, separator) for text in texts]
+    width = len(rows[1]) if len(rows) > 1 else len(rows[0])
+    header = rows[0]
+    if len(header) > width and not any(np.isfinite(_to_float(c, decimal_comma))
+                                       for c in header[:len(header) - width + 1]):
+        # a corner label holding the separator (spaces in "Time in ps"): one cell
+        rows[0] = [" ".join(header[:len(header) - width + 1]), *header[len(header) - width + 1:]]
+    elif len(header) == width - 1 and separator is None:
+        rows[0] = ["", *header]  # an empty corner cell, lost to the whitespace split
+    for (number, _), row in zip(numbered, rows, strict=True):
+        if len(row) != width:
+            raise InputError(
+                f"{path.name}: line {number} holds {len(row)} value(s) separated by "
+                f"{_SEPARATOR_NAMES[separator]}, but line {numbered[1][0]} holds {width}; "
+                "every line of a TA matrix needs the same number of values")
+    # the first row apart: its corner is often a label ("Time [ps]")
+    first = [_to_float(c, decimal_comma) for c in rows[0]]
+    if len(rows) == 1:
+        return np.array([first])
+    return np.vstack([first, _to_matrix(rows[1:], decimal_comma)])
+
+
+def _to_matrix(rows: list[list[str]], decimal_comma: bool) -> np.ndarray:
+    """Cells to floats: NumPy's conversion where every cell is a number (fast), else cell by
+    cell with NaN for empty or non-numeric cells."""
+    try:
+        cells = np.array(rows, dtype=str)
+        if decimal_comma:
+            cells = np.char.replace(cells, ",", ".")
+        return cells.astype(float)
+    except ValueError:
+        return np.array([[_to_float(c, decimal_comma) for c in row] for row in rows], dtype=float)
 
 
 def _read_glotaran(path: Path, lines: list[str], i: int, time_explicit: bool):
