@@ -101,3 +101,28 @@ def test_hippius_map_end_to_end(tmp_path, run_cli):
     assert syst is not None and "background" in syst["source"]
     assert 0.08 < syst["relative"] < 0.2
     assert "syst" in (out / "spectro.html").read_text()
+
+
+def test_digits_written_do_not_change_the_component_choice(tmp_path, run_cli):
+    # the KiMoPack Ru-dppz map (every 2nd delay, 8th wavelength) written with 6 and with 17
+    # significant digits (difference 5e-8, noise 3.6e-3): before, the 6-digit map's
+    # 2-component fit stopped short and ended the search at 1 component instead of 3
+    from spectro_data import RU_ACN
+
+    raw = np.genfromtxt(need(RU_ACN), delimiter="\t")
+    wl, delay_ps, values = raw[0, 1:][::8], raw[1:, 0][::2], raw[1:, 1:][::2, ::8]
+    chosen = []
+    for digits in (6, 17):
+        path = tmp_path / f"ru_{digits}.SIA"
+        fmt = f"%.{digits}g"
+        rows = ["Time [ps]\t" + "\t".join(fmt % x for x in wl)]
+        rows += [fmt % t + "\t" + "\t".join(fmt % x for x in row)
+                 for t, row in zip(delay_ps, values, strict=True)]
+        path.write_text("\n".join(rows) + "\n")
+        code, _, err = run_cli(["spectro", path, "--out", tmp_path / f"out{digits}"])
+        assert code == 0, err
+        result = json.loads((tmp_path / f"out{digits}" / "spectro.json").read_text())
+        chosen.append((result["components"]["n_used"],
+                       [e["value"] for e in result["lifetimes_ps"] if e["status"] == "ok"]))
+    assert chosen[0][0] == chosen[1][0] == 3
+    np.testing.assert_allclose(chosen[0][1], chosen[1][1], rtol=1e-3)

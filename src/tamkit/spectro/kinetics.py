@@ -178,7 +178,8 @@ def compare_components(
     supported number is the largest n whose fit converged, lowers the BIC relative to every
     smaller accepted n, and has all its lifetimes determined (:func:`is_determined`); fits that
     did not converge are never chosen. With ``stop_early`` the upward pass stops at the first n
-    after an accepted one that is not accepted itself (more components than the data support).
+    after an accepted one whose fit converged but is not accepted (more components than the
+    data support); a fit that did not converge does not stop it.
     The upward pass also stops at the first n the map cannot take (too few delays for n
     components, :class:`InputError`); if that is the smallest n, the error is raised.
 
@@ -202,7 +203,10 @@ def compare_components(
             break  # too few delays (or wavelengths) for n components: fewer it is
         fits[n] = fit
         ok = fit.success and is_determined(fit)
-        if stop_early and accepted_any and not ok:
+        # only a converged fit can say the data hold no more components: a solver that stopped
+        # short says nothing about n + 1 (a map written with 6 digits instead of 17 had its
+        # 2-component fit stop short, and the search ended at 1 component instead of 3)
+        if stop_early and accepted_any and fit.success and not ok:
             break
         accepted_any |= ok
     fitted = sorted(fits)
