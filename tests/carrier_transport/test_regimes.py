@@ -128,10 +128,17 @@ def test_sigma0_model_spread_is_the_weighted_spread_over_counts():
     fit = fit_regimes(t, *_data(t, _ambiguous_msd_nm2(t)), n_bootstrap=0)
     assert fit.count_weights.sum() == pytest.approx(1.0)
     assert fit.sigma0_by_count_nm.size == fit.count_weights.size
+    assert fit.counts.size == fit.count_weights.size
+    fit.counts = np.array([2, 3])
     fit.count_weights, fit.sigma0_by_count_nm = np.array([0.5, 0.5]), np.array([140.0, 142.0])
     assert sigma0_model_spread_nm(fit, 141.0) == pytest.approx(1.0)
     fit.count_weights = np.array([1.0, 0.0])
     assert sigma0_model_spread_nm(fit, 140.0) == 0.0
+    # one power law over all delays takes no part: its weights are renormalised away
+    fit.counts = np.array([1, 2, 3])
+    fit.count_weights, fit.sigma0_by_count_nm = (np.array([0.8, 0.1, 0.1]),
+                                                 np.array([130.0, 140.0, 142.0]))
+    assert sigma0_model_spread_nm(fit, 141.0) == pytest.approx(1.0)
 
 
 def test_sigma0_error_covers_the_choice_of_regime_count():

@@ -63,6 +63,7 @@ class PiecewiseFit:
     #: normalised (the information criterion's model weights, Burnham & Anderson 2002)
     sigma0_by_count_nm: np.ndarray = field(default_factory=lambda: np.empty(0))
     count_weights: np.ndarray = field(default_factory=lambda: np.empty(0))
+    counts: np.ndarray = field(default_factory=lambda: np.empty(0, int))
     #: the local minima of this regime count found from all starting points (packed rows) and
     #: their chi^2: competing solutions that another noise realisation could have preferred
     minima: np.ndarray = field(default_factory=lambda: np.empty((0, 0)))
@@ -322,6 +323,7 @@ def fit_regimes(
     fit.count_weights = np.exp(-0.5 * (scores - scores.min()))
     fit.count_weights /= fit.count_weights.sum()
     fit.sigma0_by_count_nm = np.sqrt(np.clip([f[2].x[0] for f in fits], 0.0, None))
+    fit.counts = np.array([f[1] for f in fits], int)
     return fit
 
 
@@ -333,11 +335,17 @@ def sigma0_model_spread_nm(fit: PiecewiseFit, sigma0_nm: float) -> float:
     the intercept moves with the count, which no fit of one count sees. Added in quadrature to
     its error (Buckland et al. 1997's unconditional variance), it brought sigma_0's pull SD
     from 1.43 to 1.05 on fits tables with an Auger-like excess (60 realisations), and from 1.02
-    to 0.94 where one count is clearly best.
+    to 0.94 where one count is clearly best. Only counts with a break take part: one power law
+    over all delays has no early regime of its own, and its intercept says how coarsely the
+    late curve is described, not where it starts (at a peak SNR of 5, where BIC picks one
+    regime, including it doubled sigma_0's error: pull SD 0.58 over 30 stacks; without, 0.80).
     """
-    if fit.count_weights.size == 0:
+    with_break = fit.counts >= 2
+    total = float(fit.count_weights[with_break].sum()) if with_break.any() else 0.0
+    if total <= 0.0:
         return 0.0
-    return float(np.sqrt(np.sum(fit.count_weights * (fit.sigma0_by_count_nm - sigma0_nm) ** 2)))
+    weights = fit.count_weights[with_break] / total
+    return float(np.sqrt(np.sum(weights * (fit.sigma0_by_count_nm[with_break] - sigma0_nm) ** 2)))
 
 
 def _make_fit(entry, t, s2, err, anchor_fs, pos, n_bootstrap, seed, common=None) -> PiecewiseFit:
