@@ -160,8 +160,34 @@ def test_resume_redoes_changed_inputs_and_options_and_retries_failures(tmp_path)
     assert third.skipped == []
     info = json.loads((out / "a" / "results.json").read_text())["input"]["batch"]
     assert info["options"]["temperature_K"] == 77.0
-    # the summary lists the stacks of this run only
+    # the summary lists the stacks with this run's options (bad failed: no folder)
     assert len(json.loads((out / "summary.json").read_text())["rows"]) == 2
+
+
+def test_resume_with_a_subset_keeps_every_completed_stack_in_the_summary(tmp_path):
+    """--resume given only some of the earlier paths: the summary still lists every stack
+    completed in DIR with these options (their folders stay), not only those named now."""
+    a, b, c = (_save(tmp_path / f"{n}.nc", i) for i, n in enumerate("abc"))
+    out = tmp_path / "out"
+    opts = {"scheduler": "threads", "n_workers": 1, **FAST}
+    first = run_batch([a, b, c], out, **opts)
+    assert [r.status for r in first.rows] == ["ok", "ok", "ok"]
+    before = {r["path"]: r for r in json.loads((out / "summary.json").read_text())["rows"]}
+
+    second = run_batch([b], out, resume=True, **opts)
+    rows = json.loads((out / "summary.json").read_text())["rows"]
+    assert sorted(r["path"] for r in rows) == sorted(map(str, (a, b, c)))
+    assert rows[0]["path"] == str(b)  # the stacks named first, then the earlier ones
+    for r in rows:
+        assert r["status"] == "ok" and r["D_max_cm2_s"] == before[r["path"]]["D_max_cm2_s"]
+    assert len(second.rows) == 3 and sorted(second.skipped) == sorted(map(str, (a, b, c)))
+    assert (out / "summary.csv").read_text().count("\n") == 4
+
+    # an earlier stack analysed with other options is not mixed into this summary
+    run_batch([c], out, resume=True, temperature_K=77.0, **opts)
+    run_batch([a], out, resume=True, **opts)
+    rows = json.loads((out / "summary.json").read_text())["rows"]
+    assert sorted(r["path"] for r in rows) == sorted(map(str, (a, b)))
 
 
 def test_fingerprint_follows_effective_options_and_delays_content(tmp_path):
@@ -196,3 +222,16 @@ def test_existing_out_refused_without_resume_or_force(stacks, tmp_path, run_cli)
     code, lines = _run(run_cli, stacks[0], "--out", out, "--resume", "--force")
     assert code == 2 and len(lines) == 1 and "give one of them" in lines[0]
     assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
+
+
+def test_resume_with_a_subset_and_per_stack_delays_keeps_the_others(tmp_path):
+    """As the command line passes them: delays per stack (one --delays file for all)."""
+    a, b = _save(tmp_path / "a.nc", 0), _save(tmp_path / "b.nc", 1)
+    d = tmp_path / "delays.csv"
+    write_delays(DELAY_FS, d)
+    out = tmp_path / "out"
+    opts = {"scheduler": "threads", "n_workers": 1, **FAST}
+    run_batch([a, b], out, delays={str(a): d, str(b): d}, **opts)
+    run_batch([b], out, resume=True, delays={str(b): d}, **opts)
+    rows = json.loads((out / "summary.json").read_text())["rows"]
+    assert [r["path"] for r in rows] == [str(b), str(a)]

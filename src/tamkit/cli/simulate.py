@@ -26,6 +26,8 @@ from tamkit.core.errors import InputError
 #: Largest runs x spots accepted: memory grows as 0.5 MB per (run, spot) for default frames.
 MAX_RUN_SPOTS = 1000
 FORMATS = ("nc", "tif")
+#: Marks a temporary output folder with its writer (host and pid) while simulate writes it.
+OWNER_FILE = ".tamkit-simulate-owner"
 
 
 def command(
@@ -62,6 +64,8 @@ def command(
     console = Console(stderr=True)
     start = time.perf_counter()
     with output_folder(out, force), atomic_output_dir(out, force=force) as tmp:
+        _clear_stale_partials(out, keep=tmp)
+        _mark_owner(tmp)
         columns = (TextColumn("{task.description:<9}"), BarColumn(), TimeElapsedColumn())
         with Progress(*columns, console=console, transient=True) as bar:
             task = bar.add_task("carriers", total=1.0)
@@ -73,7 +77,58 @@ def command(
             stack_path = save_stack(measurement.raw, tmp / f"stack.{fmt}")
             truth = {**measurement.truth, "wall_time_s": time.perf_counter() - start}
             write_json(tmp / "truth.json", truth)
+        (tmp / OWNER_FILE).unlink()
     _print_summary(truth, out / stack_path.name, time.perf_counter() - start)
+
+
+def _owner() -> str:
+    import os
+    import socket
+
+    return f"{socket.gethostname()} {os.getpid()}"
+
+
+def _mark_owner(tmp: Path) -> None:
+    """Record in the temporary output folder which process writes it (host and pid), so that
+    a later run can tell a folder left by a killed run from one still being written."""
+    (tmp / OWNER_FILE).write_text(_owner() + "\n")
+
+
+def _process_gone(owner: str) -> bool:
+    """Whether the process ``"host pid"`` is gone: only decidable for this host; a pid that
+    is alive (even reused by another program) counts as not gone."""
+    import os
+    import socket
+
+    host, _, pid = owner.strip().rpartition(" ")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # exists, owned by someone else
+        return False
+    return False
+
+
+def _clear_stale_partials(out: Path, keep: Path) -> None:
+    """Remove the hidden ``.NAME.partial-*`` folders that killed simulate runs of the same
+    ``--out`` left beside it. Only folders marked by simulate (:data:`OWNER_FILE`) whose
+    process is gone are removed: another command's, or a running one's, are left alone."""
+    import shutil
+
+    parent = out.absolute().parent
+    prefix = f".{out.name}.partial-"
+    for folder in parent.iterdir():
+        if not folder.name.startswith(prefix) or folder == keep or not folder.is_dir():
+            continue
+        try:
+            owner = (folder / OWNER_FILE).read_text()
+        except OSError:
+            continue
+        if _process_gone(owner):
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _print_summary(truth: dict, stack_path: Path, wall_s: float) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tamkit.core.errors import InputError
 from tamkit.sim.film import Film
 from tamkit.sim.microscope import Microscope
 
@@ -26,14 +27,52 @@ SIMULATOR_SOURCES = ("sim/microscope.py", "sim/spot.py", "sim/truth.py", "sim/ho
                      "infer/surrogate.py")
 
 
-def cache_dir(path: str | os.PathLike | None = None) -> Path:
-    """The cache folder (created)."""
-    if path is None:
-        root = os.environ.get("TAMKIT_CACHE_DIR")
-        path = Path(root) / "infer" if root else Path.home() / ".cache" / "tamkit" / "infer"
-    p = Path(path)
-    p.mkdir(parents=True, exist_ok=True)
+#: Named Dask schedulers the emulator training runs on (else a ``distributed`` address).
+LOCAL_SCHEDULERS = ("threads", "sync", "processes")
+
+
+def _default_cache_dir() -> Path:
+    root = os.environ.get("TAMKIT_CACHE_DIR")
+    return Path(root) / "infer" if root else Path.home() / ".cache" / "tamkit" / "infer"
+
+
+def check_cache_dir(path: str | os.PathLike | None = None) -> Path:
+    """The cache folder, checked without creating it: :class:`InputError` if it, or the
+    nearest of its parents that exists, is not a folder (checked before any training)."""
+    p = _default_cache_dir() if path is None else Path(path)
+    if not str(path if path is not None else p).strip():
+        raise InputError("the cache folder's name is empty")
+    for folder in (p, *p.absolute().parents):
+        if folder.exists() or folder.is_symlink():
+            if not folder.is_dir():
+                what = "is" if folder == p else f"lies in {folder}, which is"
+                raise InputError(f"cache folder {p} {what} a file, not a folder; "
+                                 "give a folder with --cache")
+            break
     return p
+
+
+def cache_dir(path: str | os.PathLike | None = None) -> Path:
+    """The cache folder (created); :class:`InputError` if it cannot be."""
+    p = check_cache_dir(path)
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create the cache folder {p}: {exc.strerror or exc}") from None
+    return p
+
+
+def check_scheduler(scheduler: str | None) -> str | None:
+    """``scheduler`` if it is None, one of :data:`LOCAL_SCHEDULERS` or an address
+    ``proto://host:port``; :class:`InputError` otherwise."""
+    if scheduler is None or scheduler in LOCAL_SCHEDULERS:
+        return scheduler
+    _, sep, rest = str(scheduler).strip().partition("://")
+    host, colon, port = rest.rpartition(":")
+    if not (sep and colon and host and port.isdigit()):
+        raise InputError(f"--scheduler must be {', '.join(LOCAL_SCHEDULERS)} or a scheduler "
+                         f"address such as tcp://host:8786, got {scheduler!r}")
+    return str(scheduler).strip()
 
 
 def simulator_version() -> str:

@@ -123,6 +123,39 @@ def load_measured(path: str | os.PathLike, nabs: float | None = None,
                        window_fs, result.parameters.pitch_nm)
 
 
+def _input_file(path: str | os.PathLike) -> Path:
+    """The file an input stands for: its ``results.json`` for an analysis folder."""
+    p = Path(path)
+    return p / "results.json" if p.is_dir() else p
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def check_distinct(paths: Sequence[str | os.PathLike]) -> None:
+    """Raise :class:`InputError` if two inputs are the same measurement: the same file (after
+    resolving links and analysis folders) or files of the same bytes (SHA-256). Each input
+    counts as one fluence; a repeat would count its evidence twice."""
+    seen: dict[str, str] = {}
+    for path in paths:
+        f = _input_file(path)
+        if not f.is_file():
+            continue  # load_measured says what is wrong with it
+        for key in (f"path:{f.resolve()}", f"sha256:{_sha256(f)}"):
+            if key in seen:
+                how = "is" if key.startswith("path:") else "has the same content as"
+                raise InputError(f"input {path} {how} {seen[key]}: each measurement may be "
+                                 "given once (a repeat would count its evidence twice)")
+            seen[key] = str(path)
+
+
 def load_series(paths: Sequence[str | os.PathLike], nabs: Sequence[float] | None = None,
                 window_fs: float = 1000.0) -> list[Measured]:
     """Read every input of a fluence series (see :func:`load_measured`)."""
@@ -130,6 +163,7 @@ def load_series(paths: Sequence[str | os.PathLike], nabs: Sequence[float] | None
         raise InputError("give at least one stack, results.json or analysis folder")
     if nabs is not None and len(nabs) != len(paths):
         raise InputError(f"--nabs gives {len(nabs)} values for {len(paths)} inputs")
+    check_distinct(paths)
     out = [load_measured(p, None if nabs is None else nabs[i], window_fs)
            for i, p in enumerate(paths)]
     return out

@@ -100,9 +100,15 @@ def check_free(names) -> tuple[str, ...]:
 
     from tamkit.sim.film import Film
 
-    names = tuple(dict.fromkeys(n.strip() for n in names if n.strip()))
+    given = [n.strip() for n in names if n.strip()]
+    names = tuple(dict.fromkeys(given))
     if not names:
         raise InputError("--free needs at least one parameter name")
+    if len(names) < len(given):
+        # a repeated name is a typo more often than not (another parameter was meant)
+        twice = sorted({n for n in given if given.count(n) > 1})
+        raise InputError(f"--free names {', '.join(twice)} more than once; give each "
+                         "parameter once")
     film_fields = {f.name for f in fields(Film)}
     for name in names:
         if name in NOT_INFERRED:

@@ -111,6 +111,30 @@ def _ta_sigma(path: str | os.PathLike) -> dict:
             "sigma_inh_err_meV": float(err), "convention": bleach.get("convention")}
 
 
+def check_window(window_fs: float) -> float:
+    """The end of the fitted window (fs), finite and after 100 fs; :class:`InputError` else."""
+    if isinstance(window_fs, bool) or not isinstance(window_fs, int | float):
+        raise InputError(f"the window must be a number of fs, got {window_fs!r}")
+    if not (math.isfinite(window_fs) and window_fs > 100.0):
+        raise InputError(f"the window must end after 100 fs (a finite number of fs), "
+                         f"got {window_fs}")
+    return float(window_fs)
+
+
+def check_sampler(n_walkers: int, n_steps: int, burn: int, seed: int) -> None:
+    """Raise :class:`InputError` for sampler settings emcee cannot use (numpy would raise a
+    bare ValueError for a negative seed only once the emulator is trained)."""
+    for name, value in (("n_walkers", n_walkers), ("n_steps", n_steps), ("burn", burn),
+                        ("seed", seed)):
+        if isinstance(value, bool) or not isinstance(value, int | np.integer):
+            raise InputError(f"{name} must be an integer, got {value!r}")
+    if seed < 0:
+        raise InputError(f"--seed must be a non-negative integer, got {seed}")
+    if n_walkers < 1 or n_steps < 1 or not 0 <= burn < n_steps:
+        raise InputError(f"need n_walkers >= 1, n_steps >= 1 and 0 <= burn < n_steps; got "
+                         f"{n_walkers}, {n_steps} and {burn}")
+
+
 def infer_film(
     inputs: Sequence[str | os.PathLike | Measured],
     *,
@@ -160,11 +184,21 @@ def infer_film(
     -------
     InferenceResult
     """
-    from tamkit.infer.cache import chain_tables, late_stage_tables
+    from tamkit.infer.cache import (
+        chain_tables,
+        check_cache_dir,
+        check_scheduler,
+        late_stage_tables,
+    )
     from tamkit.sim.film import load_film
 
     t0 = time.perf_counter()
     free = list(check_free(free))
+    # every argument is checked before the inputs are analysed and the emulator trained
+    check_sampler(n_walkers, n_steps, burn, seed)
+    check_window(window_fs)
+    check_cache_dir(cache)
+    scheduler = check_scheduler(scheduler)
     base = load_film(film)
     ta_info = None
     gaussian = {}
@@ -172,8 +206,6 @@ def infer_film(
         ta_info = _ta_sigma(ta)
         if "sigma_inh_meV" not in free:
             free.append("sigma_inh_meV")
-    if isinstance(window_fs, bool) or not (window_fs > 100.0):
-        raise InputError(f"the window must end after 100 fs, got {window_fs}")
     if all(isinstance(m, Measured) for m in inputs):
         series = list(inputs)
     else:

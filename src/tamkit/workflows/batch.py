@@ -22,6 +22,7 @@ import logging
 import os
 import time
 import traceback
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -121,7 +122,8 @@ def analyze_one(
     _worker_malloc()
     try:
         # dask-backed stacks are read in this task, chunk after chunk, not by sub-tasks
-        with dask.config.set(scheduler="synchronous"), _numba_threads(threads):
+        with (dask.config.set(scheduler="synchronous"), _numba_threads(threads),
+              _quiet_numerics()):
             stack = load_maybe_lazy(path, delays=opts.get("delays"), pixel_nm=opts.get("pixel_nm"),
                                     threshold_bytes=lazy_threshold_bytes)
             analysis = analyze(path, stack=stack, **opts)
@@ -134,6 +136,36 @@ def analyze_one(
                  f"{where.lineno})"
         return BatchRow(str(path), "failed", reason, seconds=time.perf_counter() - start)
     return _row_from(str(path), analysis, time.perf_counter() - start)
+
+
+@contextlib.contextmanager
+def _quiet_numerics() -> Iterator[None]:
+    """Keep numpy's RuntimeWarnings (a division by zero on a blank or constant stack) off the
+    terminal: a stack that cannot be analysed fails with its reason in the summary, which is
+    what the user needs, and its workers' warnings would only bury the progress bar.
+
+    Floating-point warnings are silenced with ``np.errstate`` (per thread, nothing else
+    changes); the others (an empty ``nanmean``) with a warnings filter, on Dask workers only:
+    the filter is process-wide, and in the caller's process (``threads``) the command line
+    already sets it.
+    """
+    with np.errstate(all="ignore"):
+        if not _on_dask_worker():
+            yield
+            return
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            yield
+
+
+def _on_dask_worker() -> bool:
+    try:
+        from distributed import get_worker
+
+        get_worker()
+    except (ImportError, ValueError):
+        return False
+    return True
 
 
 #: glibc malloc: blocks up to this size come from the heap (its largest dynamic threshold)...

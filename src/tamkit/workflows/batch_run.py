@@ -119,11 +119,12 @@ def stack_folder(out_dir: str | os.PathLike, path: str | os.PathLike) -> Path:
 
 
 def completed_row(path: str | os.PathLike, folder: str | os.PathLike,
-                  fingerprint: str) -> BatchRow | None:
+                  fingerprint: str, *, check_input: bool = True) -> BatchRow | None:
     """The summary row of a stack already analysed in ``folder``, or None.
 
     None unless ``folder/results.json`` is readable, is for the same input bytes (its
-    ``input.sha256`` is the file's) and was written with the same options (its
+    ``input.sha256`` is the file's; not checked when ``check_input`` is false, for an input
+    that no longer exists) and was written with the same options (its
     ``input.batch.options_sha256`` is ``fingerprint``).
     """
     from tamkit.workflows.analysis import sha256_of
@@ -133,7 +134,7 @@ def completed_row(path: str | os.PathLike, folder: str | os.PathLike,
         info = data["input"]
         if info.get("batch", {}).get("options_sha256") != fingerprint:
             return None
-        if info.get("sha256") != sha256_of(path):
+        if check_input and info.get("sha256") != sha256_of(path):
             return None
         band = data.get("band_like") or {}
         return BatchRow(
@@ -179,6 +180,75 @@ def _write_stack(row: BatchRow, folder: Path, batch_info: dict[str, Any]) -> Non
         row.status = "failed"
         row.reason = f"writing the report: {type(exc).__name__}: {_one_line(str(exc))}"
     row.analysis = None  # written: free the memory (thousands of stacks)
+
+
+def _remove_folder(out: Path) -> None:
+    """Remove an existing output folder (``--force``): moved aside first, so that it is gone
+    at once even if deleting its files takes a while."""
+    trash = None
+    try:
+        trash = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.absolute().parent))
+        os.replace(out, trash / "old")
+    except OSError as exc:
+        if trash is not None:
+            shutil.rmtree(trash, ignore_errors=True)
+        raise InputError(f"cannot replace the output folder {out}: "
+                         f"{exc.strerror or _one_line(str(exc))}") from None
+    shutil.rmtree(trash, ignore_errors=True)
+
+
+def _make_writable_folder(out: Path) -> None:
+    """Create ``out`` (its parents exist) and check that files can be written in it.
+
+    Raises :class:`InputError` (before any analysis) when the folder cannot be created or
+    written: otherwise every stack would be analysed only to fail when written
+    (:func:`~tamkit.core.outputs.check_output_path` probed its parent; a resumed folder is
+    probed here).
+    """
+    try:
+        out.mkdir(exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".write-test-", dir=out)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise InputError(f"cannot write the output folder {out}: "
+                         f"{exc.strerror or _one_line(str(exc))}") from None
+
+
+def _earlier_rows(out: Path, paths: Sequence[str],
+                  analysis_options: Mapping[str, Any]) -> dict[str, BatchRow]:
+    """Rows of the stacks completed in ``out`` by earlier runs that ``paths`` do not name.
+
+    A resumed batch given a subset of its paths must still list the others in its summary
+    (their folders stay). A folder counts when its ``results.json`` was written by a batch
+    with this run's analysis options and, if its input file still exists, for that file's
+    bytes. Delays are compared by nothing: they are each stack's own (a sidecar, or the
+    one file given), recorded in its folder. Keyed by the recorded input path, in folder order.
+    """
+    named = {Path(p).stem for p in paths}
+    same = {k: v for k, v in analysis_options.items() if k != "delays"}
+    rows: dict[str, BatchRow] = {}
+    for folder in sorted(out.iterdir()):
+        if folder.name.startswith(".") or folder.name in named or not folder.is_dir():
+            continue
+        try:
+            info = json.loads((folder / "results.json").read_text())["input"]
+            source = str(info["path"])
+            recorded = dict(info["batch"]["options"])
+            fingerprint = str(info["batch"]["options_sha256"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # not a stack folder of a batch
+        if Path(source).stem != folder.name or source in rows:
+            continue
+        wanted = options_fingerprint(source, same)["options"]
+        recorded.pop("delays_sha256", None)
+        wanted.pop("delays_sha256", None)
+        if recorded != wanted:
+            continue  # analysed with other options: not part of this summary
+        row = completed_row(source, folder, fingerprint, check_input=Path(source).is_file())
+        if row is not None:
+            rows[source] = row
+    return rows
 
 
 def _clear_partials(out: Path) -> None:
@@ -249,6 +319,8 @@ def run_batch(
             row = completed_row(p, stack_folder(out, p), prints[p]["options_sha256"])
             if row is not None:
                 done[p] = row
+    # stacks of earlier runs that this run does not name stay in the summary (their folders do)
+    earlier = (_earlier_rows(out, paths, analysis_options) if resume and out.is_dir() else {})
     todo = [p for p in paths if p not in done]
     if on_plan is not None:
         on_plan(todo, list(done))
@@ -256,7 +328,7 @@ def run_batch(
     last = [time.monotonic()]
 
     def summarise() -> list[BatchRow]:
-        return [rows[p] for p in paths if p in rows]
+        return [rows[p] for p in paths if p in rows] + list(earlier.values())
 
     def finished(row: BatchRow) -> None:
         if row.ok:
@@ -271,11 +343,9 @@ def run_batch(
     with output_parents(out):
         created = not out.exists()
         if force and out.exists():
-            trash = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.absolute().parent))
-            os.replace(out, trash / "old")
-            shutil.rmtree(trash, ignore_errors=True)
+            _remove_folder(out)
             created = True
-        out.mkdir(exist_ok=True)
+        _make_writable_folder(out)
         _clear_partials(out)
         try:
             if todo:
@@ -288,6 +358,6 @@ def run_batch(
                 write_summary(summarise(), out)
             raise
         write_summary(summarise(), out)
-    return BatchRun(rows=summarise(), skipped=list(done), out_dir=out)
+    return BatchRun(rows=summarise(), skipped=[*done, *earlier], out_dir=out)
 
 
