@@ -120,7 +120,7 @@ def test_an_output_folder_that_cannot_be_created_is_refused_first(tmp_path, run_
     save_stack(_stack(), tmp_path / "s.nc")
     monkeypatch.setattr(outputs.tempfile, "mkdtemp", refuse)
     code, _, err = run_cli(["analyze", tmp_path / "s.nc", "--out", tmp_path / "ro" / "run"])
-    assert "cannot create anything in" in _one_line_exit_2(code, err)
+    assert "nothing can be created in" in _one_line_exit_2(code, err)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.nc"]
 
 

@@ -69,24 +69,53 @@ def x_display():
     return os.environ.get("DISPLAY"), _x_display_answers()
 
 
+#: viewers tried before the OpenGL context is declared missing, and the pause between them (s)
+VIEWER_ATTEMPTS = 3
+VIEWER_RETRY_PAUSE_S = 1.0
+
+
+def _drawing_viewer(napari_module):
+    """A hidden viewer that has drawn a probe layer, or the error of the last attempt.
+
+    Under load (a clean-clone CI run beside other jobs) a viewer's canvas has twice found no
+    current OpenGL context (vispy's GL_EXTENSIONS query gave None) while the X server
+    answered: a new viewer, after Qt has processed its pending events, is tried again.
+    """
+    import time
+
+    import numpy as np
+    from qtpy import QtWidgets
+
+    error = None
+    for attempt in range(VIEWER_ATTEMPTS):
+        viewer = napari_module.Viewer(show=False)
+        try:
+            viewer.add_image(np.zeros((2, 4, 4)), name="probe")
+            viewer.layers.clear()
+            return viewer, None
+        except Exception as err:
+            error = err
+            try:  # napari's own close can fail on the layer it could not draw
+                viewer.close()
+            except Exception:
+                pass
+        app = QtWidgets.QApplication.instance()
+        if app is not None:
+            app.processEvents()
+        if attempt + 1 < VIEWER_ATTEMPTS:
+            time.sleep(VIEWER_RETRY_PAUSE_S)
+    return None, error
+
+
 @pytest.fixture
 def viewer(napari_module, x_display):
     """A hidden napari viewer that can draw (an OpenGL context), closed after the test."""
-    import numpy as np
-
-    viewer = napari_module.Viewer(show=False)
-    try:
-        viewer.add_image(np.zeros((2, 4, 4)), name="probe")
-        viewer.layers.clear()
-    except Exception as err:
-        try:  # napari's own close can fail on the layer it could not draw
-            viewer.close()
-        except Exception:
-            pass
+    viewer, err = _drawing_viewer(napari_module)
+    if viewer is None:
         display, answers = x_display
-        _unavailable(f"napari cannot draw here, no OpenGL context ({err!r}; DISPLAY={display}, "
-                     f"X server answering: {answers}, QT_QPA_PLATFORM="
-                     f"{os.environ.get('QT_QPA_PLATFORM')}): install Xvfb "
+        _unavailable(f"napari cannot draw here, no OpenGL context after {VIEWER_ATTEMPTS} "
+                     f"viewers ({err!r}; DISPLAY={display}, X server answering: {answers}, "
+                     f"QT_QPA_PLATFORM={os.environ.get('QT_QPA_PLATFORM')}): install Xvfb "
                      "(apt-get install xvfb) for pytest-xvfb, or run with a display")
     yield viewer
     viewer.close()

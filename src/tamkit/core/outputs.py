@@ -74,8 +74,8 @@ def _check_writable(folder: Path, out: Path) -> None:
     try:
         probe = tempfile.mkdtemp(prefix=".tamkit-probe-", dir=folder)
     except OSError as exc:
-        raise InputError(f"output folder {out}: cannot create anything in {folder} "
-                         f"({exc.strerror or type(exc).__name__})") from None
+        raise InputError(f"cannot write the output folder {out}: nothing can be created in "
+                         f"{folder} ({exc.strerror or type(exc).__name__})") from None
     os.rmdir(probe)
 
 
