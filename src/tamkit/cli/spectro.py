@@ -16,7 +16,6 @@ Writes DIR/spectro.json, DIR/das.csv, DIR/figures/*.png and DIR/spectro.html.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Annotated
 
@@ -55,14 +54,6 @@ def parse_delay_range(text: str | None) -> tuple[float, float] | None:
     if lo == hi or not (np.isfinite(lo) and np.isfinite(hi)):
         raise InputError(f"--delay-range must be two different delays (ps), got {text!r}")
     return (min(lo, hi) * 1e3, max(lo, hi) * 1e3)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def command(
@@ -179,7 +170,9 @@ def command(
             artifact_order=artifact, background=background, wavelength_nm=window_nm,
             delay_fs=window_fs, exclude_nm=excluded, systematics=systematics,
         )
-        info = {"path": str(map_file), "sha256": _sha256(map_file),
+        from tamkit.io._common import sha256_of
+
+        info = {"path": str(map_file), "sha256": sha256_of(map_file),
                 "n_delays": int(tamap.sizes["delay"]),
                 "n_wavelengths": int(tamap.sizes["wavelength"]),
                 "delay_range_fs": [float(tamap["delay"].min()), float(tamap["delay"].max())],

@@ -129,26 +129,18 @@ def _input_file(path: str | os.PathLike) -> Path:
     return p / "results.json" if p.is_dir() else p
 
 
-def _sha256(path: Path) -> str:
-    import hashlib
-
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def check_distinct(paths: Sequence[str | os.PathLike]) -> None:
     """Raise :class:`InputError` if two inputs are the same measurement: the same file (after
     resolving links and analysis folders) or files of the same bytes (SHA-256). Each input
     counts as one fluence; a repeat would count its evidence twice."""
+    from tamkit.io._common import sha256_of
+
     seen: dict[str, str] = {}
     for path in paths:
         f = _input_file(path)
         if not f.is_file():
             continue  # load_measured says what is wrong with it
-        for key in (f"path:{f.resolve()}", f"sha256:{_sha256(f)}"):
+        for key in (f"path:{f.resolve()}", f"sha256:{sha256_of(f)}"):
             if key in seen:
                 how = "is" if key.startswith("path:") else "has the same content as"
                 raise InputError(f"input {path} {how} {seen[key]}: each measurement may be "

@@ -8,6 +8,7 @@ validates it with :func:`tamkit.core.stack.validate_stack`, so all formats share
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import warnings
@@ -89,6 +90,15 @@ def delay_fs_in(values: Any, unit: Any, source: str) -> np.ndarray:
         raise InputError(f"{source}: the delay axis has units {key!r}, not a time; expected "
                          "one of fs, ps, ns, us, s")
     return delay * factor
+
+
+def sha256_of(path: str | os.PathLike) -> str:
+    """SHA-256 of a file's bytes (hex): the identity of an input in results and batch resumes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def check_path(path: str | os.PathLike, kind: str = "stack file") -> Path:

@@ -7,7 +7,6 @@ line, batch, series, the reproduction and the demo all call it, and
 
 from __future__ import annotations
 
-import hashlib
 import os
 import warnings
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from tamkit.core.stack import validate_stack
 from tamkit.gaussfit import fit_frames
 from tamkit.gaussfit.common_noise import baseline_common_modes
 from tamkit.io import load_maybe_lazy
+from tamkit.io._common import sha256_of  # noqa: F401  (also imported from here)
 from tamkit.moments import Gaussianity, check_gaussianity, frame_moments
 
 if TYPE_CHECKING:
@@ -299,10 +299,3 @@ def spot_is_elliptical(elliptical: xr.Dataset, n_early: int = 10) -> bool:
     return magnitude > threshold and magnitude > 3.0 * error
 
 
-def sha256_of(path: str | os.PathLike) -> str:
-    """SHA-256 of a file's bytes (hex)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
