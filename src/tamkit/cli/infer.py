@@ -66,8 +66,6 @@ def command(
         raise InputError(f"output folder {out} already exists; use --force to replace it")
     if steps < 200:
         raise InputError(f"--steps must be at least 200, got {steps}")
-    if seed < 0:
-        raise InputError(f"--seed must be a non-negative integer, got {seed}")
     names = DEFAULT_FREE if free is None else [n for n in free.split(",")]
     values = _floats(nabs, "--nabs")
     start = time.perf_counter()

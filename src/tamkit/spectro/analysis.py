@@ -131,9 +131,6 @@ def analyze_tamap(
     tamap = validate_tamap(tamap)
     if not temperature_K > 0:
         raise InputError(f"temperature must be positive (K), got {temperature_K}")
-    if not (np.isfinite(irf_fwhm_fs) and irf_fwhm_fs > 0):
-        raise InputError(f"the starting IRF FWHM must be a positive, finite number of fs, got "
-                         f"{irf_fwhm_fs}")
     if (donor_nm is None) != (acceptor_nm is None):
         raise InputError("the injection test needs both a donor and an acceptor band")
     if donor_nm is not None:
@@ -153,9 +150,9 @@ def analyze_tamap(
                                "--donor": (donor_nm, 1), "--acceptor": (acceptor_nm, 1),
                                "--reference": (reference_nm, 1)})
     span_fs = float(np.ptp(tamap["delay"].values))
-    if not irf_fwhm_fs < span_fs:
-        raise InputError(f"--irf {irf_fwhm_fs:g} fs is not shorter than the delay span of the "
-                         f"map ({span_fs:.4g} fs)")
+    if not 0 < irf_fwhm_fs < span_fs:  # NaN and inf fail too
+        raise InputError(f"--irf {irf_fwhm_fs:g} fs must be positive and shorter than the "
+                         f"delay span of the map ({span_fs:.4g} fs)")
     n_wl = tamap.sizes["wavelength"]
     if chirp_order > n_wl - 1:
         # a polynomial of degree n_wl - 1 already passes through every time zero
