@@ -9,43 +9,36 @@ from __future__ import annotations
 
 import numpy as np
 import xarray as xr
-from scipy.optimize import least_squares
 
+from tamkit.carrier_transport.batch_lsq import batched_least_squares
 from tamkit.globalfit.msd_models import MsdModel
 
 #: starting first breaks of the width-level fits, log-spaced over the delays
 N_START_BREAKS = 8
-#: function evaluations of each width-level fit
-MAX_NFEV = 100
+#: Levenberg-Marquardt iterations of each width-level fit
+MAX_ITER = 100
 
 
 def _fit_starts(model: MsdModel, t: np.ndarray, s2: np.ndarray, err: np.ndarray,
                 starts: list[np.ndarray], lo: np.ndarray,
                 hi: np.ndarray) -> list[tuple[float, np.ndarray]]:
-    """Width-level fits of ``model`` to sigma_t^2 (nm^2, errors ``err`` nm^2), one trust-region
-    fit per start with the closed-form Jacobian: (cost, theta) pairs of those that ran."""
+    """Width-level fits of ``model`` to sigma_t^2 (nm^2, errors ``err`` nm^2), all starts at
+    once (one batched Levenberg-Marquardt with the closed-form Jacobian; one scipy call per
+    start cost ~10 ms of Python each, most of a global fit's time): (cost, theta) pairs of
+    those that ended finite."""
+    if not starts:
+        return []
     inv_err = 1.0 / np.asarray(err, float)
-    cache = {}
+    upper = np.where(np.isfinite(hi), hi - 1e-6, hi)
+    p0 = np.clip(np.array(starts, float), lo + 1e-6, upper)
 
-    def evaluate(theta):
-        key = theta.tobytes()
-        if key not in cache:
-            cache.clear()
-            s2_row, jac = model.sigma_sq_rows(t, theta[None, :])
-            cache[key] = ((s2_row[0] - s2) * inv_err, jac[0] * inv_err[:, None])
-        return cache[key]
+    def fun(rows_theta, _rows):
+        s2_rows, jac = model.sigma_sq_rows(t, rows_theta)
+        return (s2_rows - s2) * inv_err, jac * inv_err[None, :, None]
 
-    found = []
-    for theta0 in starts:
-        theta0 = np.clip(theta0, lo + 1e-6, np.where(np.isfinite(hi), hi - 1e-6, hi))
-        try:
-            res = least_squares(lambda th: evaluate(th)[0], theta0,
-                                jac=lambda th: evaluate(th)[1], bounds=(lo, hi),
-                                x_scale="jac", max_nfev=MAX_NFEV)
-        except ValueError:
-            continue
-        found.append((res.cost, res.x))
-    return found
+    with np.errstate(all="ignore"):
+        params, cost = batched_least_squares(fun, p0, lo, hi, max_iter=MAX_ITER)
+    return [(float(c), x) for c, x in zip(cost, params, strict=True) if np.isfinite(c)]
 
 
 def frame_widths(fits: xr.Dataset) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
