@@ -33,7 +33,12 @@ def test_accepted_layouts(tmp_path, text):
         ("delay_fs\n", "no delays"),
         ("# only a comment\n", "no delays"),
         ("delay_fs\n1\n2, 3\n", "line 3: 2 columns"),
-        ("time\n1\n", "line 1: 'time' is not a number"),
+        ("time\n1\n", "line 1: the header 'time' names no time unit"),
+        ("position (mm)\n1\n", "line 1: the header names 'mm', not a time"),
+        ("delay (fs) (ps)\n1\n", "several time units"),
+        ("1 fs\n2 ps\n", "line 2: unit 'ps' after 'fs'"),
+        ("delay (ps)\n1 fs\n", "the header's unit and the values' unit"),
+        ("0x10\n1\n", "line 1: '0x10' is not a number"),
         ("1\ninf\n", "line 2: delay 'inf' is not a finite number"),
         ("1\n2\ndelay_fs\n", "line 3: 'delay_fs' is not a number"),
     ],
@@ -43,6 +48,26 @@ def test_rejected_layouts(tmp_path, text, pattern):
     path.write_text(text)
     with pytest.raises(InputError, match=pattern):
         read_delays(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "factor"),
+    [
+        ("delay (fs)\n-100\n0\n50.5\n1000\n", 1.0),
+        ("Delay [ps]\n-100\n0\n50.5\n1000\n", 1e3),
+        ("% pump-probe delays\ntime / ns\n-100\n0\n50.5\n1000\n", 1e6),
+        ("// scan 2\nt_us\n-100\n0\n50.5\n1000\n", 1e9),
+        ("Time (s)\n-100\n0\n50.5\n1000\n", 1e15),
+        ("-100\tps\n0\tps\n50.5\tps\n1000\tps\n", 1e3),
+        ("delay (ps)\n-100 ps\n0 ps\n50.5 ps\n1000 ps\n", 1e3),
+    ],
+)
+def test_headers_and_value_units_give_the_unit(tmp_path, text, factor):
+    # labelled columns as lab software and spreadsheets write them; the unit is read, never
+    # assumed, so delays in ps are not taken for fs
+    path = tmp_path / "d.txt"
+    path.write_text(text, encoding="utf-8")
+    np.testing.assert_allclose(read_delays(path), factor * np.array([-100.0, 0.0, 50.5, 1000.0]))
 
 
 def test_binary_file_is_rejected(tmp_path):

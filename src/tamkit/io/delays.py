@@ -1,8 +1,12 @@
 """Delays files: one column of pump-probe delays in fs.
 
-Accepted: an optional header line ``delay_fs`` (any case, quoted or not; ``delay_ps``,
-``delay_ns`` or ``delay_s`` give the values in that unit), comments from ``#`` to the end of a
-line, blank lines, and a trailing comma or semicolon (CSV exports). Values may be separated
+Accepted: an optional header line before the first value, ``delay_fs`` or any words with at
+most one time unit (``delay (fs)``, ``Delay [ps]``, ``time / ns``, ``t_us``). A header with
+no unit (``time``: fs or ps?) or a unit that is not a time (``position (mm)``: a delay-stage
+reading) is refused; a file without a header is in fs.
+A unit may also follow each value on its line (``-200  fs``), the same on every line. Comments
+run from ``#`` to the end of a line, and lines starting with ``%`` or ``//`` are comments too;
+blank lines and a trailing comma or semicolon (CSV exports) are ignored. Values may be separated
 from line ends by spaces, tabs, commas or semicolons, but each line holds one number; a file
 whose every value is written with a decimal comma (``1,5``) is read as such. Sorting and
 uniqueness are checked when the delays meet the frames (:func:`tamkit.core.stack.validate_stack`).
@@ -25,17 +29,74 @@ HEADER = "delay_fs"
 #: header lines naming another unit, and its factor to fs
 HEADER_UNITS_FS = {"delay_fs": 1.0, "delay_ps": 1.0e3, "delay_ns": 1.0e6, "delay_s": 1.0e15}
 _SEPARATORS = re.compile(r"[,;\s]+")
+#: time units and their factor to fs (``us``, ``µs`` and ``μs`` alike)
+TIME_UNITS_FS = {"fs": 1.0, "ps": 1.0e3, "ns": 1.0e6, "us": 1.0e9, "µs": 1.0e9, "μs": 1.0e9,
+                 "s": 1.0e15}
+#: length and other units a header may name instead: a delay stage's position is no delay
+_OTHER_UNITS = {"mm", "um", "µm", "μm", "nm", "m", "cm", "steps", "step", "deg", "v", "mv",
+                "counts", "pixel", "px", "a.u.", "au"}
+_WORDS = re.compile(r"[^\w.µμ]+")
 _DECIMAL_COMMA = re.compile(r"^\s*[-+]?\d+(?:,\d+)?(?:[eE][-+]?\d+)?\s*$")
 
 
 def _decimal_commas(lines: list[str]) -> bool:
     """Every value line is one number written with a decimal comma (``-1,25``), and none has a
     point: a European export, not two columns."""
-    data = [ln.split("#", 1)[0] for ln in lines]
-    data = [ln for ln in data if ln.strip() and ln.strip().strip("\"'").lower()
-            not in HEADER_UNITS_FS]
+    data = [_content(ln) for ln in lines]
+    data = [ln for ln in data if ln.strip() and not _is_header(ln)]
     return (any("," in ln for ln in data)
             and all(_DECIMAL_COMMA.match(ln) and "." not in ln for ln in data))
+
+
+def _content(line: str) -> str:
+    """The line without its comment (``#`` to the end; a line starting with ``%`` or ``//``)."""
+    stripped = line.lstrip()
+    if stripped.startswith(("%", "//")):
+        return ""
+    return line.split("#", 1)[0]
+
+
+def _is_number(field: str) -> bool:
+    try:
+        float(field)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_header(line: str) -> bool:
+    """A line of words (at least one of two letters, perhaps a unit) with no number."""
+    fields = [f.strip("\"'") for f in _SEPARATORS.split(line) if f.strip("\"'")]
+    return (bool(fields) and not any(_is_number(f) for f in fields)
+            and re.search(r"[^\W\d_]{2}", line) is not None)
+
+
+def header_unit_factor(header: str, where: str) -> float:
+    """The factor to fs of the time unit a header line names.
+
+    ``where`` (path and line) begins the message of a header that names no time unit, a unit
+    that is not a time, or two units.
+    """
+    text = header.strip().strip("\"'").lower()
+    if text in HEADER_UNITS_FS:
+        return HEADER_UNITS_FS[text]
+    words = [w for w in _WORDS.split(text.replace("_", " ")) if w]
+    times = {w for w in words if w in TIME_UNITS_FS and w != "s"}
+    # a bare "s" is a unit only when bracketed or alone ("time (s)", "t / s", "s")
+    if re.search(r"[\[(/]\s*s\s*[\])]?\s*$", text) or text == "s":
+        times.add("s")
+    other = sorted(w for w in words if w in _OTHER_UNITS)
+    if other and not times:
+        raise InputError(f"{where}: the header names {other[0]!r}, not a time; a delays file "
+                         "holds pump-probe delays (fs, ps, ns, us or s), not stage positions")
+    if len({TIME_UNITS_FS[u] for u in times}) > 1:
+        names = ", ".join(sorted(times))
+        raise InputError(f"{where}: the header names several time units ({names})")
+    if not times:
+        # "time" alone could be fs or ps: a labelled column must say which
+        raise InputError(f"{where}: the header {header.strip()!r} names no time unit; write "
+                         "delay_fs, or the unit in it, e.g. 'delay (ps)'")
+    return TIME_UNITS_FS[times.pop()]
 
 
 def read_delays(path: str | os.PathLike) -> np.ndarray:
@@ -65,27 +126,42 @@ def read_delays(path: str | os.PathLike) -> np.ndarray:
     if _decimal_commas(lines):
         lines = [ln.replace(",", ".") for ln in lines]
     factor = 1.0
+    value_unit = None  # a unit written after each value
+    header_seen = False
     for lineno, line in enumerate(lines, start=1):
-        fields = [f for f in _SEPARATORS.split(line.split("#", 1)[0]) if f]
+        content = _content(line)
+        fields = [f for f in _SEPARATORS.split(content) if f]
         if not fields:
             continue
+        where = f"{path}, line {lineno}"
+        if not values and not header_seen and _is_header(content):
+            factor = header_unit_factor(content, where)
+            header_seen = True
+            continue
+        if len(fields) == 2 and fields[1].strip("\"'").lower() in TIME_UNITS_FS:
+            unit = fields[1].strip("\"'").lower()
+            if value_unit is not None and TIME_UNITS_FS[unit] != TIME_UNITS_FS[value_unit]:
+                raise InputError(f"{where}: unit {unit!r} after {value_unit!r} on earlier lines; "
+                                 "write every delay in one unit")
+            value_unit = unit
+            fields = fields[:1]
         if len(fields) > 1:
             raise InputError(
-                f"{path}, line {lineno}: {len(fields)} columns; a delays file holds one column (fs)"
+                f"{where}: {len(fields)} columns; a delays file holds one column (fs)"
             )
         field = fields[0].strip("\"'")
-        if not values and field.lower() in HEADER_UNITS_FS:
-            factor = HEADER_UNITS_FS[field.lower()]
-            continue
         try:
             value = float(field)
         except ValueError:
-            raise InputError(
-                f"{path}, line {lineno}: {field!r} is not a number (delays in fs)"
-            ) from None
+            raise InputError(f"{where}: {field!r} is not a number (delays in fs)") from None
         if not np.isfinite(value):
-            raise InputError(f"{path}, line {lineno}: delay {field!r} is not a finite number")
+            raise InputError(f"{where}: delay {field!r} is not a finite number")
         values.append(value)
+    if value_unit is not None:
+        if factor != 1.0 and factor != TIME_UNITS_FS[value_unit]:
+            raise InputError(f"{path}: the header's unit and the values' unit "
+                             f"({value_unit!r}) differ")
+        factor = TIME_UNITS_FS[value_unit]
     if not values:
         raise InputError(f"{path}: no delays in the file")
     return factor * np.asarray(values, dtype=float)
