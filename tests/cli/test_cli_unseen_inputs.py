@@ -133,3 +133,24 @@ def test_numpy_warnings_never_reach_the_terminal(tmp_path, run_cli):
     _one_line_exit_2(code, err)
 
 
+
+
+@pytest.mark.parametrize("where", ["input", "out"])
+def test_a_file_name_too_long_is_one_line(tmp_path, run_cli, where):
+    # before: OSError [Errno 36] from os.stat, a traceback, on every command (2026-12-03)
+    save_stack(_stack(), tmp_path / "s.nc")
+    long_name = tmp_path / ("y" * 300 + ".nc")
+    args = (["analyze", long_name, "--out", tmp_path / "out"] if where == "input"
+            else ["analyze", tmp_path / "s.nc", "--out", tmp_path / ("z" * 300)])
+    line = _one_line_exit_2(*run_cli(args)[::2])
+    assert "File name too long" in line
+    assert "..." in line and len(line) < 200  # the name is shortened, not pasted whole
+    assert not (tmp_path / "out").exists()
+
+
+def test_os_errors_that_are_not_about_a_path_stay_visible():
+    from tamkit.cli import os_error_message
+
+    assert os_error_message(OSError("a socket closed")) is None
+    assert os_error_message(OSError(28, "No space left on device")) == "No space left on device"
+    assert os_error_message(FileNotFoundError(2, "No such file", "a.nc")) == "a.nc: No such file"

@@ -6,6 +6,7 @@ Each command lives in :mod:`tamkit.cli.options` and is registered below.
 
 from __future__ import annotations
 
+import errno
 import sys
 import warnings
 
@@ -51,6 +52,25 @@ def _fail(message: str, code: int = 2) -> None:
     sys.exit(code)
 
 
+#: errors of the file system that no check before the work can rule out (a disk filling up)
+_FILE_SYSTEM_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.ENAMETOOLONG, errno.ELOOP}
+_SHOWN_NAME_CHARS = 80
+
+
+def os_error_message(exc: OSError) -> str | None:
+    """One line for an error of a path the user gave (a name too long, a disk full), or None
+    for an OSError that is not about a path (a bug to see in full)."""
+    if exc.filename is None and exc.errno not in _FILE_SYSTEM_ERRNOS:
+        return None
+    reason = exc.strerror or str(exc)
+    if exc.filename is None:
+        return reason
+    name = str(exc.filename)
+    if len(name) > _SHOWN_NAME_CHARS:
+        name = f"{name[:_SHOWN_NAME_CHARS // 2]}...{name[-_SHOWN_NAME_CHARS // 2:]}"
+    return f"{name}: {reason}"
+
+
 def _exception_types() -> tuple[tuple, tuple, tuple]:
     """(exit, abort, usage-error) exception types: typer >= 0.20 vendors its own click, older
     typer raises click's; catch both so that a usage error is always one line and exit 2."""
@@ -90,6 +110,11 @@ def main(argv: list[str] | None = None) -> None:
         _fail(message, getattr(exc, "exit_code", 2) or 2)
     except InputError as exc:
         _fail(str(exc), 2)
+    except OSError as exc:
+        message = os_error_message(exc)
+        if message is None:
+            raise
+        _fail(message, 2)
     except KeyboardInterrupt:
         _fail("interrupted", 130)
     sys.exit(result if isinstance(result, int) else 0)
