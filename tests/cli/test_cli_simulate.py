@@ -50,7 +50,7 @@ def test_simulate_refuses_to_overwrite_without_force(simulated, run_cli):
 def test_simulate_tif_format_and_force(tmp_path, run_cli):
     out = tmp_path / "tif"
     out.mkdir()
-    (out / "old.txt").write_text("old")
+    (out / "truth.json").write_text("{}")  # an earlier simulation's
     code, stdout, _ = run_cli(["simulate", "--film", "qdip90", "--nabs", "0.09", "--runs", "1",
                                "--spots", "1", "--format", "tif", "--out", out, "--force"])
     assert code == 0 and "band-like: none" in stdout

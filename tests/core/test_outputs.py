@@ -9,7 +9,13 @@ import numpy as np
 import pytest
 
 from tamkit.core.errors import InputError
-from tamkit.core.outputs import atomic_output_dir, format_value, to_jsonable, write_json
+from tamkit.core.outputs import (
+    OUTPUT_MARKERS,
+    atomic_output_dir,
+    format_value,
+    to_jsonable,
+    write_json,
+)
 
 
 def test_folder_appears_only_on_success(tmp_path):
@@ -28,15 +34,35 @@ def test_folder_appears_only_on_success(tmp_path):
 def test_existing_results_kept_without_force_and_replaced_with_it(tmp_path):
     out = tmp_path / "res"
     out.mkdir()
-    (out / "old.txt").write_text("old")
+    (out / "results.json").write_text("old")
     with pytest.raises(InputError, match="--force"):
         with atomic_output_dir(out):
             pass
-    assert (out / "old.txt").read_text() == "old"
+    assert (out / "results.json").read_text() == "old"
     with atomic_output_dir(out, force=True) as tmp:
         (tmp / "new.txt").write_text("new")
     assert sorted(p.name for p in out.iterdir()) == ["new.txt"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["res"]
+
+
+def test_force_never_replaces_a_folder_that_is_no_tamkit_output(tmp_path):
+    # before: --force deleted any folder, a thesis among it (fuzzing, 2026-12-03)
+    out = tmp_path / "docs"
+    (out / "sub").mkdir(parents=True)
+    (out / "thesis.docx").write_text("x")
+    with pytest.raises(InputError, match="replaces only a tamkit output folder"):
+        with atomic_output_dir(out, force=True):
+            pass
+    assert sorted(p.name for p in out.iterdir()) == ["sub", "thesis.docx"]
+    # an empty folder, or one holding any command's result, is replaced
+    for marker in (None, *OUTPUT_MARKERS):
+        target = tmp_path / f"out_{marker}"
+        target.mkdir()
+        if marker:
+            (target / marker).write_text("old")
+        with atomic_output_dir(target, force=True) as tmp:
+            (tmp / "new.txt").write_text("new")
+        assert sorted(p.name for p in target.iterdir()) == ["new.txt"]
 
 
 def test_output_path_that_is_a_file_or_unwritable(tmp_path, monkeypatch):

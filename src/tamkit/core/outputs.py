@@ -24,6 +24,16 @@ import numpy as np
 
 from tamkit.core.errors import InputError
 
+#: files one of tamkit's commands writes at the top of its output folder: a non-empty folder
+#: with none of them was never a tamkit output, and ``--force`` does not replace it
+OUTPUT_MARKERS = ("results.json", "spectro.json", "series.json", "summary.json", "summary.csv",
+                  "reproduce.json", "infer.json", "truth.json", "stack.nc")
+
+
+def is_tamkit_output(folder: Path) -> bool:
+    """Whether ``folder`` holds a file a tamkit command writes (:data:`OUTPUT_MARKERS`)."""
+    return any((folder / name).is_file() for name in OUTPUT_MARKERS)
+
 
 def check_output_path(
     out_dir: str | os.PathLike,
@@ -37,8 +47,9 @@ def check_output_path(
     Refused: an empty name; an existing path that is not a folder (always, ``force`` or not:
     replacing a file by a folder is never what was meant); an existing non-empty folder unless
     ``force`` or ``allow_existing``; with ``force``, a folder holding the current folder or one
-    of ``inputs`` (replacing it would delete them); a path whose nearest existing ancestor is a
-    file.
+    of ``inputs`` (replacing it would delete them) or a non-empty folder holding no tamkit
+    output (:data:`OUTPUT_MARKERS`: ``--force`` replaces results, never a folder of other
+    files); a path whose nearest existing ancestor is a file.
     """
     if not str(out_dir).strip():
         raise InputError("the output folder's name is empty")
@@ -55,6 +66,11 @@ def check_output_path(
                 if inside.resolve().is_relative_to(real):
                     raise InputError(f"--force would replace {out}, which holds {inside}; "
                                      "give another output folder")
+        if force and not allow_existing and any(out.iterdir()) and not is_tamkit_output(out):
+            example = sorted(p.name for p in out.iterdir())[0]
+            raise InputError(f"--force replaces only a tamkit output folder; {out} holds other "
+                             f"files ({example}, ...) and no tamkit result: give another "
+                             "output folder")
         _check_writable(out.absolute().parent, out)
         return out
     for parent in out.absolute().parents:
