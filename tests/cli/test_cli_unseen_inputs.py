@@ -154,3 +154,35 @@ def test_os_errors_that_are_not_about_a_path_stay_visible():
     assert os_error_message(OSError("a socket closed")) is None
     assert os_error_message(OSError(28, "No space left on device")) == "No space left on device"
     assert os_error_message(FileNotFoundError(2, "No such file", "a.nc")) == "a.nc: No such file"
+
+
+def test_a_pixel_size_in_micrometres_is_refused(tmp_path, run_cli):
+    # before: 0.0556 (um) read as nm gave sigma_0 0.14 nm and D_max 1e-4 cm^2/s, exit 0
+    import xarray as xr
+
+    stack = _stack()
+    x_um = stack["x"].values * 1e-3
+    xr.DataArray(stack.values, dims=("delay", "y", "x"), name="dT_T",
+                 coords={"delay": stack["delay"].values, "x": x_um, "y": x_um}
+                 ).to_netcdf(tmp_path / "um.nc", engine="h5netcdf")
+    line = _one_line_exit_2(*run_cli(["analyze", tmp_path / "um.nc", "--out",
+                                      tmp_path / "o"])[::2])
+    assert "is the unit nm (not µm)?" in line
+    save_stack(_stack(), tmp_path / "s.nc")
+    line = _one_line_exit_2(*run_cli(["analyze", tmp_path / "s.nc", "--pixel-size", "0.055",
+                                      "--out", tmp_path / "o"])[::2])
+    assert "0.055" in line
+
+
+def test_a_sigma0_below_any_optical_spot_is_a_warning():
+    from tamkit.carrier_transport.analysis import MIN_OPTICAL_SIGMA0_NM, transport
+    from tamkit.testing.artificial import BandLikeTruth, fits_table
+
+    delay = tam_delays_fs()
+    fits = fits_table(delay, BandLikeTruth().msd_nm2(delay) * 1e-4, sigma0_nm=14.0,
+                      sigma_err_nm=0.1, seed=1)
+    result = transport(fits, n_bootstrap=0)
+    assert result.sigma0_nm < MIN_OPTICAL_SIGMA0_NM
+    assert any("below any optical pump spot" in w for w in result.warnings)
+    fits = fits_table(delay, BandLikeTruth().msd_nm2(delay), sigma0_nm=141.0, seed=1)
+    assert not any("optical pump spot" in w for w in transport(fits, n_bootstrap=0).warnings)

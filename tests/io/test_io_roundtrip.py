@@ -155,7 +155,7 @@ def test_preprocessed_stack_with_nan_patch_and_nested_attrs(tmp_path, suffix):
     ny=st.integers(5, 9),
     nx=st.integers(5, 9),
     first_fs=st.floats(-1e4, 0.0),
-    pixel_nm=st.floats(0.5, 5e3),
+    pixel_nm=st.floats(1.0, 5e3),  # PIXEL_NM_RANGE starts at 1 nm
     suffix=st.sampled_from(SUFFIXES),
     seed=st.integers(0, 2**16),
 )

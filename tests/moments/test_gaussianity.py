@@ -82,3 +82,17 @@ def test_frames_csv_rows_have_the_moment_columns():
     stack, _ = hot_minority_stack(seed=2, hot_factor=1.0, **HOT)
     rows = frame_rows(_analyze(stack).result)
     assert {"msd_moment_nm2", "excess_kurtosis_err"} <= set(rows[0])
+
+
+def test_a_stack_with_too_few_usable_frames_is_not_called_gaussian():
+    # before: gaussian true with n_frames_tested 0 (a spot outside the frame, fuzzing 2026-12-03)
+    stack, truth = hot_minority_stack(seed=0, hot_factor=1.0, **HOT)
+    m = frame_moments(stack)
+    fits = fits_table(stack["delay"].values, truth.msd_nm2, sigma0_nm=truth.sigma0_nm)
+    fits["msd_nm2"] = ("delay", np.where(stack["delay"].values >= 0, truth.msd_nm2, np.nan))
+    fits["msd_err_nm2"] = ("delay", np.full(stack.sizes["delay"], 1.0))
+    m["status"][:] = "failed"
+    g = check_gaussianity(m, fits)
+    assert g.gaussian is None and g.n_frames_tested == 0
+    assert "too few usable frames" in g.note
+    assert g.to_dict()["gaussian"] is None

@@ -105,12 +105,13 @@ def _checked_pixel_nm(pixel_nm: Any) -> float:
         raise InputError(f"pixel size must be a positive number of nm, got {pixel_nm!r}")
     if not PIXEL_NM_RANGE[0] <= value <= PIXEL_NM_RANGE[1]:
         raise InputError(f"pixel size {value:g} nm is outside {PIXEL_NM_RANGE[0]:g}-"
-                         f"{PIXEL_NM_RANGE[1]:g} nm; is the unit nm?")
+                         f"{PIXEL_NM_RANGE[1]:g} nm; is the unit nm (not µm)?")
     return value
 
 
-#: plausible pixel sizes at the sample (nm): 1 pm to 1 cm
-PIXEL_NM_RANGE = (1e-3, 1e7)
+#: plausible pixel sizes at the sample (nm): 1 nm (far below any optical microscope's; a
+#: pixel given in µm, 0.0556, is refused) to 1 cm
+PIXEL_NM_RANGE = (1.0, 1e7)
 #: largest |delay| (fs): one second
 MAX_ABS_DELAY_FS = 1e15
 #: magnitudes of frame values the fits handle (any unit: dT/T, counts, mOD)

@@ -30,7 +30,8 @@ RULE = ("non-Gaussian from the first run of {n} consecutive usable frames with |
 class Gaussianity:
     """Outcome of :func:`check_gaussianity`; ``to_dict`` is the ``results.json`` block."""
 
-    gaussian: bool
+    #: None where too few frames could be tested (then the check says nothing)
+    gaussian: bool | None
     first_non_gaussian_fs: float | None
     note: str
     rule: str
@@ -118,7 +119,7 @@ def check_gaussianity(
                  f"{n_consecutive + pool - 1} frames")
     summary = _regimes(delay, usable, z_msd, z_ek, ek, eke, mm, me, mf, regimes)
     if idx.size < n_consecutive:
-        return Gaussianity(True, None, f"too few usable frames ({idx.size}) to test Gaussianity",
+        return Gaussianity(None, None, f"too few usable frames ({idx.size}) to test Gaussianity",
                            rule, int(idx.size), summary, scores)
     if onset is None:
         return Gaussianity(True, None, (

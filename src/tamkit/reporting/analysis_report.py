@@ -119,7 +119,8 @@ def summary_rows(result: TransportResult) -> list[tuple[str, str]]:
         ]
     g = getattr(result, "gaussianity", None)
     if g is not None:
-        rows.append(("Gaussian spot", ("yes: " if g.gaussian else "no: ") + g.note))
+        verdict = {True: "yes: ", False: "no: ", None: "not tested: "}[g.gaussian]
+        rows.append(("Gaussian spot", verdict + g.note))
     return rows
 
 
@@ -188,8 +189,9 @@ def write_html(result: TransportResult, path: Path, figures: list[str], input_in
     parts.append("<h2>Results</h2>" + _headline_html(doc))
     g = doc.get("gaussianity")
     if g:
-        verdict = ('<span class="ok">Gaussian within errors</span>' if g.get("gaussian")
-                   else '<span class="bad">non-Gaussian</span>')
+        verdict = {True: '<span class="ok">Gaussian within errors</span>',
+                   False: '<span class="bad">non-Gaussian</span>',
+                   None: "not tested"}[g.get("gaussian")]
         parts.append(f"<p>Spot shape: {verdict}. {H.esc(H.typeset(g.get('note', '')))}</p>")
     glob = doc.get("global_fit")
     if glob:

@@ -163,7 +163,8 @@ def plot_moments(result: TransportResult, gaussianity=None) -> Figure:
     ax2.set_ylabel("excess kurtosis")
     title = "spot shape: excess kurtosis"
     if gaussianity is not None:
-        title += " (Gaussian within errors)" if gaussianity.gaussian else " (non-Gaussian)"
+        title += {True: " (Gaussian within errors)", False: " (non-Gaussian)",
+                  None: " (too few frames to test the shape)"}[gaussianity.gaussian]
     ax2.set_title(title, fontsize=10)
     h1, l1 = ax.get_legend_handles_labels()
     h2, l2 = ax2.get_legend_handles_labels()

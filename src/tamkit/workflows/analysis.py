@@ -217,7 +217,7 @@ def _moments(stack, fits, result, seed):
     result.gaussianity = gaussianity
     result.parameters.moments = {k: moments.attrs[k] for k in
                                  ("background", "truncation", "noise", "msd", "psf")}
-    if not gaussianity.gaussian:
+    if gaussianity.gaussian is not True:  # non-Gaussian, or not tested
         result.warnings.append(gaussianity.note)
     return moments, gaussianity
 
