@@ -186,3 +186,15 @@ def test_a_sigma0_below_any_optical_spot_is_a_warning():
     assert any("below any optical pump spot" in w for w in result.warnings)
     fits = fits_table(delay, BandLikeTruth().msd_nm2(delay), sigma0_nm=141.0, seed=1)
     assert not any("optical pump spot" in w for w in transport(fits, n_bootstrap=0).warnings)
+
+
+def test_a_series_names_the_stack_it_could_not_analyse(tmp_path, run_cli):
+    # before: "only 3 frames after time zero have a usable fit", with no file name
+    save_stack(_stack(0), tmp_path / "good.nc")
+    noise, _ = spreading_gaussian_stack(DELAY_FS, shape=(20, 20), pixel_nm=55.0, peak_snr=0.01,
+                                        seed=1)
+    save_stack(noise, tmp_path / "noise.nc")
+    line = _one_line_exit_2(*run_cli(["series", tmp_path / "good.nc", tmp_path / "noise.nc",
+                                      "--values", "0.05,0.1", "--out", tmp_path / "o"])[::2])
+    assert f"{tmp_path / 'noise.nc'}: " in line and "usable fit" in line
+    assert not (tmp_path / "o").exists()

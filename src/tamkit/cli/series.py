@@ -163,7 +163,10 @@ def _run(stacks: list[Path], by: SeriesKind, given, sig, pump_sigma, delays: dic
                   disable=not console.is_terminal) as progress:
         task = progress.add_task("analysing stacks", total=len(stacks))
         for path, stack in zip(stacks, loaded, strict=True):
-            analyses.append(analyze(path, stack=stack, delays=delays[str(path)], **options))
+            try:
+                analyses.append(analyze(path, stack=stack, delays=delays[str(path)], **options))
+            except InputError as exc:  # which of the stacks could not be analysed
+                raise InputError(f"{path}: {exc}") from None
             progress.advance(task)
     results = [a.result for a in analyses]
     if by is SeriesKind.fluence:
