@@ -180,3 +180,25 @@ def test_unreadable_axes_say_why_and_orientation_overrides(tmp_path, first_row, 
     assert code == 2 and "cannot tell" not in err
     assert ("duplicate wavelength" in err or "not in increasing order" in err
             or "must be positive" in err), err
+
+@pytest.mark.parametrize(("label", "factor"), [("Time in fs", 1.0), ("Time [ps]", 1e3),
+                                               ("Time (ns)", 1e6), ("delay/us", 1e9),
+                                               ("", 1e3)])
+def test_a_corner_label_gives_the_delay_unit(tmp_path, label, factor):
+    # before: "Time in fs" was read as ps: lifetimes 1000x, IRF 100 ps (fuzzing, 2026-12-03)
+
+    delay = np.array([-1.0, 0.0, 1.0, 2.0, 5.0, 10.0])
+    wl = np.array([500.0, 510.0, 520.0])
+    lines = [label + "\t" + "\t".join(f"{w:g}" for w in wl)]
+    lines += [f"{d:g}\t" + "\t".join(f"{v:g}" for v in (i + 1.0) * np.ones(3))
+              for i, d in enumerate(delay)]
+    path = tmp_path / "map.txt"
+    path.write_text("\n".join(lines) + "\n")
+    np.testing.assert_allclose(load_tamap(path)["delay"].values, delay * factor)
+    if label:
+        unit = {1.0: "fs", 1e3: "ps", 1e6: "ns", 1e9: "us"}[factor]
+        other = "fs" if unit != "fs" else "ps"
+        with pytest.raises(InputError, match=f"corner label says the delays are in {unit}"):
+            load_tamap(path, delay_unit=other)
+        np.testing.assert_allclose(load_tamap(path, delay_unit=unit)["delay"].values,
+                                   delay * factor)

@@ -82,8 +82,10 @@ def command(
         str | None, typer.Option("--reference", help="Band NM:NM that should not rise.")
     ] = None,
     delay_unit: Annotated[
-        str, typer.Option("--delay-unit", help="Delay unit in text/NumPy files: fs, ps, ns, us.")
-    ] = "ps",
+        str | None, typer.Option("--delay-unit", help=(
+            "Delay unit in text/NumPy files: fs, ps, ns, us (default: the unit a text matrix's "
+            "corner label names, e.g. 'Time in fs', else ps)."))
+    ] = None,
     delay_offset: Annotated[
         float, typer.Option("--delay-offset", help="Subtracted from the delays (delay units).")
     ] = 0.0,
@@ -140,7 +142,8 @@ def command(
     analysis_options(None, None, temperature)
     if not (np.isfinite(irf) and irf > 0):
         raise InputError(f"--irf must be a positive, finite FWHM in fs, got {irf}")
-    delay_factor_fs(delay_unit)  # an unknown (or empty) unit, before any output is made
+    if delay_unit is not None:
+        delay_factor_fs(delay_unit)  # an unknown (or empty) unit, before any output is made
     if not np.isfinite(delay_offset):
         raise InputError(f"--delay-offset must be a finite number, got {delay_offset}")
     if artifact is not None and artifact not in (0, 1, 2):

@@ -14,11 +14,14 @@ the file's content (its first bytes), whatever its suffix:
 
 Text and NumPy files carry no units: delays are read in ``delay_unit`` (default ps, the
 convention of Glotaran and most TA software) and ``delay_offset`` (same unit) is subtracted.
+A text matrix whose corner label names a time unit ("Time in fs", "Time [ns]") is read in that
+unit; a ``delay_unit`` that contradicts the label is refused.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import warnings
 from pathlib import Path
 
@@ -66,7 +69,13 @@ def load_tamap(
     if orientation not in ("auto", "delay_rows", "wavelength_rows"):
         raise InputError(f"orientation must be auto, delay_rows or wavelength_rows: {orientation}")
     # an empty unit is a mistake, not a request for the default
-    factor = delay_factor_fs("ps" if delay_unit is None else delay_unit)
+    delay_factor_fs("ps" if delay_unit is None else delay_unit)
+    labelled = _labelled_delay_unit(path) if _sniff(path) == "text" else None
+    if labelled is not None and delay_unit is not None and labelled != delay_unit:
+        raise InputError(f"{path.name}: the corner label says the delays are in {labelled}, "
+                         f"but --delay-unit is {delay_unit}; drop one of them")
+    unit = delay_unit or labelled or "ps"
+    factor = delay_factor_fs(unit)
     if not np.isfinite(delay_offset):
         raise InputError(f"the delay offset must be a finite number, got {delay_offset}")
     kind = _sniff(path)
@@ -95,6 +104,29 @@ def load_tamap(
                                  f"the spectra were sorted by delay ({moved} of "
                                  f"{order.size} moved)")
     return make_tamap(values, delay_fs, wl, attrs=attrs)
+
+
+_TIME_UNIT = re.compile(r"(?<![a-z])(fs|ps|ns|us|µs|μs)(?![a-z])|(?:\bin|[\[(/])\s*(s)\b")
+
+
+def _labelled_delay_unit(path: Path) -> str | None:
+    """The delay unit named by a text matrix's corner label ("Time in fs", "Time [ps]"): the
+    words of its first line that are not numbers; None without a (single) time unit there."""
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return None
+    for line in text.splitlines()[:10]:
+        if not line.strip() or line.lstrip().startswith(("#", "%")):
+            continue
+        words = [w for w in re.split(r"[\t;,]+|\s{2,}", line) if w.strip()]
+        label = " ".join(w for w in words if not np.isfinite(_to_float(w, False))).lower()
+        found = {next(g for g in m.groups() if g) for m in _TIME_UNIT.finditer(label)}
+        found = {"us" if u in ("µs", "μs") else u for u in found}
+        if "s" in found:
+            return None  # seconds: no TA delay axis is written in s; leave it to --delay-unit
+        return found.pop() if len(found) == 1 else None
+    return None
 
 
 def _sniff(path: Path) -> str:
