@@ -9,7 +9,8 @@ the file's content (its first bytes), whatever its suffix:
   the first row (corner cell ignored, e.g. KiMoPack's ``.SIA``: tab-separated, corner
   ``Time [ps]``), or the transpose (``orientation``);
 - NumPy ``.npz`` with a 2-D data array and 1-D delay and wavelength arrays (names such as
-  ``data``/``t``/``wl``), and ``.npy`` matrices laid out like the CSV files;
+  ``data``/``t``/``wl``; a wavenumber axis ``wn`` in cm^-1 is converted to nm; a square map
+  needs ``orientation``), and ``.npy`` matrices laid out like the CSV files;
 - tamkit's NetCDF (``.nc``, ``.h5``): a DataArray with dims ``(delay, wavelength)``, delay in fs.
 
 Text and NumPy files carry no units: delays are read in ``delay_unit`` (default ps, the
@@ -33,7 +34,9 @@ from tamkit.core.tamap import delay_factor_fs, make_tamap, validate_tamap
 
 _DATA_KEYS = ("data", "map", "ta", "da", "delta_a", "spec", "values")
 _DELAY_KEYS = ("t", "time", "times", "delay", "delays", "delay_fs", "delay_ps", "t_ps", "t_fs")
-_WL_KEYS = ("wl", "wavelength", "wavelengths", "wavelength_nm", "lambda", "wl_nm", "wn")
+_WL_KEYS = ("wl", "wavelength", "wavelengths", "wavelength_nm", "lambda", "wl_nm")
+#: keys of a wavenumber axis (cm^-1), converted to nm (1e7 / wavenumber)
+_WAVENUMBER_KEYS = ("wn", "wavenumber", "wavenumbers", "wn_cm", "nu")
 
 
 def load_tamap(
@@ -82,7 +85,7 @@ def load_tamap(
     if kind == "netcdf":
         return _load_netcdf(path)
     if kind == "npz":
-        values, delay, wl = _read_npz(path)
+        values, delay, wl = _read_npz(path, orientation)
     elif kind == "npy":
         values, delay, wl = _split_matrix(_read_npy(path), orientation, path)
     elif kind == "text":
@@ -184,7 +187,7 @@ def save_tamap(tamap: xr.DataArray, path: str | os.PathLike) -> Path:
     return path
 
 
-def _read_npz(path: Path):
+def _read_npz(path: Path, orientation: str = "auto"):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # files written by Python 2 warn on load
@@ -204,6 +207,13 @@ def _read_npz(path: Path):
         two_d = [v for v in arrays.values() if v.ndim == 2]
         values = two_d[0] if len(two_d) == 1 else None
     delay, wl = pick(_DELAY_KEYS, 1), pick(_WL_KEYS, 1)
+    if wl is None:
+        wavenumber = pick(_WAVENUMBER_KEYS, 1)
+        if wavenumber is not None:
+            wavenumber = np.asarray(wavenumber, float)
+            if not np.all(np.isfinite(wavenumber) & (wavenumber > 0)):
+                raise InputError(f"{path.name}: the wavenumber axis (cm^-1) must be positive")
+            wl = 1e7 / wavenumber  # cm^-1 -> nm
     if values is None or delay is None or wl is None:
         raise InputError(
             f"{path.name}: an .npz TA map needs a 2-D data array and 1-D delay and wavelength "
@@ -211,8 +221,17 @@ def _read_npz(path: Path):
         )
     for array in (values, delay, wl):
         _require_real(array, path)
-    if values.shape == (wl.size, delay.size) and wl.size != delay.size:
+    if wl.size == delay.size and orientation == "auto" and values.shape == (wl.size,) * 2:
+        raise InputError(
+            f"{path.name}: the map is square ({wl.size} delays and {wl.size} wavelengths), so "
+            "its layout cannot be told from its shape: give --orientation delay_rows (each row "
+            "one delay) or wavelength_rows")
+    if orientation == "wavelength_rows" or (
+            orientation == "auto" and values.shape == (wl.size, delay.size)):
         values = values.T
+    if values.shape != (delay.size, wl.size):
+        raise InputError(f"{path.name}: data of shape {values.shape} do not match "
+                         f"{delay.size} delays x {wl.size} wavelengths")
     return values.astype(float), delay.astype(float), wl.astype(float)
 
 
