@@ -225,3 +225,23 @@ def test_a_wavenumber_axis_is_converted_to_nm(tmp_path):
     np.savez(tmp_path / "ir.npz", data=np.ones((6, 5)), t=np.arange(6.0), wn=wn)
     back = load_tamap(tmp_path / "ir.npz")
     np.testing.assert_allclose(np.sort(back["wavelength"].values), np.sort(1e7 / wn))
+
+
+@pytest.mark.parametrize("layout", ["trailing_comma", "trailing_tab", "percent_comments"])
+def test_spreadsheet_and_matlab_text_maps_are_read(tmp_path, layout):
+    # before: "the delay or wavelength axis has missing values" (a separator ending every
+    # line) and "line 3 holds 4 values, but line 2 holds 1" (a % comment line)
+    delay, wl = np.array([-1.0, 0.0, 1.0, 2.0, 5.0, 10.0]), np.array([500.0, 510.0, 520.0])
+    sep = "\t" if layout == "trailing_tab" else ","
+    rows = [sep.join(["t"] + [f"{w:g}" for w in wl])]
+    rows += [sep.join([f"{d:g}"] + [f"{i + 1.0:g}"] * 3) for i, d in enumerate(delay)]
+    if layout == "percent_comments":
+        rows = ["% exported by a MATLAB script", rows[0], "% pump 400 nm", *rows[1:]]
+    else:
+        rows = [r + sep for r in rows]
+    path = tmp_path / "map.csv"
+    path.write_text("\n".join(rows) + "\n")
+    back = load_tamap(path)
+    np.testing.assert_allclose(back["delay"].values, delay * 1e3)
+    np.testing.assert_allclose(back["wavelength"].values, wl)
+    np.testing.assert_allclose(back.values[:, 0], np.arange(1.0, 7.0))

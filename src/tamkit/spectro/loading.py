@@ -314,12 +314,20 @@ def _split_rule(body: list[str]) -> tuple[str | None, bool] | None:
 
 
 def _data_lines(lines: list[str]) -> list[tuple[int, str]]:
-    """(line number from 1, text) of the lines that are neither blank nor comments (#)."""
+    """(line number from 1, text) of the lines that are neither blank nor comments (``#`` to
+    the end of a line; a line starting with ``%``, as MATLAB and Origin write them); a
+    separator that ends every line (spreadsheet and LabVIEW exports) is dropped."""
     out = []
     for number, line in enumerate(lines, start=1):
+        if line.lstrip().startswith("%"):
+            continue
         text = line.split("#", 1)[0]
         if text.strip():
             out.append((number, text))
+    for end in ("\t", ";", ","):
+        if len(out) > 1 and all(t.rstrip(" \r").endswith(end) for _, t in out):
+            out = [(n, t.rstrip(" \r")[:-1]) for n, t in out]
+            break
     return out
 
 
