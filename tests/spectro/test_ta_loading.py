@@ -245,3 +245,13 @@ def test_spreadsheet_and_matlab_text_maps_are_read(tmp_path, layout):
     np.testing.assert_allclose(back["delay"].values, delay * 1e3)
     np.testing.assert_allclose(back["wavelength"].values, wl)
     np.testing.assert_allclose(back.values[:, 0], np.arange(1.0, 7.0))
+
+
+def test_a_named_pipe_is_refused_not_waited_on(tmp_path):
+    # before: spectro hung on a FIFO until killed (fuzzing, 2026-12-03)
+    import os
+
+    fifo = tmp_path / "map.txt"
+    os.mkfifo(fifo)
+    with pytest.raises(InputError, match="not a regular file"):
+        load_tamap(fifo)

@@ -69,6 +69,8 @@ def load_tamap(
         raise InputError(f"TA map file {path} does not exist")
     if path.is_dir():
         raise InputError(f"{path} is a folder, not a TA map file")
+    if not path.is_file():  # a FIFO or a device: reading it would wait for a writer
+        raise InputError(f"{path} is not a regular file (a pipe or a device?); give a TA map file")
     if orientation not in ("auto", "delay_rows", "wavelength_rows"):
         raise InputError(f"orientation must be auto, delay_rows or wavelength_rows: {orientation}")
     # an empty unit is a mistake, not a request for the default
