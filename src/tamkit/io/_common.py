@@ -11,6 +11,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -71,6 +72,25 @@ UNIT_FS = {
     "second": 1.0e15,
     "seconds": 1.0e15,
 }
+
+
+#: the name of each time factor, as the TA loader's --delay-unit spells it
+_TIME_NAMES = {1.0: "fs", 1.0e3: "ps", 1.0e6: "ns", 1.0e9: "us", 1.0e15: "s"}
+_LABEL_WORDS = re.compile(r"[^\w.µμ]+")
+#: a bare "s" is a unit only bracketed, after "in" or "/", or alone ("time (s)", "t in s")
+_BARE_SECONDS = re.compile(r"(?:\bin\b|[\[(/])\s*s\s*[\])]?\s*$")
+
+
+def units_in_label(label: str) -> tuple[set[str], list[str]]:
+    """The time units (named fs, ps, ns, us or s) and the length units (:data:`UNIT_NM`) that
+    a text label names: a column header ("Delay [ps]", "t_us", "position (mm)") or a TA
+    matrix's corner ("Time in fs")."""
+    text = label.strip().strip("\"'").lower()
+    words = [w for w in _LABEL_WORDS.split(text.replace("_", " ")) if w]
+    times = {_TIME_NAMES[UNIT_FS[w]] for w in words if w in UNIT_FS and w != "s"}
+    if text == "s" or _BARE_SECONDS.search(text):
+        times.add("s")
+    return times, sorted(w for w in words if w in UNIT_NM)
 
 
 def delay_fs_in(values: Any, unit: Any, source: str) -> np.ndarray:

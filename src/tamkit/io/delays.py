@@ -23,19 +23,12 @@ from typing import Any
 import numpy as np
 
 from tamkit.core.errors import InputError
-from tamkit.io._common import check_path
+from tamkit.io._common import UNIT_FS, check_path, units_in_label
 
 HEADER = "delay_fs"
 #: header lines naming another unit, and its factor to fs
 HEADER_UNITS_FS = {"delay_fs": 1.0, "delay_ps": 1.0e3, "delay_ns": 1.0e6, "delay_s": 1.0e15}
 _SEPARATORS = re.compile(r"[,;\s]+")
-#: time units and their factor to fs (``us``, ``µs`` and ``μs`` alike)
-TIME_UNITS_FS = {"fs": 1.0, "ps": 1.0e3, "ns": 1.0e6, "us": 1.0e9, "µs": 1.0e9, "μs": 1.0e9,
-                 "s": 1.0e15}
-#: length and other units a header may name instead: a delay stage's position is no delay
-_OTHER_UNITS = {"mm", "um", "µm", "μm", "nm", "m", "cm", "steps", "step", "deg", "v", "mv",
-                "counts", "pixel", "px", "a.u.", "au"}
-_WORDS = re.compile(r"[^\w.µμ]+")
 _DECIMAL_COMMA = re.compile(r"^\s*[-+]?\d+(?:,\d+)?(?:[eE][-+]?\d+)?\s*$")
 
 
@@ -80,23 +73,18 @@ def header_unit_factor(header: str, where: str) -> float:
     text = header.strip().strip("\"'").lower()
     if text in HEADER_UNITS_FS:
         return HEADER_UNITS_FS[text]
-    words = [w for w in _WORDS.split(text.replace("_", " ")) if w]
-    times = {w for w in words if w in TIME_UNITS_FS and w != "s"}
-    # a bare "s" is a unit only when bracketed or alone ("time (s)", "t / s", "s")
-    if re.search(r"[\[(/]\s*s\s*[\])]?\s*$", text) or text == "s":
-        times.add("s")
-    other = sorted(w for w in words if w in _OTHER_UNITS)
-    if other and not times:
-        raise InputError(f"{where}: the header names {other[0]!r}, not a time; a delays file "
+    times, lengths = units_in_label(header)
+    if lengths and not times:
+        raise InputError(f"{where}: the header names {lengths[0]!r}, not a time; a delays file "
                          "holds pump-probe delays (fs, ps, ns, us or s), not stage positions")
-    if len({TIME_UNITS_FS[u] for u in times}) > 1:
+    if len(times) > 1:
         names = ", ".join(sorted(times))
         raise InputError(f"{where}: the header names several time units ({names})")
     if not times:
         # "time" alone could be fs or ps: a labelled column must say which
         raise InputError(f"{where}: the header {header.strip()!r} names no time unit; write "
                          "delay_fs, or the unit in it, e.g. 'delay (ps)'")
-    return TIME_UNITS_FS[times.pop()]
+    return UNIT_FS[times.pop()]
 
 
 def read_delays(path: str | os.PathLike) -> np.ndarray:
@@ -138,9 +126,9 @@ def read_delays(path: str | os.PathLike) -> np.ndarray:
             factor = header_unit_factor(content, where)
             header_seen = True
             continue
-        if len(fields) == 2 and fields[1].strip("\"'").lower() in TIME_UNITS_FS:
+        if len(fields) == 2 and fields[1].strip("\"'").lower() in UNIT_FS:
             unit = fields[1].strip("\"'").lower()
-            if value_unit is not None and TIME_UNITS_FS[unit] != TIME_UNITS_FS[value_unit]:
+            if value_unit is not None and UNIT_FS[unit] != UNIT_FS[value_unit]:
                 raise InputError(f"{where}: unit {unit!r} after {value_unit!r} on earlier lines; "
                                  "write every delay in one unit")
             value_unit = unit
@@ -158,10 +146,10 @@ def read_delays(path: str | os.PathLike) -> np.ndarray:
             raise InputError(f"{where}: delay {field!r} is not a finite number")
         values.append(value)
     if value_unit is not None:
-        if factor != 1.0 and factor != TIME_UNITS_FS[value_unit]:
+        if factor != 1.0 and factor != UNIT_FS[value_unit]:
             raise InputError(f"{path}: the header's unit and the values' unit "
                              f"({value_unit!r}) differ")
-        factor = TIME_UNITS_FS[value_unit]
+        factor = UNIT_FS[value_unit]
     if not values:
         raise InputError(f"{path}: no delays in the file")
     return factor * np.asarray(values, dtype=float)

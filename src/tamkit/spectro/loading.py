@@ -31,6 +31,7 @@ import xarray as xr
 
 from tamkit.core.errors import InputError
 from tamkit.core.tamap import delay_factor_fs, make_tamap, validate_tamap
+from tamkit.io._common import units_in_label
 
 _DATA_KEYS = ("data", "map", "ta", "da", "delta_a", "spec", "values")
 _DELAY_KEYS = ("t", "time", "times", "delay", "delays", "delay_fs", "delay_ps", "t_ps", "t_fs")
@@ -73,17 +74,16 @@ def load_tamap(
         raise InputError(f"{path} is not a regular file (a pipe or a device?); give a TA map file")
     if orientation not in ("auto", "delay_rows", "wavelength_rows"):
         raise InputError(f"orientation must be auto, delay_rows or wavelength_rows: {orientation}")
-    # an empty unit is a mistake, not a request for the default
-    delay_factor_fs("ps" if delay_unit is None else delay_unit)
-    labelled = _labelled_delay_unit(path) if _sniff(path) == "text" else None
-    if labelled is not None and delay_unit is not None and labelled != delay_unit:
-        raise InputError(f"{path.name}: the corner label says the delays are in {labelled}, "
-                         f"but --delay-unit is {delay_unit}; drop one of them")
-    unit = delay_unit or labelled or "ps"
-    factor = delay_factor_fs(unit)
+    if delay_unit is not None:
+        delay_factor_fs(delay_unit)  # an empty unit is a mistake, not a request for the default
     if not np.isfinite(delay_offset):
         raise InputError(f"the delay offset must be a finite number, got {delay_offset}")
     kind = _sniff(path)
+    labelled = _labelled_delay_unit(path) if kind == "text" else None
+    if labelled is not None and delay_unit is not None and labelled != delay_unit:
+        raise InputError(f"{path.name}: the corner label says the delays are in {labelled}, "
+                         f"but --delay-unit is {delay_unit}; drop one of them")
+    factor = delay_factor_fs(delay_unit or labelled or "ps")
     if kind == "netcdf":
         return _load_netcdf(path)
     if kind == "npz":
@@ -111,26 +111,23 @@ def load_tamap(
     return make_tamap(values, delay_fs, wl, attrs=attrs)
 
 
-_TIME_UNIT = re.compile(r"(?<![a-z])(fs|ps|ns|us|µs|μs)(?![a-z])|(?:\bin|[\[(/])\s*(s)\b")
+#: bytes of a text map read for its corner label: its first lines, never the whole file again
+_LABEL_BYTES = 1 << 16
 
 
 def _labelled_delay_unit(path: Path) -> str | None:
     """The delay unit named by a text matrix's corner label ("Time in fs", "Time [ps]"): the
     words of its first line that are not numbers; None without a (single) time unit there."""
-    try:
-        text = path.read_text(errors="replace")
-    except OSError:
-        return None
-    for line in text.splitlines()[:10]:
+    with path.open("rb") as fh:
+        head = fh.read(_LABEL_BYTES).decode("utf-8", "replace")
+    for line in head.splitlines()[:10]:
         if not line.strip() or line.lstrip().startswith(("#", "%")):
             continue
         words = [w for w in re.split(r"[\t;,]+|\s{2,}", line) if w.strip()]
-        label = " ".join(w for w in words if not np.isfinite(_to_float(w, False))).lower()
-        found = {next(g for g in m.groups() if g) for m in _TIME_UNIT.finditer(label)}
-        found = {"us" if u in ("µs", "μs") else u for u in found}
-        if "s" in found:
-            return None  # seconds: no TA delay axis is written in s; leave it to --delay-unit
-        return found.pop() if len(found) == 1 else None
+        times, _ = units_in_label(" ".join(w for w in words
+                                           if not np.isfinite(_to_float(w, False))))
+        # seconds: no TA delay axis is written in s (and --delay-unit has none): left alone
+        return times.pop() if len(times) == 1 and "s" not in times else None
     return None
 
 
