@@ -58,7 +58,8 @@ def check_output_path(
         if not out.is_dir():
             raise InputError(f"output path {out} exists and is a file, not a folder; "
                              "give a folder")
-        if not (force or allow_existing) and any(out.iterdir()):
+        holds_files = any(out.iterdir())
+        if not (force or allow_existing) and holds_files:
             raise InputError(f"output folder {out} already exists; use --force to replace it")
         if force:
             real = out.resolve()
@@ -66,7 +67,7 @@ def check_output_path(
                 if inside.resolve().is_relative_to(real):
                     raise InputError(f"--force would replace {out}, which holds {inside}; "
                                      "give another output folder")
-        if force and not allow_existing and any(out.iterdir()) and not is_tamkit_output(out):
+        if force and not allow_existing and holds_files and not is_tamkit_output(out):
             example = sorted(p.name for p in out.iterdir())[0]
             raise InputError(f"--force replaces only a tamkit output folder; {out} holds other "
                              f"files ({example}, ...) and no tamkit result: give another "
