@@ -55,12 +55,18 @@ def test_pure_gaussian_is_gaussian():
     assert np.mean(np.concatenate(inside)) >= 0.9
 
 
-def test_isolated_outliers_do_not_make_a_stack_non_gaussian():
+def _pure_moments_and_true_fits():
+    """A pure Gaussian stack, its moments, and fits carrying its true MSD (error 1 nm^2)."""
     stack, truth = hot_minority_stack(seed=0, hot_factor=1.0, **HOT)
     m = frame_moments(stack)
     fits = fits_table(stack["delay"].values, truth.msd_nm2, sigma0_nm=truth.sigma0_nm)
     fits["msd_nm2"] = ("delay", np.where(stack["delay"].values >= 0, truth.msd_nm2, np.nan))
     fits["msd_err_nm2"] = ("delay", np.full(stack.sizes["delay"], 1.0))
+    return stack, m, fits
+
+
+def test_isolated_outliers_do_not_make_a_stack_non_gaussian():
+    stack, m, fits = _pure_moments_and_true_fits()
     # unpooled kurtosis: a run of three frames; two isolated frames far out: flagged, no run
     m.attrs["ek_pool_frames"] = 1
     m["excess_kurtosis"][[20, 40]] = 10.0
@@ -86,11 +92,7 @@ def test_frames_csv_rows_have_the_moment_columns():
 
 def test_a_stack_with_too_few_usable_frames_is_not_called_gaussian():
     # before: gaussian true with n_frames_tested 0 (a spot outside the frame, fuzzing 2026-12-03)
-    stack, truth = hot_minority_stack(seed=0, hot_factor=1.0, **HOT)
-    m = frame_moments(stack)
-    fits = fits_table(stack["delay"].values, truth.msd_nm2, sigma0_nm=truth.sigma0_nm)
-    fits["msd_nm2"] = ("delay", np.where(stack["delay"].values >= 0, truth.msd_nm2, np.nan))
-    fits["msd_err_nm2"] = ("delay", np.full(stack.sizes["delay"], 1.0))
+    stack, m, fits = _pure_moments_and_true_fits()
     m["status"][:] = "failed"
     g = check_gaussianity(m, fits)
     assert g.gaussian is None and g.n_frames_tested == 0
