@@ -112,3 +112,23 @@ def test_outputs_get_the_permissions_of_plain_files_and_folders(tmp_path):
         os.umask(mask)
     assert (tmp_path / "out").stat().st_mode & 0o777 == 0o755
     assert (tmp_path / "summary.csv").stat().st_mode & 0o777 == 0o644
+
+
+def test_run_folder_names_are_stems_unless_stems_repeat(tmp_path):
+    from tamkit.core.outputs import is_run_folder_name, run_folder_names
+
+    plain = [tmp_path / "film_0.nc", tmp_path / "film_1.tif"]
+    assert list(run_folder_names(plain).values()) == ["film_0", "film_1"]
+    # tamkit simulate writes DIR/stack.nc: two simulated films, two folders
+    sims = [tmp_path / "low" / "stack.nc", tmp_path / "high" / "stack.nc", tmp_path / "c.nc"]
+    assert list(run_folder_names(sims).values()) == ["low_stack", "high_stack", "c"]
+    # the same stem side by side: told apart by the suffix, not by climbing to the root
+    assert list(run_folder_names([tmp_path / "a.nc", tmp_path / "a.tif"]).values()) == [
+        "a_nc", "a_tif"]
+    deep = [tmp_path / "x" / "run" / "stack.nc", tmp_path / "y" / "run" / "stack.nc"]
+    assert list(run_folder_names(deep).values()) == ["x_run_stack", "y_run_stack"]
+    for paths in (plain, sims, deep):
+        names = run_folder_names(paths)
+        assert len(set(names.values())) == len(paths)
+        assert all(is_run_folder_name(names[str(p)], p) for p in paths)
+    assert not is_run_folder_name("high_stack", sims[0])

@@ -119,3 +119,28 @@ def test_series_cli(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "--pump-sigma" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "other").exists()
+
+
+def test_series_of_stacks_sharing_a_file_name(tmp_path):
+    """Two simulated films (tamkit simulate writes DIR/stack.nc each): one folder per stack,
+    named after its folder; the same file given twice is refused."""
+    paths = []
+    for i, nabs in enumerate((0.045, 0.18)):
+        stack, _ = spreading_gaussian_stack(DELAYS, fluence_truth(nabs), seed=50 + i,
+                                            peak_snr=60, lifetime_fs=1e7, shape=(32, 32),
+                                            attrs={"nabs": nabs})
+        folder = tmp_path / f"film_{i}"
+        folder.mkdir()
+        save_stack(stack, folder / "stack.nc")
+        paths.append(str(folder / "stack.nc"))
+    out = tmp_path / "series"
+    with pytest.raises(SystemExit) as exc:
+        main(["series", *paths, "--out", str(out)])
+    assert exc.value.code == 0
+    for i in range(2):
+        recorded = json.loads((out / f"film_{i}_stack" / "results.json").read_text())
+        assert recorded["input"]["path"].endswith(f"film_{i}/stack.nc")
+    assert "film_1_stack/report.html" in (out / "index.html").read_text()
+    with pytest.raises(SystemExit) as exc:
+        main(["series", paths[0], paths[0], "--out", str(tmp_path / "twice")])
+    assert exc.value.code == 2 and not (tmp_path / "twice").exists()

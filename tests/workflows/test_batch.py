@@ -130,12 +130,6 @@ def test_malformed_scheduler(scheduler):
 def test_input_errors_before_any_work(data, tmp_path, capsys):
     code, _, err = _run(["batch", str(data / "*.npz"), "--out", str(tmp_path / "o")], capsys)
     assert code == 2 and "matches no file" in err
-    other = tmp_path / "other"
-    other.mkdir()
-    save_stack(_stack(9), other / "a.tif")
-    code, _, err = _run(["batch", str(data / "a.nc"), str(other / "a.tif"),
-                         "--out", str(tmp_path / "o")], capsys)
-    assert code == 2 and "would both write" in err
     existing = tmp_path / "exists"
     existing.mkdir()
     (existing / "keep.txt").write_text("x")

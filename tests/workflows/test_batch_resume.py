@@ -235,3 +235,27 @@ def test_resume_with_a_subset_and_per_stack_delays_keeps_the_others(tmp_path):
     run_batch([b], out, resume=True, delays={str(b): d}, **opts)
     rows = json.loads((out / "summary.json").read_text())["rows"]
     assert [r["path"] for r in rows] == [str(b), str(a)]
+
+
+def test_stacks_sharing_a_file_name_get_their_own_folders_and_resume(tmp_path):
+    """tamkit simulate writes DIR/stack.nc: a batch over two simulated films writes
+    low_stack/ and high_stack/, and a resume finds both again."""
+    low, high = tmp_path / "low", tmp_path / "high"
+    low.mkdir()
+    high.mkdir()
+    paths = [_save(low / "stack.nc", 0), _save(high / "stack.nc", 1)]
+    out = tmp_path / "out"
+    opts = {"scheduler": "threads", "n_workers": 1, **FAST}
+    first = run_batch(paths, out, **opts)
+    assert [r.status for r in first.rows] == ["ok", "ok"]
+    assert _done_folders(out) == ["high_stack", "low_stack"]
+    for name, stack in (("low_stack", paths[0]), ("high_stack", paths[1])):
+        _check_folder(out / name, stack)
+    index = (out / "index.html").read_text()
+    assert "low_stack/report.html" in index and "high_stack/report.html" in index
+    # a resume naming one of them skips it and keeps the other (found by its folder name)
+    again = run_batch(paths[:1], out, resume=True, **opts)
+    assert sorted(again.skipped) == sorted(map(str, paths))  # nothing re-analysed
+    assert _done_folders(out) == ["high_stack", "low_stack"]  # no new stack/
+    rows = json.loads((out / "summary.json").read_text())["rows"]
+    assert sorted(r["path"] for r in rows) == sorted(map(str, paths))

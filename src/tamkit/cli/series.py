@@ -119,9 +119,8 @@ def command(
                          "it has no use with --by composition")
     if len(stacks) < 2:
         raise InputError("a series needs at least two stacks")
-    stems = [p.stem for p in stacks]
-    if len(set(stems)) != len(stems):
-        raise InputError("two stacks share a file name; each needs its own output folder")
+    if len({p.resolve() for p in stacks}) != len(stacks):
+        raise InputError("the same stack is given twice; a series needs distinct stacks")
     given = _floats(values, len(stacks), "--values")
     for i, value in enumerate(given or []):
         if value is not None:
@@ -144,7 +143,7 @@ def command(
 
 def _run(stacks: list[Path], by: SeriesKind, given, sig, pump_sigma, delays: dict,
          options: dict, out: Path, force: bool, svg: bool = False) -> None:
-    from tamkit.core.outputs import atomic_output_dir, write_json
+    from tamkit.core.outputs import atomic_output_dir, run_folder_names, write_json
     from tamkit.core.tables import write_csv
     from tamkit.io import load
     from tamkit.reporting.analysis_report import report
@@ -176,18 +175,19 @@ def _run(stacks: list[Path], by: SeriesKind, given, sig, pump_sigma, delays: dic
         series = composition_series(results, vals, sig)
     summary = series.to_dict()
     summary["inputs"] = [str(p) for p in stacks]
+    names = run_folder_names(stacks)  # a/stack.nc, b/stack.nc: a_stack/, b_stack/
     with atomic_output_dir(out, force=force) as tmp:
         write_json(tmp / "series.json", summary)
         write_csv(tmp / "series.csv", list(summary["members"][0]), summary["members"])
         figures = save_figures(series_figures(series), tmp / "figures", vector=svg)
         for path, analysis in zip(stacks, analyses, strict=True):
-            report(analysis.result, tmp / path.stem, stack=analysis.stack,
+            report(analysis.result, tmp / names[str(path)], stack=analysis.stack,
                    input_info=analysis.input_info)
         rows = [{**row, "path": str(p), "status": "ok",
                  "sigma0_nm": a.result.sigma0_nm, "sigma0_err_nm": a.result.sigma0_err_nm}
                 for row, p, a in zip(summary["members"], stacks, analyses, strict=True)]
         write_index(tmp, f"tamkit series ({summary['kind']})", rows,
-                    report_dirs=[p.stem for p in stacks], figures=figures,
+                    report_dirs=[names[str(p)] for p in stacks], figures=figures,
                     data_files=[("series.json", "the series and its trends"),
                                 ("series.csv", "one row per stack")],
                     warnings=[f"{p.name}: {w}" for p, a in zip(stacks, analyses, strict=True)

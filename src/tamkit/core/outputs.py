@@ -16,7 +16,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -246,3 +246,72 @@ def format_value(value: Any, err: Any = None, unit: str = "", digits: int = 3) -
     if err is not None and np.isfinite(err):
         text += f" ± {err:.2g}"
     return f"{text} {unit}".strip()
+
+
+def run_folder_names(paths: Sequence[str | os.PathLike]) -> dict[str, str]:
+    """One output sub-folder name per input file, unique within ``paths``.
+
+    A file's stem where no other input shares it; where stems repeat (``a/stack.nc`` and
+    ``b/stack.nc``, as ``tamkit simulate`` writes them), the stem prefixed with as many of
+    its parent folders' names as make it unique (``a_stack``, ``b_stack``). Keyed by
+    ``str(path)`` as given; names depend only on the set of paths, so a rerun on the same
+    inputs writes the same folders.
+    """
+    keys = list(dict.fromkeys(str(p) for p in paths))
+    parts = {k: Path(os.path.abspath(k)).parts for k in keys}
+    depth = dict.fromkeys(keys, 0)
+    with_suffix: set[str] = set()
+
+    def name(key: str) -> str:
+        parents = list(parts[key][len(parts[key]) - 1 - depth[key]:-1])
+        stem = Path(key).stem
+        if key in with_suffix and Path(key).suffix:
+            stem += "_" + Path(key).suffix.lstrip(".")
+        return "_".join([*(p.strip(os.sep) or "root" for p in parents), stem])
+
+    while True:
+        by_name: dict[str, list[str]] = {}
+        for key in keys:
+            by_name.setdefault(name(key), []).append(key)
+        clashes = [group for group in by_name.values() if len(group) > 1]
+        grown = False
+        for group in clashes:
+            folders = {parts[key][:-1] for key in group}
+            for key in group:
+                if len(folders) == 1 and key not in with_suffix:
+                    with_suffix.add(key)  # a.nc and a.tif side by side: a_nc, a_tif
+                    grown = True
+                elif len(folders) > 1 and depth[key] < len(parts[key]) - 1:
+                    depth[key] += 1
+                    grown = True
+        if not clashes or not grown:
+            break
+    names: dict[str, str] = {}
+    taken: set[str] = set()
+    for key in keys:  # identical paths, or names that "_" makes alike (a_b/c, a/b_c)
+        base = candidate = name(key)
+        count = 1
+        while candidate in taken:
+            count += 1
+            candidate = f"{base}-{count}"
+        taken.add(candidate)
+        names[key] = candidate
+    return names
+
+
+def is_run_folder_name(folder_name: str, path: str | os.PathLike) -> bool:
+    """Whether :func:`run_folder_names` may have named ``path``'s folder ``folder_name``."""
+    return any(folder_name in (name, name.rsplit("-", 1)[0])
+               for name in _folder_name_candidates(path))
+
+
+def _folder_name_candidates(path: str | os.PathLike) -> set[str]:
+    parts = Path(os.path.abspath(path)).parts
+    stems = {Path(path).stem}
+    if Path(path).suffix:
+        stems.add(Path(path).stem + "_" + Path(path).suffix.lstrip("."))
+    names = set()
+    for depth in range(len(parts)):
+        parents = [p.strip(os.sep) or "root" for p in parts[len(parts) - 1 - depth:-1]]
+        names |= {"_".join([*parents, stem]) for stem in stems}
+    return names

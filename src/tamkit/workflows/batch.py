@@ -72,8 +72,8 @@ class BatchRow:
 def expand_paths(patterns: Iterable[str | os.PathLike]) -> list[Path]:
     """Paths from names and glob patterns, in order, without repeats.
 
-    Raises InputError when a pattern matches nothing, a named file does not exist, or two
-    inputs share a stem (they would write the same ``DIR/<stem>``).
+    Raises InputError when a pattern matches nothing or a named file does not exist. Inputs
+    that share a stem get distinct output folders (:func:`~tamkit.core.outputs.run_folder_names`).
     """
     paths: list[Path] = []
     for pattern in patterns:
@@ -90,14 +90,6 @@ def expand_paths(patterns: Iterable[str | os.PathLike]) -> list[Path]:
     unique = list(dict.fromkeys(p.resolve() for p in paths))
     if not unique:
         raise InputError("no stack files given")
-    by_stem: dict[str, Path] = {}
-    for p in unique:
-        if p.stem in by_stem:
-            raise InputError(
-                f"{by_stem[p.stem]} and {p} would both write the output folder {p.stem}/; "
-                "rename one of them"
-            )
-        by_stem[p.stem] = p
     return unique
 
 

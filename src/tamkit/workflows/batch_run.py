@@ -1,9 +1,10 @@
 """A batch on disk: per-stack folders written as they complete, the summary, and resuming.
 
 :func:`run_batch` is ``tamkit batch``: it runs :func:`tamkit.workflows.batch.analyze_many` and
-writes each stack's analysis folder ``DIR/<stem>/`` (as ``tamkit analyze`` does) atomically as
-soon as that stack completes, so a batch that is killed keeps every completed stack, and
-refreshes ``DIR/summary.csv``/``summary.json`` (:func:`write_summary`) as it goes and at the end.
+writes each stack's analysis folder ``DIR/<name>/`` (its stem, unless stems repeat; as
+``tamkit analyze`` does) atomically as soon as that stack completes, so a batch that is
+killed keeps every completed stack, and refreshes ``DIR/summary.csv``/``summary.json``
+(:func:`write_summary`) as it goes and at the end.
 Each stack's ``results.json`` records, under ``input.batch``, the options it was analysed with
 and their fingerprint (:func:`options_fingerprint`); with ``resume=True`` a stack whose folder
 holds results for the same input (``input.sha256``) and the same fingerprint is not analysed
@@ -26,8 +27,10 @@ from typing import Any
 from tamkit.core.errors import InputError
 from tamkit.core.outputs import (
     check_output_path,
+    is_run_folder_name,
     output_parents,
     replace_file,
+    run_folder_names,
     to_jsonable,
     write_json,
 )
@@ -48,11 +51,13 @@ from tamkit.workflows.batch import (
 SUMMARY_EVERY_S = 5.0
 
 
-def write_summary(rows: Sequence[BatchRow], folder: str | os.PathLike) -> tuple[Path, Path]:
+def write_summary(rows: Sequence[BatchRow], folder: str | os.PathLike,
+                  names: Mapping[str, str] | None = None) -> tuple[Path, Path]:
     """Write ``summary.csv`` and ``summary.json`` (one row per stack) into ``folder``.
 
     Each file is replaced atomically: a reader (or a killed batch) sees the old summary or the
-    new one, never half of one.
+    new one, never half of one. ``names`` maps a row's path to its sub-folder's name
+    (default :func:`~tamkit.core.outputs.run_folder_names` of the rows' paths).
     """
     folder = Path(folder)
     records = [to_jsonable(row.summary()) for row in rows]
@@ -62,17 +67,19 @@ def write_summary(rows: Sequence[BatchRow], folder: str | os.PathLike) -> tuple[
     with replace_file(json_path) as tmp:
         write_json(tmp, {"schema": "tamkit.workflows.batch/1",
                          "columns": list(SUMMARY_COLUMNS), "rows": records})
-    _write_index(rows, records, folder)
+    _write_index(rows, records, folder,
+                 names if names is not None else run_folder_names([r.path for r in rows]))
     return csv_path, json_path
 
 
-def _write_index(rows: Sequence[BatchRow], records: list[dict], folder: Path) -> None:
+def _write_index(rows: Sequence[BatchRow], records: list[dict], folder: Path,
+                 names: Mapping[str, str]) -> None:
     """``index.html``: one row per stack, linking its report (a failed stack: its reason)."""
     from tamkit.reporting.index_page import write_index
 
     dirs = []
     for row in rows:
-        sub = stack_folder(folder, row.path)
+        sub = folder / names[row.path]
         dirs.append(os.path.relpath(sub, folder).replace(os.sep, "/")
                     if row.ok and (sub / "report.html").exists() else None)
     with replace_file(folder / "index.html") as tmp:
@@ -111,11 +118,6 @@ def options_fingerprint(path: str | os.PathLike, options: Mapping[str, Any]) -> 
         opts[key] = to_jsonable(value)
     text = json.dumps(opts, sort_keys=True, separators=(",", ":"))
     return {"options": opts, "options_sha256": hashlib.sha256(text.encode()).hexdigest()}
-
-
-def stack_folder(out_dir: str | os.PathLike, path: str | os.PathLike) -> Path:
-    """The analysis folder of one stack in a batch's output folder: ``DIR/<stem>``."""
-    return Path(out_dir) / Path(path).stem
 
 
 def completed_row(path: str | os.PathLike, folder: str | os.PathLike,
@@ -215,19 +217,20 @@ def _make_writable_folder(out: Path) -> None:
                          f"{exc.strerror or _one_line(str(exc))}") from None
 
 
-def _earlier_rows(out: Path, paths: Sequence[str],
-                  analysis_options: Mapping[str, Any]) -> dict[str, BatchRow]:
+def _earlier_rows(out: Path, names: Mapping[str, str],
+                  analysis_options: Mapping[str, Any]) -> dict[str, tuple[BatchRow, str]]:
     """Rows of the stacks completed in ``out`` by earlier runs that ``paths`` do not name.
 
     A resumed batch given a subset of its paths must still list the others in its summary
     (their folders stay). A folder counts when its ``results.json`` was written by a batch
     with this run's analysis options and, if its input file still exists, for that file's
     bytes. Delays are compared by nothing: they are each stack's own (a sidecar, or the
-    one file given), recorded in its folder. Keyed by the recorded input path, in folder order.
+    one file given), recorded in its folder. Keyed by the recorded input path, in folder order;
+    each row comes with its folder's name. ``names`` maps this run's paths to their folders.
     """
-    named = {Path(p).stem for p in paths}
+    named = set(names.values())
     same = {k: v for k, v in analysis_options.items() if k != "delays"}
-    rows: dict[str, BatchRow] = {}
+    rows: dict[str, tuple[BatchRow, str]] = {}
     for folder in sorted(out.iterdir()):
         if folder.name.startswith(".") or folder.name in named or not folder.is_dir():
             continue
@@ -238,7 +241,7 @@ def _earlier_rows(out: Path, paths: Sequence[str],
             fingerprint = str(info["batch"]["options_sha256"])
         except (OSError, ValueError, KeyError, TypeError):
             continue  # not a stack folder of a batch
-        if Path(source).stem != folder.name or source in rows:
+        if not is_run_folder_name(folder.name, source) or source in rows:
             continue
         wanted = options_fingerprint(source, same)["options"]
         recorded.pop("delays_sha256", None)
@@ -247,8 +250,34 @@ def _earlier_rows(out: Path, paths: Sequence[str],
             continue  # analysed with other options: not part of this summary
         row = completed_row(source, folder, fingerprint, check_input=Path(source).is_file())
         if row is not None:
-            rows[source] = row
+            rows[source] = (row, folder.name)
     return rows
+
+
+def _names_on_disk(out: Path, names: Mapping[str, str]) -> dict[str, str]:
+    """``names``, with each path's folder of an earlier run kept where it differs.
+
+    A folder name depends on which paths share a stem, so a resume given fewer paths than
+    the first run (``b/stack.nc`` without ``a/stack.nc``) would look for ``stack/`` instead
+    of ``b_stack/``: the folder whose ``results.json`` records this path wins, if no other
+    path of this run is named after it.
+    """
+    recorded: dict[str, str] = {}
+    for folder in sorted(out.iterdir()):
+        if folder.name.startswith(".") or not folder.is_dir():
+            continue
+        try:
+            recorded.setdefault(str(json.loads((folder / "results.json").read_text())
+                                    ["input"]["path"]), folder.name)
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    chosen = dict(names)
+    for path, name in names.items():
+        earlier = recorded.get(path)
+        if (earlier and earlier != name and is_run_folder_name(earlier, path)
+                and earlier not in chosen.values()):
+            chosen[path] = earlier
+    return chosen
 
 
 def _clear_partials(out: Path) -> None:
@@ -276,7 +305,8 @@ def run_batch(
     Parameters
     ----------
     paths : sequence of path-like
-        Stack files (see :func:`expand_paths`); each writes ``out_dir/<stem>/``.
+        Stack files (see :func:`expand_paths`); each writes ``out_dir/<name>/``, named
+        by :func:`~tamkit.core.outputs.run_folder_names` (the stem, unless stems repeat).
     out_dir : path-like
         The batch's folder; missing parents are created.
     resume : bool
@@ -313,14 +343,18 @@ def run_batch(
     check_output_path(out, force, allow_existing=resume,
                       inputs=[*paths, *filter(None, delays_files)])
     prints = {p: options_fingerprint(p, analysis_options) for p in paths}
+    names = run_folder_names(paths)
     done: dict[str, BatchRow] = {}
     if resume and out.is_dir():
+        names = _names_on_disk(out, names)
         for p in paths:
-            row = completed_row(p, stack_folder(out, p), prints[p]["options_sha256"])
+            row = completed_row(p, out / names[p], prints[p]["options_sha256"])
             if row is not None:
                 done[p] = row
     # stacks of earlier runs that this run does not name stay in the summary (their folders do)
-    earlier = (_earlier_rows(out, paths, analysis_options) if resume and out.is_dir() else {})
+    found = _earlier_rows(out, names, analysis_options) if resume and out.is_dir() else {}
+    earlier = {source: row for source, (row, _) in found.items()}
+    all_names = {**names, **{source: folder for source, (_, folder) in found.items()}}
     todo = [p for p in paths if p not in done]
     if on_plan is not None:
         on_plan(todo, list(done))
@@ -332,10 +366,10 @@ def run_batch(
 
     def finished(row: BatchRow) -> None:
         if row.ok:
-            _write_stack(row, stack_folder(out, row.path), prints[row.path])
+            _write_stack(row, out / names[row.path], prints[row.path])
         rows[row.path] = row
         if time.monotonic() - last[0] > SUMMARY_EVERY_S:
-            write_summary(summarise(), out)
+            write_summary(summarise(), out, all_names)
             last[0] = time.monotonic()
         if on_done is not None:
             on_done(row)
@@ -355,9 +389,9 @@ def run_batch(
             if created and len(rows) == len(done):
                 shutil.rmtree(out, ignore_errors=True)
             elif len(rows) > len(done):  # interrupted: the summary of what completed
-                write_summary(summarise(), out)
+                write_summary(summarise(), out, all_names)
             raise
-        write_summary(summarise(), out)
+        write_summary(summarise(), out, all_names)
     return BatchRun(rows=summarise(), skipped=[*done, *earlier], out_dir=out)
 
 
