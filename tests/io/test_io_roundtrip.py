@@ -133,6 +133,25 @@ def test_foreign_netcdf_pixel_from_x_coordinate(tmp_path, dtt_stack):
     assert back.attrs["pixel_nm"] == pytest.approx(50.0)
 
 
+@pytest.mark.parametrize("fmt", ["NETCDF3_CLASSIC", "NETCDF3_64BIT"])
+def test_netcdf3_file_is_read(tmp_path, dtt_stack, fmt):
+    # NetCDF-3 is not HDF5 underneath: it was called "corrupt" before
+    da = dtt_stack.copy()
+    da.attrs = {"pixel_nm": float(dtt_stack.attrs["pixel_nm"])}
+    da.to_dataset(name="signal").to_netcdf(tmp_path / "old.nc", engine="scipy", format=fmt)
+    back = io.load_stack(tmp_path / "old.nc")
+    np.testing.assert_allclose(back.values, dtt_stack.values, rtol=1e-6)
+    np.testing.assert_allclose(back["delay"].values, dtt_stack["delay"].values)
+    assert back.attrs["pixel_nm"] == pytest.approx(dtt_stack.attrs["pixel_nm"])
+
+
+def test_cdf5_file_is_refused_with_the_conversion(tmp_path):
+    path = tmp_path / "cdf5.nc"
+    path.write_bytes(b"CDF\x05" + bytes(60))
+    with pytest.raises(io.InputError, match="nccopy"):
+        io.load_stack(path)
+
+
 @pytest.mark.parametrize("suffix", SUFFIXES)
 def test_preprocessed_stack_with_nan_patch_and_nested_attrs(tmp_path, suffix):
     stack, _ = artificial.spreading_gaussian_stack(

@@ -3,9 +3,9 @@
 tamkit's schema (written by :func:`save_stack`) is a NetCDF-4 file holding one DataArray with
 its coords (``delay`` in fs, ``y``/``x`` in nm, ``chopper`` labels for raw data) and attrs;
 attrs that NetCDF cannot hold (lists, dicts, booleans, None) are stored as ``json:`` text.
-Any NetCDF-4 file with one variable whose dims are ``(delay, y, x)``, optionally preceded by
-``spot``/``run``/``chopper``, is read the same way; its pixel size comes from the ``pixel_nm``
-attr or, failing that, from an evenly spaced ``x`` coordinate with units nm or um.
+Any NetCDF-4 or NetCDF-3 file with one variable whose dims are ``(delay, y, x)``, optionally
+preceded by ``spot``/``run``/``chopper``, is read the same way; its pixel size comes from the
+``pixel_nm`` attr or, failing that, from an evenly spaced ``x`` coordinate with units nm or um.
 
 Plain HDF5 (no NetCDF dimension scales) is accepted as:
 
@@ -59,8 +59,21 @@ def save_stack(stack: xr.DataArray, path: str | os.PathLike) -> Path:
 save_netcdf = save_stack
 
 
+#: the first bytes of NetCDF-3 files: classic and 64-bit offset (read by scipy), and CDF-5
+NETCDF3_MAGIC = (b"CDF\x01", b"CDF\x02")
+CDF5_MAGIC = b"CDF\x05"
+
+
 def read_hdf(path: Path) -> Read:
-    """Read a NetCDF-4 or plain HDF5 stack (see the module docstring for what is accepted)."""
+    """Read a NetCDF-4, NetCDF-3 or plain HDF5 stack (see the module docstring)."""
+    with open(path, "rb") as fh:
+        magic = fh.read(4)
+    if magic in NETCDF3_MAGIC:  # classic and 64-bit-offset NetCDF-3: not HDF5 underneath
+        with file_errors(path, "NetCDF-3"):
+            return _read_netcdf(path, engine="scipy")
+    if magic == CDF5_MAGIC:
+        raise InputError(f"{path}: NetCDF-3 in the CDF-5 (64-bit data) format cannot be read; "
+                         "convert it to NetCDF-4 (nccopy -k nc4 IN OUT)")
     with file_errors(path, "NetCDF/HDF5"):
         with h5py.File(path, "r") as h5:
             netcdf = h5.attrs.get("schema") is not None or any(
@@ -80,8 +93,8 @@ def load_netcdf(path: str | os.PathLike) -> xr.DataArray:
         return _read_netcdf(path).to_stack(str(path))
 
 
-def _read_netcdf(path: Path) -> Read:
-    with xr.open_dataset(path, engine="h5netcdf") as ds:
+def _read_netcdf(path: Path, engine: str = "h5netcdf") -> Read:
+    with xr.open_dataset(path, engine=engine) as ds:
         ds = ds.load()
     name = ds.attrs.get("variable")
     if name not in ds.data_vars:
