@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pytest
 
+from tamkit.core.errors import InputError
 from tamkit.sim.ta_map import multi_exponential_map
 
 WL_NM = np.arange(500.0, 700.1, 10.0)
@@ -15,21 +16,25 @@ DELAY_FS = np.concatenate([np.arange(-2000.0, 3000.0, 100.0), np.geomspace(3000,
 
 
 def _map(wl_nm=WL_NM):
-    das = np.stack([np.exp(-0.5 * ((wl_nm - 560) / 30) ** 2),
-                    -np.exp(-0.5 * ((wl_nm - 640) / 30) ** 2)])
-    tamap, _ = multi_exponential_map(DELAY_FS, wl_nm, [800.0, 20000.0], das, irf_fwhm_fs=100.0,
-                                     noise_std=0.003, seed=2)
+    tamap, _ = multi_exponential_map(DELAY_FS, wl_nm, [800.0, 20000.0], _das(wl_nm),
+                                     irf_fwhm_fs=100.0, noise_std=0.003, seed=2)
     return tamap
 
 
-def _write(values, path, wl_nm=WL_NM, sep="\t", decimal=".", fmt="{:.6g}"):
+def _das(wl_nm=WL_NM):
+    return np.stack([np.exp(-0.5 * ((wl_nm - 560) / 30) ** 2),
+                     -np.exp(-0.5 * ((wl_nm - 640) / 30) ** 2)])
+
+
+def _write(values, path, wl_nm=WL_NM, sep="\t", decimal=".", fmt="{:.6g}", delay_ps=None):
     """A KiMoPack-style matrix: delays (ps) down the first column, wavelengths along row 0."""
     def cell(v):
         return fmt.format(v).replace(".", decimal)
 
     rows = [sep.join(["Time in ps", *(cell(w) for w in wl_nm)])]
     rows += [sep.join([cell(d), *(cell(v) for v in row)])
-             for d, row in zip(DELAY_FS / 1e3, values, strict=True)]
+             for d, row in zip(DELAY_FS / 1e3 if delay_ps is None else delay_ps, values,
+                               strict=True)]
     path.write_text("\n".join(rows) + "\n")
     return path
 
@@ -60,6 +65,35 @@ def test_constant_map_is_refused_as_holding_no_kinetics(tmp_path, run_cli):
     # T1: 1e-3 everywhere gave NaN in the chirp estimate and a scipy traceback
     path = _write(np.full((DELAY_FS.size, WL_NM.size), 1e-3), tmp_path / "const.SIA")
     assert "no kinetics" in _refused(run_cli, tmp_path, [path, "--no-systematics"])
+
+
+def test_map_zero_but_at_one_pixel_is_refused(tmp_path, run_cli):
+    # one live pixel was fitted exactly (RSS 1e-30) and reported as a decay
+    values = np.zeros((DELAY_FS.size, WL_NM.size))
+    values[DELAY_FS.size // 2, 3] = 1e-3
+    path = _write(values, tmp_path / "onepix.SIA")
+    assert "exactly 0 at all but 1 of its" in _refused(run_cli, tmp_path,
+                                                       [path, "--no-systematics"])
+
+
+def test_chirp_correction_leaving_too_few_delays_falls_back(tmp_path, run_cli):
+    # five delays of a fuzzing map (-1, 0, 1, 2, 90 ps): the global fit ran, but its chirp
+    # correction kept 3 delays and the SVD step refused the map with "needs at least 5
+    # delays, got 3", counting delays nobody gave
+    delay_fs = np.concatenate([np.arange(-1000.0, 2000.0, 50.0), np.geomspace(2000, 5e5, 30)])
+    wl_nm = np.linspace(500, 700, 60)
+    das = np.stack([np.exp(-(wl_nm - 560) ** 2 / (2 * 15**2)),
+                    -0.6 * np.exp(-(wl_nm - 640) ** 2 / (2 * 20**2))]) * 1e-3
+    tamap, _ = multi_exponential_map(delay_fs, wl_nm, [3000.0, 80000.0], das, noise_std=1e-5,
+                                     seed=1)
+    rows = [0, 20, 40, 60, 80]
+    path = _write(tamap.values[rows], tmp_path / "five.SIA", wl_nm=wl_nm,
+                  delay_ps=delay_fs[rows] / 1e3)
+    out = tmp_path / "o"
+    code, _, err = run_cli(["spectro", path, "--no-systematics", "--out", out])
+    assert code == 0, err
+    notes = json.loads((out / "spectro.json").read_text())["notes"]
+    assert any("the chirp correction leaves 3 of 5 delays" in n for n in notes), notes
 
 
 def test_one_wavelength_window_fits_with_chirp_order_0(map_file, tmp_path, run_cli):
@@ -192,3 +226,20 @@ def test_cosmetic_option_checks_before_any_fit(map_file, tmp_path, run_cli, args
     # --delay-unit "" had been read as ps, 1e400 shown as "500-inf nm", and a band outside the
     # map refused only after the fits (31 s)
     assert message in _refused(run_cli, tmp_path, [map_file, *args])
+
+
+@pytest.mark.parametrize("value", ["1e300", "-1e6"])
+def test_delay_offset_far_outside_the_delays_is_refused(map_file, tmp_path, run_cli, value):
+    # 1e300 collapsed every delay into one and was reported as a "duplicate delay"
+    message = _refused(run_cli, tmp_path, [map_file, "--delay-offset", value])
+    assert "puts time zero farther outside the recorded delays" in message
+
+
+def test_delay_offset_inside_the_delays_is_applied():
+    from tamkit.spectro.loading import _check_offset
+
+    delays_ps = np.array([-1.0, 0.0, 1.0, 10.0])
+    for offset in (0.3, -1.0, 10.0, -11.0, 21.0):  # inside, at the ends, one span outside
+        _check_offset(delays_ps, offset, "ps")
+    with pytest.raises(InputError, match="farther outside"):
+        _check_offset(delays_ps, 21.5, "ps")

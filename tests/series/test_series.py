@@ -121,9 +121,10 @@ def test_series_cli(tmp_path, capsys):
     assert not (tmp_path / "other").exists()
 
 
-def test_series_of_stacks_sharing_a_file_name(tmp_path):
+def test_series_of_stacks_sharing_a_file_name(tmp_path, capsys):
     """Two simulated films (tamkit simulate writes DIR/stack.nc each): one folder per stack,
-    named after its folder; the same file given twice is refused."""
+    named after its folder; the same file given twice is refused; contents given as
+    fractions are flagged."""
     paths = []
     for i, nabs in enumerate((0.045, 0.18)):
         stack, _ = spreading_gaussian_stack(DELAYS, fluence_truth(nabs), seed=50 + i,
@@ -135,8 +136,11 @@ def test_series_of_stacks_sharing_a_file_name(tmp_path):
         paths.append(str(folder / "stack.nc"))
     out = tmp_path / "series"
     with pytest.raises(SystemExit) as exc:
-        main(["series", *paths, "--out", str(out)])
+        main(["series", *paths, "--out", str(out), "--by", "composition",
+              "--values", "0.1,0.9"])
     assert exc.value.code == 0
+    assert "give them in vol% (10, 90)" in capsys.readouterr().err
+    assert "vol%" in json.loads((out / "series.json").read_text())["warnings"][0]
     for i in range(2):
         recorded = json.loads((out / f"film_{i}_stack" / "results.json").read_text())
         assert recorded["input"]["path"].endswith(f"film_{i}/stack.nc")

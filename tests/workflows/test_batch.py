@@ -130,6 +130,13 @@ def test_malformed_scheduler(scheduler):
 def test_input_errors_before_any_work(data, tmp_path, capsys):
     code, _, err = _run(["batch", str(data / "*.npz"), "--out", str(tmp_path / "o")], capsys)
     assert code == 2 and "matches no file" in err
+    folder = tmp_path / "runs" / "run1"
+    folder.mkdir(parents=True)
+    code, _, err = _run(["batch", str(folder), "--out", str(tmp_path / "o")], capsys)
+    assert code == 2 and "is a folder" in err and "run1/*.nc" in err
+    code, _, err = _run(["batch", str(tmp_path / "runs" / "*"), "--out", str(tmp_path / "o")],
+                        capsys)
+    assert code == 2 and "matches only folders" in err
     existing = tmp_path / "exists"
     existing.mkdir()
     (existing / "keep.txt").write_text("x")

@@ -88,6 +88,16 @@ def _check_value(value: float, kind: SeriesKind, where: str) -> None:
                          f"got {value:g}")
 
 
+def _unit_hints(values: list[float], kind: SeriesKind) -> list[str]:
+    """Warnings for values that look given in the wrong unit (fractions for vol%)."""
+    if kind is SeriesKind.composition and 0 < max(values) <= 1:
+        shown = ", ".join(f"{v:g}" for v in values)
+        percent = ", ".join(f"{100 * v:g}" for v in values)
+        return [f"the perovskite contents ({shown} vol%) are all at most 1 vol%: if they are "
+                f"fractions, give them in vol% ({percent})"]
+    return []
+
+
 def command(
     stacks: Annotated[list[Path], typer.Argument(help="Two or more stack files.")],
     by: Annotated[SeriesKind, typer.Option("--by", help="fluence or composition.")] = (
@@ -157,6 +167,9 @@ def _run(stacks: list[Path], by: SeriesKind, given, sig, pump_sigma, delays: dic
     loaded = [load(p, delays=delays[str(p)], pixel_nm=options["pixel_nm"]) for p in stacks]
     vals = [g if g is not None else _value_from_attrs(stack, by, p)
             for g, stack, p in zip(given or [None] * len(stacks), loaded, stacks, strict=True)]
+    notes = _unit_hints(vals, by)
+    for note in notes:
+        console.print(f"warning: {note}")
     analyses = []
     with Progress(console=console, transient=True,
                   disable=not console.is_terminal) as progress:
@@ -175,6 +188,7 @@ def _run(stacks: list[Path], by: SeriesKind, given, sig, pump_sigma, delays: dic
         series = composition_series(results, vals, sig)
     summary = series.to_dict()
     summary["inputs"] = [str(p) for p in stacks]
+    summary["warnings"] = notes
     names = run_folder_names(stacks)  # a/stack.nc, b/stack.nc: a_stack/, b_stack/
     with atomic_output_dir(out, force=force) as tmp:
         write_json(tmp / "series.json", summary)
@@ -190,8 +204,9 @@ def _run(stacks: list[Path], by: SeriesKind, given, sig, pump_sigma, delays: dic
                     report_dirs=[names[str(p)] for p in stacks], figures=figures,
                     data_files=[("series.json", "the series and its trends"),
                                 ("series.csv", "one row per stack")],
-                    warnings=[f"{p.name}: {w}" for p, a in zip(stacks, analyses, strict=True)
-                              for w in a.result.warnings],
+                    warnings=[*notes, *(f"{p.name}: {w}"
+                                        for p, a in zip(stacks, analyses, strict=True)
+                                        for w in a.result.warnings)],
                     blocks={"series": {k: v for k, v in summary.items()
                                        if k not in ("members", "depletion", "inputs")}})
     _print(summary)

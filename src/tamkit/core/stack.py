@@ -76,9 +76,7 @@ def make_stack(
         raise InputError(f"expected frames of shape (delay, y, x), got {frames.ndim} dimensions")
     delay_fs = np.asarray(delay_fs, dtype=float).ravel()
     if delay_fs.size != frames.shape[0]:
-        raise InputError(
-            f"{delay_fs.size} delays given for {frames.shape[0]} frames; they must match"
-        )
+        raise InputError(delay_count_mismatch(delay_fs.size, frames.shape, 0))
     pixel_nm = _checked_pixel_nm(pixel_nm)
     ny, nx = frames.shape[1:]
     stack = xr.DataArray(
@@ -214,3 +212,15 @@ def baseline_frames(stack: xr.DataArray) -> xr.DataArray:
 def signal_frames(stack: xr.DataArray) -> xr.DataArray:
     """Frames at delay >= 0."""
     return stack.sel(delay=stack["delay"] >= 0)
+
+
+def delay_count_mismatch(n_delays: int, shape: tuple[int, ...], delay_axis: int) -> str:
+    """The message for delays that do not match the frames' delay axis, with the likely cause
+    when another axis has as many entries (the delays stored last, as (y, x, delay))."""
+    message = f"{n_delays} delays given for {shape[delay_axis]} frames; they must match"
+    others = [k for k, n in enumerate(shape) if n == n_delays and k != delay_axis]
+    if others:
+        message += (f" (axis {others[-1]} of the array, shape {tuple(shape)}, has {n_delays} "
+                    "entries: frames are read as (delay, y, x); move the delay axis first, "
+                    "e.g. numpy.moveaxis(frames, -1, 0))")
+    return message

@@ -85,6 +85,10 @@ def make_tamap(
 MAX_WAVELENGTH_NM = 1e6
 
 
+#: fewest delays a TA map may have
+MIN_MAP_DELAYS = 5
+
+
 def validate_tamap(tamap: xr.DataArray) -> xr.DataArray:
     """Check that ``tamap`` is a usable TA map; raise :class:`InputError` saying why not.
 
@@ -96,8 +100,9 @@ def validate_tamap(tamap: xr.DataArray) -> xr.DataArray:
         raise InputError("a TA map must be an xarray.DataArray with dims (delay, wavelength)")
     if tuple(tamap.dims) != MAP_DIMS:
         raise InputError(f"TA map dims must be {MAP_DIMS}, got {tuple(tamap.dims)}")
-    if tamap.sizes["delay"] < 5:
-        raise InputError(f"a TA map needs at least 5 delays, got {tamap.sizes['delay']}")
+    if tamap.sizes["delay"] < MIN_MAP_DELAYS:
+        raise InputError(f"a TA map needs at least {MIN_MAP_DELAYS} delays, "
+                         f"got {tamap.sizes['delay']}")
     for dim, unit in (("delay", "fs"), ("wavelength", "nm")):
         axis = np.asarray(tamap[dim].values, dtype=float)
         if not np.all(np.isfinite(axis)):

@@ -22,7 +22,14 @@ import numpy as np
 import xarray as xr
 
 from tamkit.core.errors import InputError
-from tamkit.core.stack import FRAME_DIMS, RAW_DIMS, _checked_pixel_nm, pixel_axis_nm, validate_stack
+from tamkit.core.stack import (
+    FRAME_DIMS,
+    RAW_DIMS,
+    _checked_pixel_nm,
+    delay_count_mismatch,
+    pixel_axis_nm,
+    validate_stack,
+)
 
 CHOPPER_LABELS = ("on", "off")
 #: Files larger than this (bytes) are opened lazily (:mod:`tamkit.io.lazy`) when their layout
@@ -301,7 +308,7 @@ def assemble(
     delay_fs = np.asarray(delay_fs, dtype=float).ravel()
     n_delay = values.shape[dims.index("delay")]
     if delay_fs.size != n_delay:
-        raise InputError(f"{delay_fs.size} delays given for {n_delay} frames; they must match")
+        raise InputError(delay_count_mismatch(delay_fs.size, values.shape, dims.index("delay")))
     pixel = _checked_pixel_nm(pixel_nm)
     ny, nx = values.shape[-2:]
     all_coords: dict[str, Any] = {

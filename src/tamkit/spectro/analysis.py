@@ -15,7 +15,7 @@ import xarray as xr
 
 from tamkit.core.constants import ROOM_TEMPERATURE_K
 from tamkit.core.errors import InputError
-from tamkit.core.tamap import validate_tamap
+from tamkit.core.tamap import MIN_MAP_DELAYS, validate_tamap
 from tamkit.models.ta_kinetics import chirp_design
 from tamkit.spectro.bleach import CONVENTION_TEXT, DEFAULT_CONVENTION, bleach_analysis
 from tamkit.spectro.corrections import (
@@ -205,12 +205,20 @@ def check_bands_in_map(tamap: xr.DataArray, bands: dict[str, tuple[Any, int]]) -
 
 def check_map_holds_kinetics(tamap: xr.DataArray) -> None:
     """Refuse a map whose every wavelength is constant in delay: it holds no kinetics (and the
-    edge and noise estimates of a flat map are 0 / 0)."""
+    edge and noise estimates of a flat map are 0 / 0); and a map that is exactly 0 at all but
+    a few delays (one live pixel was fitted exactly, RSS 1e-30, as a decay)."""
     values = np.asarray(tamap.values, dtype=float)
     change = np.nanmax(values, axis=0) - np.nanmin(values, axis=0)
     if not np.nanmax(change) > 0:
         raise InputError("the TA map is the same at every delay (constant at each wavelength): "
                          "it holds no kinetics to fit")
+    with np.errstate(invalid="ignore"):
+        live = np.flatnonzero(np.any(np.isfinite(values) & (values != 0), axis=1))
+    if live.size < MIN_MAP_DELAYS:
+        at = ", ".join(f"{d:g}" for d in tamap["delay"].values[live])
+        raise InputError(f"the TA map is exactly 0 at all but {live.size} of its "
+                         f"{values.shape[0]} delays ({at} fs): too few to fit kinetics (at "
+                         f"least {MIN_MAP_DELAYS})")
 
 
 @contextmanager
@@ -280,6 +288,12 @@ def _fit_and_report(tamap, n_components, notes, *, bleach_nm, temperature_K, con
             other_label="without" if work is subtracted else "with")
     filled = work.copy(data=_fill_masked(work.values, work["delay"].values))
     corrected = correct_chirp(filled, fit.t0_fs)
+    if corrected.sizes["delay"] < MIN_MAP_DELAYS:
+        # the correction keeps only delays every wavelength's shifted grid covers
+        notes.append(f"the chirp correction leaves {corrected.sizes['delay']} of "
+                     f"{filled.sizes['delay']} delays (too few): the SVD and the spectra "
+                     "below are of the map without chirp correction")
+        corrected = filled
     # noise from the spectra before time zero of the uncorrected map: the chirp correction
     # interpolates, which would smooth the noise and lower the estimate
     svd = svd_analysis(corrected, noise=noise_std(work, float(np.min(before))))

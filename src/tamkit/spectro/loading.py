@@ -97,6 +97,7 @@ def load_tamap(
             f"{path.name} is neither text nor a NumPy or NetCDF/HDF5 file; use a CSV/TSV "
             "matrix (any suffix, e.g. KiMoPack .SIA), Glotaran ASCII, .npz/.npy or NetCDF"
         )
+    _check_offset(np.asarray(delay, dtype=float), delay_offset, delay_unit or labelled or "ps")
     delay_fs = (np.asarray(delay, dtype=float) - delay_offset) * factor
     attrs = {"source": path.name}
     if np.any(np.diff(delay_fs) < 0):
@@ -109,6 +110,19 @@ def load_tamap(
                                  f"the spectra were sorted by delay ({moved} of "
                                  f"{order.size} moved)")
     return make_tamap(values, delay_fs, wl, attrs=attrs)
+
+
+def _check_offset(delay: np.ndarray, offset: float, unit: str) -> None:
+    """Refuse a delay offset (time zero) farther outside the recorded delays than their span:
+    a typo or a wrong unit, which would otherwise shift (or, at 1e300, collapse) every delay."""
+    finite = delay[np.isfinite(delay)]
+    if offset == 0 or finite.size == 0:
+        return
+    low, high = float(finite.min()), float(finite.max())
+    if abs(offset - np.clip(offset, low, high)) > max(high - low, 0.0):
+        raise InputError(f"the delay offset {offset:g} {unit} puts time zero farther outside "
+                         f"the recorded delays ({low:g} to {high:g} {unit}) than their span; "
+                         "is its unit that of the delays?")
 
 
 #: bytes of a text map read for its corner label: its first lines, never the whole file again

@@ -72,8 +72,9 @@ class BatchRow:
 def expand_paths(patterns: Iterable[str | os.PathLike]) -> list[Path]:
     """Paths from names and glob patterns, in order, without repeats.
 
-    Raises InputError when a pattern matches nothing or a named file does not exist. Inputs
-    that share a stem get distinct output folders (:func:`~tamkit.core.outputs.run_folder_names`).
+    Folders matched by a pattern are left out. Raises InputError when a pattern matches no
+    file, or a named file does not exist or is a folder. Inputs that share a stem get distinct
+    output folders (:func:`~tamkit.core.outputs.run_folder_names`).
     """
     paths: list[Path] = []
     for pattern in patterns:
@@ -82,9 +83,16 @@ def expand_paths(patterns: Iterable[str | os.PathLike]) -> list[Path]:
             matches = sorted(glob.glob(text))
             if not matches:
                 raise InputError(f"the pattern {text!r} matches no file")
-            paths += [Path(m) for m in matches]
+            files = [Path(m) for m in matches if not Path(m).is_dir()]
+            if not files:
+                raise InputError(f"the pattern {text!r} matches only folders; give their "
+                                 "stacks (a pattern such as DIR/*.nc)")
+            paths += files
         elif not Path(text).exists():
             raise InputError(f"{text}: no such file")
+        elif Path(text).is_dir():
+            raise InputError(f"{text} is a folder, not a stack file; give its stacks (a "
+                             f"pattern such as '{Path(text) / '*.nc'}')")
         else:
             paths.append(Path(text))
     unique = list(dict.fromkeys(p.resolve() for p in paths))
