@@ -198,3 +198,12 @@ def test_a_series_names_the_stack_it_could_not_analyse(tmp_path, run_cli):
                                       "--values", "0.05,0.1", "--out", tmp_path / "o"])[::2])
     assert f"{tmp_path / 'noise.nc'}: " in line and "usable fit" in line
     assert not (tmp_path / "o").exists()
+
+
+def test_too_few_frames_after_time_zero_says_so_not_asks_for_signal(tmp_path, run_cli):
+    # a strong spot recorded at 3 delays >= 0 was answered "is there signal above the noise?"
+    stack = _stack(0).isel(delay=slice(0, 6))  # 3 baseline frames, 3 after time zero
+    save_stack(stack, tmp_path / "short.nc")
+    line = _one_line_exit_2(*run_cli(["analyze", tmp_path / "short.nc",
+                                      "--out", tmp_path / "o"])[::2])
+    assert "has 3 frame(s) at delays >= 0 (of 6)" in line and "signal" not in line

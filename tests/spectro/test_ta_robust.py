@@ -148,6 +148,8 @@ def test_windows_and_exclusions(tmp_path, run_cli):
     assert min(wl) >= 520 and max(wl) <= 690
     assert not [w for w in wl if 595 <= w <= 605 or 650 <= w <= 655]
     assert data["parameters"]["delay_window_fs"] == [-2000.0, 400000.0]
+    note = next(n for n in data["notes"] if n.startswith("wavelengths excluded"))
+    assert "595-605 nm (" in note and "650-655 nm (" in note and "outside" not in note
     for args, message in ((["--exclude", "500"], "NM:NM"), (["--delay-range", "1:1"], "delay"),
                           (["--wl-range", "100:200"], "no wavelength")):
         code, _, err = run_cli(["spectro", path, *args, "--out", tmp_path / "bad"])
@@ -210,3 +212,12 @@ def test_too_many_components_refused_with_the_reason(tmp_path, run_cli):
     code, _, err = run_cli(["spectro", path, "--components", "200", "--out", tmp_path / "o"])
     assert code == 2 and "at most 10" in err and "finite values" not in err
     assert not (tmp_path / "o").exists()
+
+
+def test_exclusion_note_counts_what_each_band_removed():
+    from tamkit.spectro.analysis import _exclusion_note
+
+    wl_nm = np.arange(500.0, 701.0, 5.0)
+    note = _exclusion_note(wl_nm, [(595.0, 605.0), (1.5, 2.5)])  # the second one in eV
+    assert note == ("wavelengths excluded: 595-605 nm (3 wavelengths), 1.5-2.5 nm "
+                    "(0 wavelengths; outside the map's 500-700 nm)")

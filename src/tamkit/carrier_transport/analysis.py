@@ -170,9 +170,15 @@ def transport(
     usable = (status == "ok") & (delay >= 0) & np.isfinite(sigma) & np.isfinite(sigma_err)
     usable &= sigma_err > 0
     if usable.sum() < MIN_USABLE_FRAMES:
+        n_after = int(np.sum(delay >= 0))
+        if n_after < MIN_USABLE_FRAMES:
+            raise InputError(
+                f"the stack has {n_after} frame(s) at delays >= 0 (of {delay.size}); the "
+                f"spreading needs at least {MIN_USABLE_FRAMES} (is this one image, or are "
+                "the delays or time zero wrong?)")
         raise InputError(
-            f"only {int(usable.sum())} frames after time zero have a usable fit "
-            f"(need {MIN_USABLE_FRAMES}); is there signal above the noise?"
+            f"only {int(usable.sum())} of the {n_after} frames after time zero have a usable "
+            f"fit (need {MIN_USABLE_FRAMES}); is there signal above the noise?"
         )
     warnings: list[str] = []
     _warn_left_out_frames(fits, delay, status, warnings)

@@ -139,10 +139,10 @@ def analyze_tamap(
     if tamap.attrs.get("loading_note"):
         notes.append(str(tamap.attrs["loading_note"]))
     if wavelength_nm is not None or delay_fs is not None or exclude_nm:
+        wl_all = tamap["wavelength"].values
         tamap = select_window(tamap, wavelength_nm, delay_fs, exclude_nm)
         if exclude_nm:
-            notes.append("wavelengths excluded: " + ", ".join(
-                f"{min(b):g}-{max(b):g} nm" for b in exclude_nm))
+            notes.append(_exclusion_note(wl_all, exclude_nm))
     tamap, masked = mask_invalid(tamap)
     notes += masked
     check_map_holds_kinetics(tamap)
@@ -201,6 +201,19 @@ def check_bands_in_map(tamap: xr.DataArray, bands: dict[str, tuple[Any, int]]) -
         if inside < need:
             raise InputError(f"{name} band {lo:g}-{hi:g} nm holds {inside} of the map's "
                              f"wavelengths ({wl[0]:g}-{wl[-1]:g} nm); it needs at least {need}")
+
+
+def _exclusion_note(wl_nm: np.ndarray, exclude_nm) -> str:
+    """Which bands were excluded and how many of the map's wavelengths each removed (a band
+    outside the map, a unit slip such as eV or cm^-1 for nm, removes none: say so)."""
+    parts = []
+    for band in exclude_nm:
+        lo, hi = min(band), max(band)
+        n = int(np.sum((wl_nm >= lo) & (wl_nm <= hi)))
+        parts.append(f"{lo:g}-{hi:g} nm ({n} wavelength{'s' if n != 1 else ''}"
+                     + (f"; outside the map's {wl_nm.min():g}-{wl_nm.max():g} nm" if n == 0
+                        else "") + ")")
+    return "wavelengths excluded: " + ", ".join(parts)
 
 
 def check_map_holds_kinetics(tamap: xr.DataArray) -> None:
