@@ -126,3 +126,29 @@ def test_digits_written_do_not_change_the_component_choice(tmp_path, run_cli):
                        [e["value"] for e in result["lifetimes_ps"] if e["status"] == "ok"]))
     assert chosen[0][0] == chosen[1][0] == 3
     np.testing.assert_allclose(chosen[0][1], chosen[1][1], rtol=1e-3)
+
+
+def test_reduced_chi2_is_noise_normalised_in_json_and_console(tmp_path, run_cli):
+    """A 3-exponential map with white noise 1e-3 fitted by the true model: RSS / (σ² (N − p))
+    is near 1 in spectro.json and on the console alike (the JSON once held RSS / (N − p),
+    1e-6, under the same name)."""
+    from tamkit.sim.ta_map import default_delays_fs, multi_exponential_map
+
+    wl = np.arange(450.0, 750.1, 4.0)
+
+    def band(centre, width):
+        return np.exp(-0.5 * ((wl - centre) / width) ** 2)
+
+    das = np.array([band(520, 20) - 0.5 * band(650, 30), band(600, 25), 0.5 * band(700, 20)])
+    tamap, _ = multi_exponential_map(default_delays_fs(), wl, [300.0, 5000.0, 80000.0], das,
+                                     noise_std=1e-3, seed=5)
+    path = tmp_path / "three.nc"
+    save_tamap(tamap, path)
+    code, stdout, err = run_cli(["spectro", path, "--components", "3", "--no-systematics",
+                                 "--out", tmp_path / "res"])
+    assert code == 0, err
+    fit = json.loads((tmp_path / "res" / "spectro.json").read_text())["fit"]
+    # N ~ 1.5e4 residuals: chi2 scatters by sqrt(2/N) ~ 1 %; the SVD noise estimate by a few %
+    assert fit["chi2_reduced"] == pytest.approx(1.0, abs=0.1)
+    assert fit["rss_per_dof"] == pytest.approx(1e-6, rel=0.1)
+    assert f"{fit['chi2_reduced']:.3g}" in " ".join(stdout.split())

@@ -73,12 +73,11 @@ def chi2_text(data: dict[str, Any]) -> str:
     """The fit quality as a reader can judge it: the RSS and, when the noise is known (SVD
     estimate), the noise-normalised reduced chi-square RSS / (σ² (N − p))."""
     fit, svd = data["fit"], data.get("svd") or {}
-    rss, noise = fit.get("rss"), svd.get("noise_std")
-    n, p = fit.get("n_data"), fit.get("n_free")
+    rss, chi2, noise = fit.get("rss"), fit.get("chi2_reduced"), svd.get("noise_std")
     text = f"RSS = {rss:.3g}" if rss is not None else "RSS n/a"
-    if noise and n and p is not None and n > p and rss is not None:
-        text += (f"; reduced χ² = RSS / (σ² (N − p)) = {rss / (noise ** 2 * (n - p)):.3g}, "
-                 f"N = {n} data, p = {p} free parameters")
+    if chi2 is not None:
+        text += (f"; reduced χ² = RSS / (σ² (N − p)) = {chi2:.3g}, "
+                 f"N = {fit['n_data']} data, p = {fit['n_free']} free parameters")
         text += f" (noise σ = {noise:.2g} from the SVD)"
     return text
 
@@ -157,7 +156,7 @@ def write_html(data: dict[str, Any], path: Path, figures: list[str],
         [("spectro.json", "every number on this page (schema tamkit.spectro/1)"),
          ("das.csv", "decay-associated spectra, one column per component"),
          *[(f"figures/{f}", "vector figure") for f in figures if f.endswith(".svg")]]))
-    fit = {k: v for k, v in data["fit"].items() if k != "chi2_reduced"}
+    fit = data["fit"]
     parts.append(H.provenance(data["input"], version=data.get("tamkit_version"), blocks={
         "parameters": data.get("parameters"), "fit": fit, "chirp": {
             k: v for k, v in data["chirp"].items() if k not in ("wavelength_nm", "t0_fs")},

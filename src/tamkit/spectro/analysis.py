@@ -400,6 +400,14 @@ def systematic_errors(nominal: list[dict[str, Any]], alternatives: list[dict[str
     return out
 
 
+def reduced_chi2(rss: float, n_data: int, n_free: int, noise_std: float | None) -> float | None:
+    """The noise-normalised reduced chi-square RSS / (σ² (N − p)); None without a noise σ or
+    degrees of freedom (near 1 for a fit that leaves only noise)."""
+    if not noise_std or not np.isfinite(noise_std) or n_data <= n_free:
+        return None
+    return float(rss / (noise_std**2 * (n_data - n_free)))
+
+
 def spectro_dict(analysis: SpectroAnalysis, input_info: dict[str, Any] | None = None) -> dict:
     """The ``spectro.json`` content (schema ``tamkit.spectro/1``); times in ps unless named fs."""
     from tamkit import __version__
@@ -433,7 +441,9 @@ def spectro_dict(analysis: SpectroAnalysis, input_info: dict[str, Any] | None = 
             "wavelength_nm": grid.tolist(),
             "t0_fs": fit.t0_fs(grid).tolist(),
         },
-        "fit": {"rss": fit.rss, "chi2_reduced": fit.chi2_reduced, "bic": fit.bic,
+        "fit": {"rss": fit.rss, "rss_per_dof": fit.rss_per_dof,
+                "chi2_reduced": reduced_chi2(fit.rss, fit.n_data, fit.n_free, svd["noise_std"]),
+                "bic": fit.bic,
                 "n_data": fit.n_data, "n_free": fit.n_free, "n_evaluations": fit.n_evaluations,
                 "fit_time_s": fit.fit_time_s, "success": fit.success, "message": fit.message},
         "components": {

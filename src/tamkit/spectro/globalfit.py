@@ -96,8 +96,9 @@ class GlobalFit:
         return float(fwhm_from_sigma(self.irf_sigma_err_fs))
 
     @property
-    def chi2_reduced(self) -> float:
-        """RSS per degree of freedom (an estimate of the noise variance)."""
+    def rss_per_dof(self) -> float:
+        """RSS per degree of freedom: an estimate of the noise variance (signal units squared),
+        not a reduced chi-square (that needs the noise σ: ``spectro.json`` ``fit.chi2_reduced``)."""
         return self.rss / max(self.n_data - self.n_free, 1)
 
     @property

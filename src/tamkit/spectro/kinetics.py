@@ -186,7 +186,7 @@ def compare_components(
     Returns
     -------
     rows, n_supported, fits
-        One row per n (n, rss, chi2_reduced, bic, lifetimes_fs, status, converged,
+        One row per n (n, rss, rss_per_dof, bic, lifetimes_fs, status, converged,
         all_determined); the chosen n; the fits.
     """
     if not n_values:
@@ -224,7 +224,7 @@ def compare_components(
     for n in fitted:
         fit = fits[n]
         determined = is_determined(fit)
-        rows.append({"n": n, "rss": fit.rss, "chi2_reduced": fit.chi2_reduced, "bic": fit.bic,
+        rows.append({"n": n, "rss": fit.rss, "rss_per_dof": fit.rss_per_dof, "bic": fit.bic,
                      "lifetimes_fs": fit.lifetimes_fs.tolist(), "status": fit.status,
                      "converged": bool(fit.success), "all_determined": determined})
         if fit.success and determined and fit.bic < best_bic:
