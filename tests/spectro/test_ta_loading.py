@@ -255,3 +255,18 @@ def test_a_named_pipe_is_refused_not_waited_on(tmp_path):
     os.mkfifo(fifo)
     with pytest.raises(InputError, match="not a regular file"):
         load_tamap(fifo)
+
+
+def test_delay_offset_moves_time_zero_of_a_netcdf_map(small_map, tmp_path):
+    """--delay-offset applies to NetCDF maps too (it was silently ignored there), in fs unless a
+    delay unit is named, with a note; one far outside the delays is refused as for text."""
+    path = save_tamap(small_map, tmp_path / "map.nc")
+    delays = small_map["delay"].values
+    np.testing.assert_allclose(load_tamap(path, delay_offset=100.0)["delay"].values,
+                               delays - 100.0)
+    moved = load_tamap(path, delay_unit="ps", delay_offset=0.5)
+    np.testing.assert_allclose(moved["delay"].values, delays - 500.0)
+    assert "0.5 ps" in moved.attrs["loading_note"]
+    np.testing.assert_array_equal(moved.values, small_map.values)
+    with pytest.raises(InputError, match="farther outside"):
+        load_tamap(path, delay_offset=1e30)

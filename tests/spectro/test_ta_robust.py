@@ -221,3 +221,20 @@ def test_exclusion_note_counts_what_each_band_removed():
     note = _exclusion_note(wl_nm, [(595.0, 605.0), (1.5, 2.5)])  # the second one in eV
     assert note == ("wavelengths excluded: 595-605 nm (3 wavelengths), 1.5-2.5 nm "
                     "(0 wavelengths; outside the map's 500-700 nm)")
+
+
+def test_delay_window_after_the_rise_is_refused_and_one_holding_it_runs():
+    """A --delay-range that starts after time zero (1-10 ps) leaves no rise to place time zero,
+    IRF and chirp: refused with the reason (it had put 20 ps of chirp on the map, or refused
+    its own restart: 'IRF FWHM ... got 10366'). A window that holds the rise runs, with the IRF
+    inside its bound (a tenth of the window)."""
+    from tamkit.core.errors import InputError
+    from tamkit.spectro.analysis import analyze_tamap
+
+    tamap = _map([300.0, 5000.0, 80000.0])
+    with pytest.raises(InputError, match="after the signal's rise"):
+        analyze_tamap(tamap, None, delay_fs=(1000.0, 10000.0), systematics=False)
+    analysis = analyze_tamap(tamap, None, delay_fs=(-1000.0, 10000.0), systematics=False)
+    span_fs = np.ptp(analysis.tamap["delay"].values)
+    assert analysis.fit.irf_sigma_fs <= span_fs / 10 * (1 + 1e-9)
+    assert analysis.fit.irf_fwhm_fs == pytest.approx(100.0, rel=0.2)

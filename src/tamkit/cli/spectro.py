@@ -87,7 +87,9 @@ def command(
             "corner label names, e.g. 'Time in fs', else ps)."))
     ] = None,
     delay_offset: Annotated[
-        float, typer.Option("--delay-offset", help="Subtracted from the delays (delay units).")
+        float, typer.Option("--delay-offset", help=(
+            "Subtracted from the delays, in the delay unit (fs for a NetCDF map unless "
+            "--delay-unit names another)."))
     ] = 0.0,
     orientation: Annotated[
         str, typer.Option("--orientation", help="Text/NumPy matrix layout: auto, delay_rows "
@@ -176,6 +178,7 @@ def command(
         from tamkit.io._common import sha256_of
 
         info = {"path": str(map_file), "sha256": sha256_of(map_file),
+                "delay_unit": delay_unit, "delay_offset": delay_offset,
                 "n_delays": int(tamap.sizes["delay"]),
                 "n_wavelengths": int(tamap.sizes["wavelength"]),
                 "delay_range_fs": [float(tamap["delay"].min()), float(tamap["delay"].max())],

@@ -140,6 +140,8 @@ def analyze_tamap(
         notes.append(str(tamap.attrs["loading_note"]))
     if wavelength_nm is not None or delay_fs is not None or exclude_nm:
         wl_all = tamap["wavelength"].values
+        if delay_fs is not None:
+            _check_window_holds_the_rise(tamap, delay_fs, irf_fwhm_fs)
         tamap = select_window(tamap, wavelength_nm, delay_fs, exclude_nm)
         if exclude_nm:
             notes.append(_exclusion_note(wl_all, exclude_nm))
@@ -398,6 +400,24 @@ def systematic_errors(nominal: list[dict[str, Any]], alternatives: list[dict[str
             out.append({"systematic_ps": abs(best[0]), "shift_ps": best[0], "source": best[1],
                         "relative": abs(best[0]) / entry["value"]})
     return out
+
+
+def _check_window_holds_the_rise(tamap: xr.DataArray, delay_fs: tuple[float, float],
+                                 irf_fwhm_fs: float) -> None:
+    """Refuse a delay window that starts after the signal's rise: the global fit places time
+    zero, the IRF and the chirp from that rise, and without it they take any value (a 1-10 ps
+    window put 20 ps of chirp on a map whose time zero was at 0)."""
+    from tamkit.spectro.corrections import signal_onset_fs
+
+    try:
+        onset_fs = signal_onset_fs(tamap)
+    except InputError:
+        return  # a map without kinetics is refused later, with its own reason
+    if delay_fs[0] > onset_fs + 3 * abs(irf_fwhm_fs):
+        raise InputError(
+            f"the delay window starts at {delay_fs[0] / 1e3:g} ps, after the signal's rise "
+            f"(time zero near {onset_fs / 1e3:.3g} ps): the global fit places time zero, the "
+            "IRF and the chirp from that rise; start the window before it")
 
 
 def reduced_chi2(rss: float, n_data: int, n_free: int, noise_std: float | None) -> float | None:

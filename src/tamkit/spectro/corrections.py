@@ -46,6 +46,31 @@ class ChirpEstimate:
         return np.linalg.lstsq(design, self(wl), rcond=None)[0]
 
 
+def _minus_early_background(tamap: xr.DataArray) -> np.ndarray:
+    """The map's values (NaN as 0) less the median of its earliest negative delays (the first
+    5 % of the span), when there are at least 3 of them."""
+    delay = tamap["delay"].values
+    y = np.nan_to_num(tamap.values)
+    pre = (delay < delay[0] + 0.05 * (delay[-1] - delay[0])) & (delay < 0)
+    return y - np.median(y[pre], axis=0) if pre.sum() >= 3 else y
+
+
+def _onset_fs(y: np.ndarray, delay: np.ndarray) -> float:
+    """The first delay (fs) at which the summed absolute signal reaches half its maximum."""
+    total = np.abs(y).sum(axis=1)
+    if not total.max() > 0:
+        raise InputError("the TA map does not change with delay (constant at every "
+                         "wavelength): it holds no kinetics to fit")
+    return float(delay[int(np.argmax(total >= 0.5 * total.max()))])
+
+
+def signal_onset_fs(tamap: xr.DataArray) -> float:
+    """Delay (fs) at which the map's summed absolute signal first reaches half its maximum:
+    the global time zero within the IRF and chirp (the start of :func:`estimate_chirp`)."""
+    tamap = validate_tamap(tamap)
+    return _onset_fs(_minus_early_background(tamap), tamap["delay"].values)
+
+
 def estimate_chirp(
     tamap: xr.DataArray,
     order: int = 3,
@@ -74,19 +99,11 @@ def estimate_chirp(
     tamap = validate_tamap(tamap)
     delay = tamap["delay"].values
     wl = tamap["wavelength"].values
-    y = np.nan_to_num(tamap.values)
-    pre = delay < delay[0] + 0.05 * (delay[-1] - delay[0])
-    pre &= delay < 0
-    if pre.sum() >= 3:
-        y = y - np.median(y[pre], axis=0)
+    y = _minus_early_background(tamap)
     if smooth > 1 and wl.size >= smooth:
         kernel = np.ones(smooth) / smooth
         y = np.apply_along_axis(lambda r: np.convolve(r, kernel, mode="same"), 1, y)
-    total = np.abs(y).sum(axis=1)
-    if not total.max() > 0:
-        raise InputError("the TA map does not change with delay (constant at every "
-                         "wavelength): it holds no kinetics to fit")
-    onset = delay[int(np.argmax(total >= 0.5 * total.max()))]
+    onset = _onset_fs(y, delay)
     early = delay <= onset + window_fs
     a = np.abs(y[early])
     peak = a.max(axis=0)

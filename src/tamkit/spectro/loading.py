@@ -53,7 +53,8 @@ def load_tamap(
     path : path-like
         The file (see the module docstring for formats).
     delay_unit : {"fs", "ps", "ns", "us"}, optional
-        Unit of the delays in text/NumPy files (default ps). Ignored for NetCDF (fs).
+        Unit of the delays in text/NumPy files (default ps). NetCDF maps store theirs in fs;
+        there it is only the unit of ``delay_offset`` (default fs).
     delay_offset : float
         Subtracted from the delays, in ``delay_unit`` (e.g. a stage position of time zero).
     orientation : {"auto", "delay_rows", "wavelength_rows"}
@@ -83,9 +84,19 @@ def load_tamap(
     if labelled is not None and delay_unit is not None and labelled != delay_unit:
         raise InputError(f"{path.name}: the corner label says the delays are in {labelled}, "
                          f"but --delay-unit is {delay_unit}; drop one of them")
-    factor = delay_factor_fs(delay_unit or labelled or "ps")
     if kind == "netcdf":
-        return _load_netcdf(path)
+        tamap = _load_netcdf(path)
+        if delay_offset == 0:
+            return tamap
+        unit = delay_unit or "fs"
+        offset_fs = delay_offset * delay_factor_fs(unit)
+        _check_offset(tamap["delay"].values, offset_fs, "fs")
+        shifted = tamap.assign_coords(delay=tamap["delay"].values - offset_fs)
+        shifted.attrs["loading_note"] = (f"time zero moved by --delay-offset {delay_offset:g} "
+                                         f"{unit}: the delays stored in {path.name} minus "
+                                         f"{offset_fs:g} fs")
+        return validate_tamap(shifted)
+    factor = delay_factor_fs(delay_unit or labelled or "ps")
     if kind == "npz":
         values, delay, wl = _read_npz(path, orientation)
     elif kind == "npy":

@@ -56,7 +56,7 @@ class VarProProblem:
         # the IRF width: at least SIGMA_FLOOR_FS (a step on any measured delay grid), at most a
         # tenth of the delay span (a wider "IRF" is a rise time, which the rates describe)
         self.log_sigma_min = float(np.log(SIGMA_FLOOR_FS))
-        self.log_sigma_max = float(np.log(max(span / 10.0, 10.0 * fixed_sigma)))
+        self.log_sigma_max = float(np.log(max(span / 10.0, fixed_sigma)))
         # time zero stays within the measured delays; each chirp coefficient within
         # chirp_bound_fs of its start (default: the delay span)
         self.chirp_start = np.asarray(fixed_chirp, dtype=float)
