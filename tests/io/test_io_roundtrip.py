@@ -75,6 +75,23 @@ def test_overrides_replace_metadata(tmp_path, dtt_stack):
     np.testing.assert_array_equal(back.values, dtt_stack.values)
 
 
+@pytest.mark.parametrize("suffix", [".nc", ".tif"])
+@pytest.mark.parametrize("lazy", [False, True])
+def test_a_pixel_size_replacing_the_files_own_is_recorded(tmp_path, dtt_stack, suffix, lazy):
+    """A --pixel-size that differs from the file's stored one leaves the stored value in
+    ``pixel_nm_in_file`` (the analysis warns); the same value, or none stored, leaves nothing."""
+    path = io.save_stack(dtt_stack, tmp_path / f"s{suffix}")
+    stored = float(dtt_stack.attrs["pixel_nm"])
+    load = io.load_maybe_lazy if lazy else io.load_stack
+    kwargs = {"threshold_bytes": 0} if lazy else {}
+    back = load(path, pixel_nm=30.0, **kwargs)
+    assert (back.chunks is not None) == lazy
+    assert back.attrs["pixel_nm"] == 30.0
+    assert back.attrs["pixel_nm_in_file"] == pytest.approx(stored)
+    assert "pixel_nm_in_file" not in load(path, pixel_nm=stored, **kwargs).attrs
+    assert "pixel_nm_in_file" not in load(path, **kwargs).attrs
+
+
 def test_npy_without_sidecars_needs_delays(tmp_path, dtt_stack):
     path = tmp_path / "bare.npy"
     np.save(path, dtt_stack.values)

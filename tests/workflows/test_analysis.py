@@ -137,3 +137,17 @@ def test_a_large_float32_file_is_analysed_lazily_as_in_memory(tmp_path, monkeypa
     assert lazy.result.sigma0_nm == pytest.approx(eager.result.sigma0_nm, rel=1e-9)
     assert lazy.global_fit.summary()["sigma0_nm"] == pytest.approx(
         eager.global_fit.summary()["sigma0_nm"], rel=1e-9)
+
+
+def test_a_pixel_size_replacing_the_files_own_is_warned_and_scales_the_lengths(tmp_path):
+    """--pixel-size 30 on a file that stores 55.6 nm: the lengths scale by 30 / 55.6 (the user's
+    value is used) and a warning names both values."""
+    stack, truth = spreading_gaussian_stack(tam_delays_fs(), peak_snr=100, seed=2)
+    path = tmp_path / "s.nc"
+    stack.to_netcdf(path)
+    stored = float(stack.attrs["pixel_nm"])
+    result = analyze(path, pixel_nm=30.0, method="per-frame", n_bootstrap=20).result
+    assert result.sigma0_nm == pytest.approx(truth.sigma0_nm * 30.0 / stored, rel=0.02)
+    assert any("replaces the" in w and f"{stored:g} nm" in w for w in result.warnings)
+    plain = analyze(path, method="per-frame", n_bootstrap=20).result
+    assert not any("replaces the" in w for w in plain.warnings)

@@ -364,6 +364,20 @@ def validate_any(stack: xr.DataArray) -> xr.DataArray:
     return stack
 
 
+def overridden_pixel(file_pixel_nm: Any, given_pixel_nm: Any) -> dict[str, float]:
+    """``{"pixel_nm_in_file": value}`` when a given pixel size replaces a different one the
+    file stores (the analysis warns: every length scales with it), else ``{}``."""
+    if given_pixel_nm is None or file_pixel_nm is None:
+        return {}
+    try:
+        stored, given = float(file_pixel_nm), float(given_pixel_nm)
+    except (TypeError, ValueError):
+        return {}
+    if not (np.isfinite(stored) and stored > 0) or np.isclose(stored, given, rtol=1e-6):
+        return {}
+    return {"pixel_nm_in_file": stored}
+
+
 @dataclass
 class Read:
     """What a reader found in a file: the array with its dims and any metadata (or None)."""
@@ -388,7 +402,7 @@ class Read:
             self.dims,
             delay_fs=self.delay_fs if delay_fs is None else delay_fs,
             pixel_nm=self.pixel_nm if pixel_nm is None else pixel_nm,
-            attrs=self.attrs,
+            attrs={**self.attrs, **overridden_pixel(self.pixel_nm, pixel_nm)},
             coords=self.coords,
             name=self.name,
             source=source,

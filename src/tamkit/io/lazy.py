@@ -29,7 +29,13 @@ import xarray as xr
 from tamkit.core.errors import InputError
 from tamkit.core.stack import FRAME_DIMS, make_stack, validate_stack
 from tamkit.io import read_delays
-from tamkit.io._common import as_delay_array, check_path, decode_attr, file_errors
+from tamkit.io._common import (
+    as_delay_array,
+    check_path,
+    decode_attr,
+    file_errors,
+    overridden_pixel,
+)
 from tamkit.io.tiff import quiet_tifffile, tiff_metadata
 
 #: Bytes of frames (in the file's dtype) per dask chunk.
@@ -71,6 +77,7 @@ def open_lazy(
     if delays is not None:
         delay_fs = read_delays(delays)
     if pixel_nm is not None:
+        attrs = {**attrs, **overridden_pixel(pix, pixel_nm)}
         pix = pixel_nm
     with file_errors(path, "a stack"):
         return _assemble_lazy(values, delay_fs, pix, attrs, name, str(path))

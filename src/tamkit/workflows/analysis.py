@@ -181,6 +181,11 @@ def analyze(
             "the pump spot is elliptical: widths are the elliptical fit's isotropic-equivalent "
             "sqrt((sigma_x^2 + sigma_y^2)/2), not the isotropic fit's"
         )
+    if "pixel_nm_in_file" in stack.attrs:
+        stored, used = float(stack.attrs["pixel_nm_in_file"]), float(stack.attrs["pixel_nm"])
+        result.warnings.append(
+            f"the pixel size given ({used:g} nm) replaces the {stored:g} nm stored in the file: "
+            f"every length scales by {used / stored:.3g} and every D by {(used / stored)**2:.3g}")
     moments, gaussianity = _moments(stack, fits, result, seed)
     global_result = None
     if method != "per-frame":
