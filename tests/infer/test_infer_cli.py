@@ -22,7 +22,10 @@ def test_cli_writes_infer_json_with_the_schema(run_cli, results_series, chain_ca
         assert v["ci95"][0] <= v["ci68"][0] <= v["median"] <= v["ci68"][1] <= v["ci95"][1]
         assert isinstance(v["determined"], bool)
     assert set(doc["correlations"]) == set(FREE)
-    assert {"acceptance", "autocorrelation_time_steps", "n_effective"} <= set(doc["diagnostics"])
+    diagnostics = doc["diagnostics"]
+    assert {"acceptance", "autocorrelation_time_steps", "n_effective"} <= set(diagnostics)
+    assert isinstance(diagnostics["convergence"]["converged"], bool)
+    assert len(diagnostics["convergence"]["sd_ratio"]) == len(FREE)
     assert [i["nabs"] for i in doc["inputs"]] == [0.045, 0.09, 0.18]
     assert "hop_rate0_per_fs" in doc["not_inferred"]
     for name in ("infer.html", "figures/corner.png", "figures/predictive.png"):
@@ -34,7 +37,7 @@ def test_cli_writes_infer_json_with_the_schema(run_cli, results_series, chain_ca
 
 
 @pytest.mark.parametrize("case", ["missing", "free", "nabs-count", "nabs-range", "not-json",
-                                  "steps"])
+                                  "steps", "steps-huge", "window-late"])
 def test_cli_bad_input_exits_2_with_one_line(run_cli, results_series, tmp_path, case):
     out = tmp_path / "never"
     args = ["infer", *results_series, "--out", out]
@@ -52,6 +55,10 @@ def test_cli_bad_input_exits_2_with_one_line(run_cli, results_series, tmp_path, 
         args = ["infer", bad, "--out", out]
     elif case == "steps":
         args += ["--steps", "10"]
+    elif case == "steps-huge":  # had ended in a MemoryError traceback
+        args += ["--steps", "1000000000"]
+    elif case == "window-late":  # past the band-like stage: a narrow, wrong posterior (or a hang)
+        args += ["--window", "1e6"]
     code, _, err = run_cli(args)
     assert code == 2
     assert err.startswith("tamkit: error:") and err.count("\n") == 1, err

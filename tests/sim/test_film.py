@@ -141,6 +141,8 @@ def test_toml_composition_rederives_geometry(tmp_path):
     [
         "colour = 3\n",  # unknown key
         'base = "nope"\n',  # unknown base
+        'base = [1, 2]\n',  # not a name (was an unhashable-type TypeError)
+        'base = 3\n',
         'tau_xx_fs = "long"\n',  # not a number
         "sigma_inh_meV = -1.0\n",  # unphysical
         "perovskite_fraction = 1.5\n",

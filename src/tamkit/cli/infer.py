@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
 
 from tamkit.cli.options import ForceOption
 from tamkit.core.errors import InputError
@@ -43,9 +44,11 @@ def command(
         "--nabs", help="Comma-separated <N_abs> of the inputs, in order.")] = None,
     ta: Annotated[Path | None, typer.Option(
         "--ta", help="spectro.json of the film's TA map: its sigma_inh becomes a prior.")] = None,
-    window: Annotated[float, typer.Option("--window", help="End of the fitted window (fs).")
+    window: Annotated[float, typer.Option("--window", help="End of the fitted window (fs), "
+                                                           "100-3000: the band-like stage.")
                       ] = 1000.0,
-    steps: Annotated[int, typer.Option("--steps", help="emcee steps per walker.")] = 1500,
+    steps: Annotated[int, typer.Option("--steps", help="emcee steps per walker (a third are "
+                                                       "burn-in).")] = 3000,
     seed: Annotated[int, typer.Option("--seed", help="Sampler seed.")] = 0,
     cache: Annotated[Path | None, typer.Option("--cache", help="Emulator cache folder.")] = None,
     scheduler: Annotated[str | None, typer.Option(
@@ -75,8 +78,12 @@ def command(
     write_inference(result, out, force=force)
     print(f"inferred {', '.join(result.free)} from {len(result.series)} measurement(s) in "
           f"{time.perf_counter() - start:.1f} s")
+    converged = result.chain.convergence()["converged"]
     for name, v in result.parameters.items():
         flag = "determined" if v["determined"] else "at its prior"
+        flag += "" if converged else " (chain not converged)"
         print(f"  {name:18s} {v['median']:.4g}  95 % [{v['ci95'][0]:.4g}, {v['ci95'][1]:.4g}]"
               f"  {flag}")
     print(f"wrote {out / 'infer.json'} and {out / 'infer.html'}")
+    if not converged:
+        Console(stderr=True).print(f"[yellow]warning:[/] {result.statements[0]}")

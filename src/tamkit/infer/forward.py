@@ -39,6 +39,9 @@ from tamkit.sim.spot import default_levels, spot_overlaps
 #: Default end of the fitted window (fs): the band-like stage and its localisation, before the
 #: hot flights of Auger survivors add more than ~2 % to the MSD (docs/simulator.md).
 DEFAULT_WINDOW_FS = 1000.0
+#: Latest end of the fitted window (fs): by a few ps Auger loss (left out here) and hopping
+#: change the MSD by more than the model-discrepancy term allows.
+MAX_WINDOW_FS = 3000.0
 #: Local-density levels of the spot, as the simulator's default.
 N_LEVELS = 4
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from tamkit.core.errors import InputError
 from tamkit.infer.data import Measured, load_series
-from tamkit.infer.forward import DEFAULT_WINDOW_FS, BandLikeForward
+from tamkit.infer.forward import DEFAULT_WINDOW_FS, MAX_WINDOW_FS, BandLikeForward
 from tamkit.infer.likelihood import DISCREPANCY_POINT, DISCREPANCY_SCALE, SeriesLikelihood
 from tamkit.infer.parameters import DEFAULT_FREE, NOT_INFERRED, PRIORS, check_free
 from tamkit.infer.sampling import Chain, LogPosterior, sample
@@ -60,6 +60,7 @@ class InferenceResult:
                     dict(zip(self.free, c.autocorr_steps, strict=True)),
                 "n_effective": c.n_effective, "n_walkers": c.n_walkers, "n_steps": c.n_steps,
                 "burn": c.burn, "n_samples": int(c.samples.shape[0]),
+                "convergence": c.convergence(),
                 "chi2": self.chi2(), "timing_s": self.timing_s,
             },
             "model": {
@@ -111,14 +112,33 @@ def _ta_sigma(path: str | os.PathLike) -> dict:
             "sigma_inh_err_meV": float(err), "convention": bleach.get("convention")}
 
 
+def unconverged_statement(check: dict, free: Sequence[str], n_steps: int) -> str:
+    """The warning for a chain whose halves disagree (:func:`split_half_convergence`)."""
+    worst = int(np.argmax(np.abs(np.log(check["sd_ratio"])) + np.abs(check["mean_shift_sd"])))
+    return (f"The chain has not converged: its two halves differ for {free[worst]} (mean shift "
+            f"{check['mean_shift_sd'][worst]:+.2f} posterior SD, spread ratio "
+            f"{check['sd_ratio'][worst]:.2f}); the intervals and 'determined' flags are not to be "
+            f"trusted. Run longer (--steps {4 * n_steps}).")
+
+
 def check_window(window_fs: float) -> float:
-    """The end of the fitted window (fs), finite and after 100 fs; :class:`InputError` else."""
+    """The end of the fitted window (fs), after 100 fs and at most :data:`MAX_WINDOW_FS`;
+    :class:`InputError` else."""
     if isinstance(window_fs, bool) or not isinstance(window_fs, int | float):
         raise InputError(f"the window must be a number of fs, got {window_fs!r}")
     if not (math.isfinite(window_fs) and window_fs > 100.0):
         raise InputError(f"the window must end after 100 fs (a finite number of fs), "
                          f"got {window_fs}")
+    if window_fs > MAX_WINDOW_FS:
+        # beyond it the Auger loss and the hopping stages, which the forward model leaves out,
+        # bend the MSD: the posterior came out narrow and wrong (kappa 28 [26, 30] vs 17.5)
+        raise InputError(f"the window ends at {window_fs:g} fs, past the band-like stage the "
+                         f"forward model describes: at most {MAX_WINDOW_FS:g} fs")
     return float(window_fs)
+
+
+#: walkers x steps of one run: 32 walkers x 100,000 steps of 5 parameters is ~130 MB of chain
+MAX_WALKER_STEPS = 3_200_000
 
 
 def check_sampler(n_walkers: int, n_steps: int, burn: int, seed: int) -> None:
@@ -133,6 +153,10 @@ def check_sampler(n_walkers: int, n_steps: int, burn: int, seed: int) -> None:
     if n_walkers < 1 or n_steps < 1 or not 0 <= burn < n_steps:
         raise InputError(f"need n_walkers >= 1, n_steps >= 1 and 0 <= burn < n_steps; got "
                          f"{n_walkers}, {n_steps} and {burn}")
+    if n_walkers * n_steps > MAX_WALKER_STEPS:
+        raise InputError(f"{n_walkers} walkers x {n_steps} steps is more than the "
+                         f"{MAX_WALKER_STEPS:.0e} samples tamkit keeps in memory; a few "
+                         "thousand steps converge (see infer.json diagnostics.convergence)")
 
 
 def infer_film(
@@ -144,8 +168,8 @@ def infer_film(
     ta: str | os.PathLike | None = None,
     window_fs: float = DEFAULT_WINDOW_FS,
     n_walkers: int = 32,
-    n_steps: int = 1500,
-    burn: int = 500,
+    n_steps: int = 3000,
+    burn: int = 1000,
     seed: int = 0,
     cache: str | os.PathLike | None = None,
     scheduler: str | None = None,
@@ -241,6 +265,9 @@ def infer_film(
     corr = correlations(chain.samples, free)
     fixed = {k: getattr(base, k) for k in ("sigma_inh_meV",) if k not in free}
     statements = identifiability(params, corr, fixed)
+    check = chain.convergence()
+    if not check["converged"]:
+        statements.insert(0, unconverged_statement(check, free, n_steps))
     timing = {"load_s": t_load - t0, "emulator_s": t_chain - t_load,
               "sampling_s": t_sample - t_chain, "total_s": t_sample - t0}
     return InferenceResult(base.name, tuple(free), series, chain, params, corr, statements,

@@ -47,6 +47,49 @@ class Chain:
     n_steps: int
     burn: int
 
+    def convergence(self) -> dict:
+        """The split-half check of :func:`split_half_convergence` on these samples."""
+        return split_half_convergence(self.samples, self.n_effective)
+
+
+#: a chain counts as unconverged when the two halves of its kept steps differ in the mean of a
+#: ln(parameter) by more than SHIFT_SD posterior SDs and SHIFT_Z standard errors of that
+#: difference, or in its SD by more than a factor SD_RATIO (the walkers start in a small ball
+#: at the MAP point: an ensemble still spreading out, or drifting, shows up this way)
+SHIFT_SD, SHIFT_Z, SD_RATIO = 0.2, 3.0, 1.5
+
+
+def split_half_convergence(samples: np.ndarray, n_effective: float) -> dict:
+    """Compare the first and second half of the kept samples (in step order), per parameter.
+
+    Parameters
+    ----------
+    samples : ndarray (S, P)
+        Kept samples in step order (emcee's flat chain), linear units (compared in ln).
+    n_effective : float
+        Independent samples of the whole chain: each half holds half of them, so the halves'
+        mean difference has a standard error of sqrt(4 / n_effective) posterior SDs.
+
+    Returns
+    -------
+    dict
+        ``converged`` (bool), ``mean_shift_sd`` and ``sd_ratio`` (second half / first) per
+        parameter, and the thresholds.
+    """
+    logs = np.log(samples)
+    half = logs.shape[0] // 2
+    first, second = logs[:half], logs[half:]
+    sd = np.maximum(logs.std(axis=0), 1e-300)
+    shift = (second.mean(axis=0) - first.mean(axis=0)) / sd
+    ratio = second.std(axis=0) / np.maximum(first.std(axis=0), 1e-300)
+    z = np.abs(shift) / np.sqrt(4.0 / max(n_effective, 1.0))
+    drifting = (np.abs(shift) > SHIFT_SD) & (z > SHIFT_Z)
+    spreading = (ratio > SD_RATIO) | (ratio < 1.0 / SD_RATIO)
+    return {"converged": bool(not np.any(drifting | spreading)),
+            "mean_shift_sd": [float(v) for v in shift], "sd_ratio": [float(v) for v in ratio],
+            "thresholds": {"mean_shift_sd": SHIFT_SD, "mean_shift_z": SHIFT_Z,
+                           "sd_ratio": SD_RATIO}}
+
 
 class LogPosterior:
     """ln prior + ln likelihood over ln(parameters), vectorised over walkers."""

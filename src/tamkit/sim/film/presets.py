@@ -123,7 +123,7 @@ def film_from_mapping(data: dict, default_name: str = "custom") -> Film:
     """A film from a dict of overrides on a base preset (the TOML form, see :func:`load_film`)."""
     data = dict(data)
     base = data.pop("base", "cqd")
-    if base not in PRESET_COMPOSITION:
+    if not isinstance(base, str) or base not in PRESET_COMPOSITION:
         raise InputError(f"unknown base film {base!r}; presets are: {', '.join(PRESET_NAMES)}")
     allowed = {f.name for f in fields(Film)} | {"coupling0_meV"}
     unknown = sorted(set(data) - allowed)
