@@ -207,3 +207,16 @@ def test_too_few_frames_after_time_zero_says_so_not_asks_for_signal(tmp_path, ru
     line = _one_line_exit_2(*run_cli(["analyze", tmp_path / "short.nc",
                                       "--out", tmp_path / "o"])[::2])
     assert "has 3 frame(s) at delays >= 0 (of 6)" in line and "signal" not in line
+
+
+@pytest.mark.parametrize("sigma_nm", [1200.0, 8000.0])
+def test_a_spot_larger_than_the_field_is_refused_with_that_reason(tmp_path, run_cli, sigma_nm):
+    """A PIA spot of 1200 nm (reach 1.1 widths) or 8000 nm (3x the 2667 nm field): refused,
+    naming the field of view (8000 nm had given sigma_0 = 9e-8 nm and exit 0 with the sign
+    wrong; 1200 nm asked whether there was signal at a peak SNR of 50)."""
+    stack, _ = spreading_gaussian_stack(sigma0_nm=sigma_nm, msd_nm2=None, seed=3)
+    save_stack(stack, tmp_path / "wide.nc")
+    line = _one_line_exit_2(*run_cli(["analyze", tmp_path / "wide.nc",
+                                      "--out", tmp_path / "o"])[::2])
+    assert "larger than the field of view" in line
+    assert not (tmp_path / "o").exists()

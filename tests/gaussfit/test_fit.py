@@ -314,3 +314,15 @@ def test_no_frame_of_a_bright_stack_is_called_collapsed():
         stack, _ = spreading_gaussian_stack(seed=seed, peak_snr=500.0)
         reason = fit_frames(stack)["reason"].values.astype(str)
         assert not np.any(np.char.startswith(reason, COLLAPSED)), seed
+
+
+@pytest.mark.parametrize("sign", [1, -1])
+@pytest.mark.parametrize("with_baseline", [True, False])
+def test_sign_of_a_spot_wider_than_half_the_field(sign, with_baseline):
+    """A 1200 nm spot in a 2667 nm field raises the early frames' median to its own level: the
+    sign is judged against the baseline frames (or the field's outer ring), not that median
+    (a PIA had been called a bleach, and every frame then failed as 'opposite sign')."""
+    stack, _ = spreading_gaussian_stack(sigma0_nm=1200.0, msd_nm2=None, sign=sign, seed=7)
+    if not with_baseline:
+        stack = stack.isel(delay=stack["delay"].values >= 0)
+    assert fit_frames(stack).attrs["signal_sign"] == sign

@@ -8,6 +8,8 @@ fitted widths (one row per delay, as returned by :func:`tamkit.gaussfit.fit_fram
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING
 
@@ -176,9 +178,10 @@ def transport(
                 f"the stack has {n_after} frame(s) at delays >= 0 (of {delay.size}); the "
                 f"spreading needs at least {MIN_USABLE_FRAMES} (is this one image, or are "
                 "the delays or time zero wrong?)")
+        reasons = np.asarray(fits["reason"].values).astype(str)[(delay >= 0) & ~usable]
         raise InputError(
             f"only {int(usable.sum())} of the {n_after} frames after time zero have a usable "
-            f"fit (need {MIN_USABLE_FRAMES}); is there signal above the noise?"
+            f"fit (need {MIN_USABLE_FRAMES}): {_unusable_summary(reasons)}"
         )
     warnings: list[str] = []
     _warn_left_out_frames(fits, delay, status, warnings)
@@ -259,6 +262,26 @@ def transport(
         warnings=warnings,
         early_fit=early_fit,
     )
+
+
+#: words of the per-frame reasons that mean the spot does not fit in the field of view
+_FIELD_WORDS = ("fills the frame", "exceeds the frame", "degenerate", "outside the frame")
+
+
+def _unusable_summary(reasons: np.ndarray) -> str:
+    """Why the frames after time zero are unusable: the three commonest reasons (numbers
+    dropped) with counts, then what to check: the field of view when the reasons are about the
+    spot's size, the signal when it is too weak."""
+    kinds = [re.sub(r"[-+]?\d[\d.]*(e[-+]?\d+)?", "#", r.split(":")[0]).strip() or "no fit"
+             for r in reasons]
+    common = Counter(kinds).most_common()
+    text = ", ".join(f"{n} {kind}" for kind, n in common[:3])
+    field = sum(n for kind, n in common if any(w in kind for w in _FIELD_WORDS))
+    weak = sum(n for kind, n in common if "too weak" in kind)
+    if field and field >= weak:
+        return text + ("; is the spot larger than the field of view (image a wider field, or "
+                       "check the pixel size)?")
+    return text + "; is there signal above the noise?"
 
 
 def _warn_left_out_frames(fits, delay, status, warnings):

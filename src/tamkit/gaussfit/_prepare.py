@@ -123,11 +123,14 @@ def difference_noise(frames: np.ndarray, bad: np.ndarray) -> float:
     return float(MAD_TO_STD * np.median(np.abs(diff - np.median(diff))) / np.sqrt(2.0))
 
 
-def signal_sign(frames: np.ndarray, bad: np.ndarray) -> int:
+def signal_sign(frames: np.ndarray, bad: np.ndarray, baseline: np.ndarray | None = None) -> int:
     """+1 (bleach) or -1 (photoinduced absorption) from the early positive-delay frames.
 
-    Their mean, less its median (the background), is box-smoothed over 3x3 pixels; the sign of
-    the largest excursion is the sign of the signal.
+    Their mean, less a reference level, is box-smoothed over 3x3 pixels; the sign of the
+    largest excursion is the sign of the signal. The level is the median of the baseline
+    (pre-time-zero) frames when there are any, else the median of the frame's outer ring of
+    pixels: never the early frames' own median, which a spot wider than half the field raises
+    to its own level (a 1200 nm spot in a 2700 nm field was called a bleach for a PIA).
     """
     good = np.isfinite(frames) & ~bad[None]
     counts = good.sum(axis=0)
@@ -135,12 +138,26 @@ def signal_sign(frames: np.ndarray, bad: np.ndarray) -> int:
     valid = counts > 0
     if not valid.any():
         return 1
-    mean = np.where(valid, mean - np.median(mean[valid]), 0.0)
+    level = np.nan
+    if baseline is not None and baseline.size:
+        quiet = baseline[np.isfinite(baseline) & ~bad[None]]
+        level = float(np.median(quiet)) if quiet.size else np.nan
+    if not np.isfinite(level):
+        ring = border_ring(~valid)
+        level = float(np.median(mean[ring])) if ring.any() else float(np.median(mean[valid]))
+    mean = np.where(valid, mean - level, 0.0)
     num = ndimage.uniform_filter(mean, size=3, mode="constant")
     den = ndimage.uniform_filter(valid.astype(float), size=3, mode="constant")
     smooth = np.where(den > 0, num / np.maximum(den, 1e-12), 0.0)
     peak = np.unravel_index(np.argmax(np.abs(smooth)), smooth.shape)
     return 1 if smooth[peak] >= 0 else -1
+
+
+def border_ring(bad: np.ndarray) -> np.ndarray:
+    """The frame's outermost ring of pixels, without the masked (``bad``) ones."""
+    border = np.zeros(bad.shape, dtype=bool)
+    border[0, :] = border[-1, :] = border[:, 0] = border[:, -1] = True
+    return border & ~bad
 
 
 def checked_mask(mask: np.ndarray | None, ny: int, nx: int) -> np.ndarray:

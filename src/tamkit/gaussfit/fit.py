@@ -117,8 +117,8 @@ def fit_stack(
     static_bad = _prepare.checked_mask(mask, ny, nx) | _prepare.hot_pixel_map(stack, base_idx,
                                                                                reader)
     early = reader.read(sig_idx[: _prepare.SIGN_FRAMES], copy=False)
-    sign = _prepare.signal_sign(early, static_bad)
     base = reader.read(base_idx, copy=False) if base_idx.size else None
+    sign = _prepare.signal_sign(early, static_bad, base)
     if noise_std is not None:
         noise, source = float(noise_std), "given"
     else:
@@ -143,7 +143,7 @@ def fit_stack(
     cap = max(5, int(SPIKE_MAX_SHARE * n_pix))
     flux_z = np.empty(n_sig)
     pos = 0
-    border = np.flatnonzero(_border(static_bad))
+    border = np.flatnonzero(_prepare.border_ring(static_bad))
     for idx, frames in _prepare.iter_chunks(stack, sig_idx, reader):
         sl = slice(pos, pos + idx.size)
         out = engine(model, frames, static_bad, border, scale, ux, uy, sign, threshold, cap)
@@ -198,13 +198,6 @@ def fit_stack(
 #: rounding, and no fit converged for levels above ten times the spot's amplitude. The model is
 #: linear in its offset, so fitting about the level and adding it back changes nothing else.
 LEVEL_NOISE_UNITS = 10.0
-
-
-def _border(bad: np.ndarray) -> np.ndarray:
-    """The frame's outermost ring of pixels, without the masked ones."""
-    border = np.zeros(bad.shape, dtype=bool)
-    border[0, :] = border[-1, :] = border[:, 0] = border[:, -1] = True
-    return border & ~bad
 
 
 def _flux_significance(total: np.ndarray, count: np.ndarray, ring_median: np.ndarray,
