@@ -238,3 +238,22 @@ def test_delay_window_after_the_rise_is_refused_and_one_holding_it_runs():
     span_fs = np.ptp(analysis.tamap["delay"].values)
     assert analysis.fit.irf_sigma_fs <= span_fs / 10 * (1 + 1e-9)
     assert analysis.fit.irf_fwhm_fs == pytest.approx(100.0, rel=0.2)
+
+
+def test_the_result_and_the_noise_do_not_depend_on_a_starting_irf_far_below_the_true_one():
+    """Starting IRFs of 100, 10 and 1 fs on a 100 fs map: the same lifetimes, IRF and SVD
+    noise. The spectra 'before time zero' (background, noise) end three rise widths before it,
+    the rise measured on the map when the start is narrower (a 1 fs start had put the rising
+    edge into the background and the noise, 8x too high, and the fit into a minimum with a
+    spurious sub-IRF component)."""
+    from tamkit.spectro.analysis import analyze_tamap
+
+    tamap = _map([300.0, 5000.0, 80000.0], seed=8)
+    runs = [analyze_tamap(tamap, None, irf_fwhm_fs=irf, systematics=False)
+            for irf in (100.0, 10.0, 1.0)]
+    for run in runs:
+        assert list(run.fit.status) == ["ok"] * 3
+        np.testing.assert_allclose(run.fit.lifetimes_fs, [300.0, 5000.0, 80000.0], rtol=0.05)
+        assert run.fit.irf_fwhm_fs == pytest.approx(100.0, rel=0.05)
+        # white noise 0.003: the pre-zero estimate is within a few % of it at any start
+        assert run.svd["noise_std"] == pytest.approx(0.003, rel=0.1)

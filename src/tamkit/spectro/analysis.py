@@ -258,8 +258,12 @@ def _fit_and_report(tamap, n_components, notes, *, bleach_nm, temperature_K, con
         notes.append(f"no signal above the noise: the map's largest singular value (mean "
                      f"spectrum removed) is {structure:.2f} of the pure-noise edge (white noise "
                      "gives 0.94-1.03); the lifetimes below describe noise")
-    sigma0 = irf_fwhm_fs / 2.3548
     chirp0 = estimate_chirp(tamap, order=chirp_order)
+    # the spectra "before time zero" (background, noise) end 3 rise widths before it: the
+    # starting IRF's or the rise measured on the map, the wider (a 1 fs start had put the
+    # rising edge of a 100 fs IRF into the background and the noise, 8x too high)
+    rise = chirp0.rise_sigma_fs
+    sigma0 = max(irf_fwhm_fs / 2.3548, rise if np.isfinite(rise) else 0.0)
     before = chirp0(tamap["wavelength"].values) - 3.0 * sigma0
     raw = tamap
     subtracted = None

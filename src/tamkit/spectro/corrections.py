@@ -30,6 +30,8 @@ class ChirpEstimate:
     coeffs_fs: np.ndarray
     nu_center_um: float
     nu_half_um: float
+    #: Gaussian width (fs) of the rise from its 10-50 % times (NaN without a rising edge)
+    rise_sigma_fs: float = float("nan")
 
     def __call__(self, wavelength_nm) -> np.ndarray:
         """The polynomial time zero (fs) at the given wavelengths."""
@@ -108,20 +110,17 @@ def estimate_chirp(
     a = np.abs(y[early])
     peak = a.max(axis=0)
     t0 = np.empty(wl.size)
+    t10 = np.full(wl.size, np.nan)
     no_edge = np.zeros(wl.size, dtype=bool)
     for j in range(wl.size):
-        above = np.flatnonzero(a[:, j] >= 0.5 * peak[j])
-        i = above[0] if above.size else 0
-        if i == 0:
+        t0[j] = _first_crossing_fs(a[:, j], 0.5 * peak[j], delay)
+        if not np.isfinite(t0[j]):
             # half the maximum already at the first delay: no rising edge seen (no signal, or
             # an offset); such wavelengths carry no weight in the polynomial
             t0[j] = delay[0]
             no_edge[j] = True
             continue
-        # linear interpolation of the half-maximum crossing between delays i-1 and i
-        lo, hi = a[i - 1, j], a[i, j]
-        frac = (0.5 * peak[j] - lo) / (hi - lo) if hi > lo else 0.0
-        t0[j] = delay[i - 1] + frac * (delay[i] - delay[i - 1])
+        t10[j] = _first_crossing_fs(a[:, j], 0.1 * peak[j], delay)
     # noise from differences between neighbouring wavelengths, or along delay for one
     # wavelength (no neighbours)
     steps = np.diff(y[early], axis=1) if wl.size > 1 else np.diff(y, axis=0)
@@ -136,7 +135,37 @@ def estimate_chirp(
     grid = np.diff(delay[early]) if early.sum() > 1 else np.diff(delay)
     scale = max(float(np.median(grid)), 1.0)
     sol = least_squares(lambda c: (design @ c - t0) * w, c0, loss="soft_l1", f_scale=scale)
-    return ChirpEstimate(wl, t0, weight, sol.x, center, half)
+    return ChirpEstimate(wl, t0, weight, sol.x, center, half, _rise_sigma_fs(t0, t10, weight))
+
+
+def _first_crossing_fs(trace: np.ndarray, level: float, delay: np.ndarray) -> float:
+    """The first delay (fs, linearly interpolated) at which ``trace`` reaches ``level``; NaN if
+    it is there from the first delay on (no rising edge) or never."""
+    above = np.flatnonzero(trace >= level)
+    if above.size == 0 or above[0] == 0:
+        return float("nan")
+    i = above[0]
+    lo, hi = trace[i - 1], trace[i]
+    frac = (level - lo) / (hi - lo) if hi > lo else 0.0
+    return float(delay[i - 1] + frac * (delay[i] - delay[i - 1]))
+
+
+#: a step seen through a Gaussian IRF of width sigma rises from 10 % to 50 % in 1.2816 sigma
+_RISE_10_50_SIGMAS = 1.2816
+
+
+def _rise_sigma_fs(t50: np.ndarray, t10: np.ndarray, weight: np.ndarray) -> float:
+    """The rise's Gaussian width (fs) from the 10-50 % rise times: their weighted 10th
+    percentile over the wavelengths with an edge (the promptly rising ones: a slower rise is
+    kinetics, not the IRF); NaN without any. A decay during the rise shortens it, the delay
+    grid and the noise lengthen it: a measure of where the rise begins, not a fitted IRF."""
+    rise = (t50 - t10) / _RISE_10_50_SIGMAS
+    ok = np.isfinite(rise) & (weight > 0)
+    if not ok.any():
+        return float("nan")
+    order = np.argsort(rise[ok])
+    cum = np.cumsum(weight[ok][order])
+    return float(rise[ok][order][np.searchsorted(cum, 0.1 * cum[-1])])
 
 
 def correct_chirp(
