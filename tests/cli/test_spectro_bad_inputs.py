@@ -243,3 +243,21 @@ def test_delay_offset_inside_the_delays_is_applied():
         _check_offset(delays_ps, offset, "ps")
     with pytest.raises(InputError, match="farther outside"):
         _check_offset(delays_ps, 21.5, "ps")
+
+
+def test_delays_in_ns_read_as_the_default_ps_get_the_unit_hint(tmp_path, run_cli):
+    """Delays in ns in an .npz (skultrafast's layout) read as the default ps: a 0.2 ps "span"
+    runs with a note pointing to --delay-unit, a 51 fs one (shorter than the IRF) is refused
+    with it; the same delays under a 'Time in ps' label (the file names its unit) get none."""
+    values = _map().values
+    delay_ns = DELAY_FS / 1e6
+    np.savez(tmp_path / "ns.npz", t=delay_ns, wl=WL_NM, data=values)
+    code, out, err = run_cli(["spectro", tmp_path / "ns.npz", "--out", tmp_path / "o"])
+    assert code == 0 and "--delay-unit" in " ".join(err.split()), err
+    np.savez(tmp_path / "short.npz", t=delay_ns / 4, wl=WL_NM, data=values)
+    code, _, err = run_cli(["spectro", tmp_path / "short.npz", "--out", tmp_path / "o1"])
+    assert code == 2 and err.count("\n") == 1 and "--delay-unit" in err, err
+    labelled = _write(values, tmp_path / "ps.txt", delay_ps=delay_ns)
+    code, _, err = run_cli(["spectro", labelled, "--out", tmp_path / "o2"])
+    assert "--delay-unit" not in " ".join(err.split()), err
+    assert not (tmp_path / "o1").exists()

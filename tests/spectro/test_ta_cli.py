@@ -48,6 +48,9 @@ def test_spectro_writes_contract(film_map, tmp_path, run_cli):
     assert "σ_inh" in (out / "spectro.html").read_text()
     assert (out / "das.csv").read_text().startswith("wavelength_nm")
     assert "IRF FWHM" in stdout
+    ref = data["injection"]["reference"]
+    assert "reference band 650-690 nm" in stdout  # the --reference result is printed
+    assert ("no rise" in stdout) == (not ref["rises"])
     # an existing output is not overwritten without --force
     code, _, err = run_cli(["spectro", path, "--components", "1", "--out", out])
     assert code == 2 and "--force" in err

@@ -118,6 +118,14 @@ def summary_rows(data: dict[str, Any]) -> list[tuple[str, str]]:
         rows.append(("injection: donor and acceptor times",
                      f"{'agree' if inj['agree'] else 'differ'} (z = {_fmt(inj['z'], None, '', 3)}"
                      f", relative difference {_fmt(inj['relative_difference'], None, '', 2)})"))
+        ref = inj.get("reference")
+        if ref:
+            lo, hi = ref["band_nm"]
+            rises = ", ".join(format_pm(c["tau_fs"] / 1e3, c["err_fs"] / 1e3, "ps")
+                              for c in ref["rise_components"])
+            rows.append((f"injection: reference band {lo:g}-{hi:g} nm",
+                         f"rises ({rises}): not a clean reference" if ref["rises"]
+                         else "no rise, as a reference band should"))
     return rows
 
 

@@ -152,9 +152,16 @@ def analyze_tamap(
                                "--donor": (donor_nm, 1), "--acceptor": (acceptor_nm, 1),
                                "--reference": (reference_nm, 1)})
     span_fs = float(np.ptp(tamap["delay"].values))
+    unit_hint = ""
+    if tamap.attrs.get("delay_unit_assumed") and span_fs < SHORTEST_PLAUSIBLE_SPAN_FS:
+        unit_hint = (f"the delays were read as {tamap.attrs['delay_unit_assumed']} (no unit "
+                     f"given or named in the file) and span {span_fs:.3g} fs: if they are in "
+                     "ns or us, give --delay-unit")
+        notes.append(unit_hint)
     if not 0 < irf_fwhm_fs < span_fs:  # NaN and inf fail too
         raise InputError(f"--irf {irf_fwhm_fs:g} fs must be positive and shorter than the "
-                         f"delay span of the map ({span_fs:.4g} fs)")
+                         f"delay span of the map ({span_fs:.4g} fs)"
+                         + (f"; {unit_hint}" if unit_hint else ""))
     n_wl = tamap.sizes["wavelength"]
     if chirp_order > n_wl - 1:
         # a polynomial of degree n_wl - 1 already passes through every time zero
@@ -208,14 +215,20 @@ def check_bands_in_map(tamap: xr.DataArray, bands: dict[str, tuple[Any, int]]) -
 def _exclusion_note(wl_nm: np.ndarray, exclude_nm) -> str:
     """Which bands were excluded and how many of the map's wavelengths each removed (a band
     outside the map, a unit slip such as eV or cm^-1 for nm, removes none: say so)."""
-    parts = []
+    parts, counts = [], []
+    removed = np.zeros(wl_nm.size, dtype=bool)
     for band in exclude_nm:
         lo, hi = min(band), max(band)
-        n = int(np.sum((wl_nm >= lo) & (wl_nm <= hi)))
+        inside = (wl_nm >= lo) & (wl_nm <= hi)
+        n = int(inside.sum())
+        removed |= inside
+        counts.append(n)
         parts.append(f"{lo:g}-{hi:g} nm ({n} wavelength{'s' if n != 1 else ''}"
                      + (f"; outside the map's {wl_nm.min():g}-{wl_nm.max():g} nm" if n == 0
                         else "") + ")")
-    return "wavelengths excluded: " + ", ".join(parts)
+    total = int(removed.sum())
+    overlap = f", {total} in all (the bands overlap)" if total < sum(counts) else ""
+    return "wavelengths excluded: " + ", ".join(parts) + overlap
 
 
 def check_map_holds_kinetics(tamap: xr.DataArray) -> None:
@@ -404,6 +417,10 @@ def systematic_errors(nominal: list[dict[str, Any]], alternatives: list[dict[str
             out.append({"systematic_ps": abs(best[0]), "shift_ps": best[0], "source": best[1],
                         "relative": abs(best[0]) / entry["value"]})
     return out
+
+
+#: a TA map spanning less than this (fs) in the assumed unit probably has its delays in another
+SHORTEST_PLAUSIBLE_SPAN_FS = 1000.0
 
 
 def _check_window_holds_the_rise(tamap: xr.DataArray, delay_fs: tuple[float, float],

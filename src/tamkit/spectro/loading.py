@@ -111,6 +111,8 @@ def load_tamap(
     _check_offset(np.asarray(delay, dtype=float), delay_offset, delay_unit or labelled or "ps")
     delay_fs = (np.asarray(delay, dtype=float) - delay_offset) * factor
     attrs = {"source": path.name}
+    if delay_unit is None and labelled is None:
+        attrs["delay_unit_assumed"] = "ps"  # neither given nor named by the file: the default
     if np.any(np.diff(delay_fs) < 0):
         order = np.argsort(delay_fs, kind="stable")
         moved = int(np.sum(order != np.arange(order.size)))
