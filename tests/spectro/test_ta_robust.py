@@ -222,7 +222,7 @@ def test_exclusion_note_counts_what_each_band_removed():
     assert note == ("wavelengths excluded: 595-605 nm (3 wavelengths), 1.5-2.5 nm "
                     "(0 wavelengths; outside the map's 500-700 nm)")
     overlapping = _exclusion_note(wl_nm, [(595.0, 605.0), (600.0, 620.0)])
-    assert overlapping.endswith("600-620 nm (5 wavelengths), 7 in all (the bands overlap)")
+    assert overlapping.endswith("600-620 nm (5 wavelengths), 6 in all (the bands overlap)")
 
 
 def test_delay_window_after_the_rise_is_refused_and_one_holding_it_runs():
