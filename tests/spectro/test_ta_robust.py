@@ -215,13 +215,13 @@ def test_too_many_components_refused_with_the_reason(tmp_path, run_cli):
 
 
 def test_exclusion_note_counts_what_each_band_removed():
-    from tamkit.spectro.analysis import _exclusion_note
+    from tamkit.spectro.checks import exclusion_note
 
     wl_nm = np.arange(500.0, 701.0, 5.0)
-    note = _exclusion_note(wl_nm, [(595.0, 605.0), (1.5, 2.5)])  # the second one in eV
+    note = exclusion_note(wl_nm, [(595.0, 605.0), (1.5, 2.5)])  # the second one in eV
     assert note == ("wavelengths excluded: 595-605 nm (3 wavelengths), 1.5-2.5 nm "
                     "(0 wavelengths; outside the map's 500-700 nm)")
-    overlapping = _exclusion_note(wl_nm, [(595.0, 605.0), (600.0, 620.0)])
+    overlapping = exclusion_note(wl_nm, [(595.0, 605.0), (600.0, 620.0)])
     assert overlapping.endswith("600-620 nm (5 wavelengths), 6 in all (the bands overlap)")
 
 

@@ -134,8 +134,9 @@ def command(
     from tamkit.core.tamap import delay_factor_fs
     from tamkit.reporting.spectro_report import spectro_report, summary_rows
     from tamkit.spectro._threads import single_blas_thread
-    from tamkit.spectro.analysis import analyze_tamap, check_injection_bands
+    from tamkit.spectro.analysis import analyze_tamap
     from tamkit.spectro.bleach import CONVENTIONS
+    from tamkit.spectro.checks import check_injection_bands
     from tamkit.spectro.loading import load_tamap
 
     if convention not in CONVENTIONS:
