@@ -304,7 +304,7 @@ def run_series(seed: int) -> dict:
     tt = np.clip(i_end[i_end >= 1e3], 0, None)
     diff = series_curve(SERIES_NABS[-1], tt) - series_curve(SERIES_NABS[0], tt)
     for n, r in zip(SERIES_NABS, results, strict=True):
-        _q(out, f"sigma_0 at {n:g}", r.sigma0_nm, r.sigma0_err_nm, 141.0)
+        _q(out, f"sigma_0 at {n:g}", r.sigma0_nm, r.sigma0_err_nm, 141.0, r.sigma0_sys_nm)
     ex = fs.auger_excess
     _q(out, "Auger excess", ex["excess_msd_nm2"], ex["excess_msd_err_nm2"], float(np.mean(diff)))
     # t* is where the remaining growth falls below the data's resolution (INDEPENDENCE_MEANING):

@@ -5,6 +5,7 @@ from tamkit.carrier_transport.regimes import (
     classify_exponent,
     fit_regimes,
     piecewise_power_law_msd_nm2,
+    sigma0_count_systematic_nm,
     sigma0_model_spread_nm,
 )
 from tamkit.testing.artificial import tam_delays_fs
@@ -154,3 +155,20 @@ def test_sigma0_error_covers_the_choice_of_regime_count():
         r = transport(fits, n_bootstrap=20, seed=seed)
         pulls.append((r.sigma0_nm - 141.0) / r.sigma0_err_nm)
     assert 0.7 < np.std(pulls, ddof=1) < 1.3
+
+
+def test_sigma0_count_systematic_is_the_move_with_one_regime_more():
+    t = tam_delays_fs()
+    t = t[t >= 0]
+    fit = fit_regimes(t, *_data(t, _ambiguous_msd_nm2(t)), n_bootstrap=0)
+    chosen = int(np.flatnonzero(fit.counts == fit.n_regimes)[0])
+    expected = (abs(fit.sigma0_by_count_nm[chosen + 1] - fit.sigma0_by_count_nm[chosen])
+                if chosen + 1 < fit.counts.size else 0.0)
+    assert sigma0_count_systematic_nm(fit) == pytest.approx(expected)
+    fit.n_regimes, fit.counts = 3, np.array([1, 2, 3, 4])
+    fit.sigma0_by_count_nm = np.array([120.0, 135.0, 139.5, 141.25])
+    assert sigma0_count_systematic_nm(fit) == pytest.approx(1.75)
+    fit.n_regimes = 4  # the largest count fitted: nothing to compare with
+    assert sigma0_count_systematic_nm(fit) == 0.0
+    fit.n_regimes = 1  # one power law has no early regime of its own: no intercept systematic
+    assert sigma0_count_systematic_nm(fit) == 0.0

@@ -39,6 +39,18 @@ def test_results_json_reads_back_typed(analysed):
     np.testing.assert_allclose(read.frames["sigma_nm"].values,
                                analysis.result.frames["sigma_nm"].values, rtol=1e-12)
     assert read.parameters.width_model == analysis.result.parameters.width_model
+    assert read.sigma0_sys_nm == pytest.approx(analysis.result.sigma0_sys_nm, abs=1e-12)
+
+
+def test_a_results_file_without_the_sigma0_systematic_reads_and_writes_without_it(analysed,
+                                                                                  tmp_path):
+    _, out = analysed
+    doc = json.loads((out / "results.json").read_text())
+    assert "sigma0_sys_nm" in doc
+    del doc["sigma0_sys_nm"]  # as an earlier tamkit wrote it
+    (tmp_path / "old.json").write_text(json.dumps(doc))
+    read = tamkit.read_results(tmp_path / "old.json")
+    assert read.sigma0_sys_nm is None and read.to_dict() == doc
 
 
 def test_results_json_round_trips_byte_identical(analysed, tmp_path):

@@ -28,6 +28,7 @@ from tamkit.carrier_transport.regimes import (
     PiecewiseFit,
     classify_exponent,
     fit_regimes,
+    sigma0_count_systematic_nm,
     sigma0_model_spread_nm,
 )
 from tamkit.carrier_transport.results import (  # noqa: F401  (re-exported: the result types)
@@ -84,6 +85,8 @@ class TransportResult:
     gaussianity: Gaussianity | None = None
     #: the global spatiotemporal fit's block of ``results.json``, when one was run
     global_fit: GlobalFitBlock | None = None
+    #: sigma_0's systematic error (nm) from the regime count (reported beside, not in, the error)
+    sigma0_sys_nm: float = 0.0
 
     def model_msd_nm2(self, delay_fs: np.ndarray) -> np.ndarray:
         """The fitted MSD curve (nm^2) on the reported sigma_0: model sigma_t^2 - sigma_0^2.
@@ -215,6 +218,7 @@ def transport(
     sigma0, sigma0_err, early_fit = early_sigma0 or (*_sigma0(model), None)
     # the intercept's model-selection error: its spread over the regime counts
     sigma0_err = float(np.hypot(sigma0_err, sigma0_model_spread_nm(model, sigma0)))
+    sigma0_sys = sigma0_count_systematic_nm(model)
     if np.isfinite(sigma0) and sigma0 < MIN_OPTICAL_SIGMA0_NM:
         warnings.append(
             f"sigma_0 = {sigma0:.3g} nm is below any optical pump spot (the diffraction limit "
@@ -244,6 +248,7 @@ def transport(
         frames=frames,
         sigma0_nm=sigma0,
         sigma0_err_nm=sigma0_err,
+        sigma0_sys_nm=sigma0_sys,
         regimes=regimes,
         band_like=band,
         anisotropy=anisotropy,

@@ -103,6 +103,8 @@ class AnalysisResults:
     schema: str = RESULTS_SCHEMA
     #: the global spatiotemporal fit's sigma_0, regimes and band-like metrics (top-level keys)
     global_fit: GlobalFitBlock | None = None
+    #: sigma_0's systematic error from the regime count (nm), beside its error; None if absent
+    sigma0_sys_nm: float | None = None
     #: top-level key order of the document read (kept so that rewriting it is byte-identical)
     key_order: list[str] = field(default_factory=list, repr=False, compare=False)
 
@@ -115,6 +117,7 @@ class AnalysisResults:
             "parameters": {**asdict(self.parameters), "fit": self.fit_parameters},
             "sigma0_nm": self.sigma0_nm,
             "sigma0_err_nm": self.sigma0_err_nm,
+            **({} if self.sigma0_sys_nm is None else {"sigma0_sys_nm": self.sigma0_sys_nm}),
             "frames": rows_from_frames(self.frames),
             "regimes": [asdict(r) for r in self.regimes],
             "band_like": asdict(self.band_like) if self.band_like else None,
@@ -136,8 +139,8 @@ class AnalysisResults:
     def from_dict(cls, doc: dict[str, Any]) -> AnalysisResults:
         """Read a ``results.json`` document."""
         known = {"schema", "tamkit_version", "input", "parameters", "sigma0_nm", "sigma0_err_nm",
-                 "frames", "regimes", "band_like", "anisotropy", "model", "gaussianity",
-                 "warnings", "global_fit"}
+                 "sigma0_sys_nm", "frames", "regimes", "band_like", "anisotropy", "model",
+                 "gaussianity", "warnings", "global_fit"}
         parameters = dict(doc["parameters"])
         fit_parameters = parameters.pop("fit", {})
 
@@ -152,6 +155,8 @@ class AnalysisResults:
             fit_parameters=fit_parameters,
             sigma0_nm=number(doc["sigma0_nm"]),
             sigma0_err_nm=number(doc["sigma0_err_nm"]),
+            sigma0_sys_nm=None if doc.get("sigma0_sys_nm") is None else float(
+                doc["sigma0_sys_nm"]),
             frames=frames_from_rows(doc["frames"]),
             regimes=[Regime.from_dict(r) for r in doc["regimes"]],
             band_like=BandLike.from_dict(doc["band_like"]),
@@ -186,6 +191,7 @@ def results_record(result, input_info: dict | None = None,
         fit_parameters=fits_attrs,
         sigma0_nm=result.sigma0_nm,
         sigma0_err_nm=result.sigma0_err_nm,
+        sigma0_sys_nm=float(getattr(result, "sigma0_sys_nm", 0.0)),
         frames=frames,
         regimes=list(result.regimes),
         band_like=result.band_like,

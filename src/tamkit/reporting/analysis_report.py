@@ -95,9 +95,17 @@ def write_figures(result: TransportResult, folder: Path, stack: xr.DataArray | N
     return written
 
 
+def sigma0_sys_text(sys_nm: float | None) -> str:
+    """`` (± 0.4 nm syst: regime count)`` for a nonzero regime-count systematic of sigma_0."""
+    if sys_nm is None or not np.isfinite(sys_nm) or sys_nm <= 0:
+        return ""
+    return f" (± {sys_nm:.2g} nm syst: regime count)"
+
+
 def summary_rows(result: TransportResult) -> list[tuple[str, str]]:
     """Headline numbers as (label, text) pairs, shared by the HTML report and the terminal."""
-    rows = [("sigma_0", format_pm(result.sigma0_nm, result.sigma0_err_nm, "nm"))]
+    rows = [("sigma_0", format_pm(result.sigma0_nm, result.sigma0_err_nm, "nm")
+             + sigma0_sys_text(getattr(result, "sigma0_sys_nm", None)))]
     for r in result.regimes:
         rows.append((f"regime: {r.name}", f"{format_delay(r.start_fs)} to "
                      f"{format_delay(r.end_fs)}, alpha = {format_pm(r.alpha, r.alpha_err)}"))
@@ -133,8 +141,10 @@ def _pm_sys(block: dict[str, Any], key: str, err_key: str, sys_key: str, unit: s
 
 def _headline_html(doc: dict[str, Any], label: str = "") -> str:
     """The headline numbers of a results document (or of its ``global_fit`` block)."""
+    sigma0 = H.pm(doc.get("sigma0_nm"), doc.get("sigma0_err_nm"), "nm")
+    sys_text = sigma0_sys_text(doc.get("sigma0_sys_nm"))
     rows: list[tuple[str, Any]] = [
-        ("σ₀ (spot at t = 0)", H.pm(doc.get("sigma0_nm"), doc.get("sigma0_err_nm"), "nm"))]
+        ("σ₀ (spot at t = 0)", H.Html(f"{sigma0}{H.esc(sys_text)}") if sys_text else sigma0)]
     for r in doc.get("regimes") or []:
         rows.append((f"regime: {r['name']}", H.Html(
             f"{format_delay(r['start_fs'])} – {format_delay(r['end_fs'])}, α = "
