@@ -31,6 +31,7 @@ def test_cli_writes_infer_json_with_the_schema(run_cli, results_series, chain_ca
     for name in ("infer.html", "figures/corner.png", "figures/predictive.png"):
         assert (out / name).stat().st_size > 0
     assert "determined" in stdout
+    assert "split-half check: " in (out / "infer.html").read_text()
     # the output is never overwritten without --force
     code, _, err = run_cli(["infer", *results_series, "--out", out, "--steps", 300])
     assert code == 2 and "already exists" in err

@@ -109,7 +109,8 @@ text-align:right}}table{{border-collapse:collapse}}tr:nth-child(even){{backgroun
 <h2>Corner plot</h2><img src="figures/corner.png" style="max-width:100%">
 <h2>Sampler</h2><p>acceptance {d['acceptance']:.2f}, autocorrelation time up to
 {max(d['autocorrelation_time_steps'].values()):.0f} steps, {d['n_effective']:.0f} effective
-samples; {d['n_walkers']} walkers x {d['n_steps']} steps ({d['burn']} burn-in).</p>
+samples; {d['n_walkers']} walkers x {d['n_steps']} steps ({d['burn']} burn-in);
+split-half check: {_convergence_text(d.get('convergence'))}.</p>
 <h2>Not inferred</h2><ul>{missing}</ul>
 <h2>Inputs</h2><ul>{inputs}</ul>
 <p>Model: {html.escape(doc['model']['forward'])}.</p></body></html>
@@ -136,3 +137,15 @@ def write_inference(result: InferenceResult, out_dir: str | os.PathLike,
         close(fig)
         (tmp / "infer.html").write_text(_page(doc))
     return Path(out_dir)
+
+
+def _convergence_text(check: dict | None) -> str:
+    """The split-half convergence check in words (largest mean shift and spread ratio)."""
+    if not check:
+        return "not run"
+    shift = max(abs(v) for v in check["mean_shift_sd"])
+    ratio = max(max(v, 1 / v) for v in check["sd_ratio"] if v > 0)
+    verdict = "converged" if check["converged"] else "NOT converged: run longer"
+    return (f"{verdict} (largest half-to-half mean shift {shift:.2f} posterior SD, spread "
+            f"ratio {ratio:.2f})")
+
